@@ -1,0 +1,59 @@
+// The callback glue: the Wasm exports of docs/ABI.md, mapped onto the registered App.
+// Re-export this file from a module's entry: `export * from "../../sdk/exports";`
+import {
+  ABI_VERSION, HEADER_OFFSET, HEADER_MAGIC, MEMORY_BASE, FLAG_INITIALISED,
+  HDR_MAGIC, HDR_ABI_VERSION, HDR_LAYOUT_VERSION, HDR_FLAGS,
+} from "./generated/abi";
+import { theApp, root } from "./app";
+import { Message, output } from "./host";
+import { pallocReset } from "./palloc";
+
+export function abi_version(): u32 { return ABI_VERSION; }
+export function layout_version(): u32 { return theApp().layoutVersion; }
+
+/** INIT over a fresh memory. The header is written last, so a failed init leaves no magic. */
+export function init(header: u32): i32 {
+  if (header != HEADER_OFFSET) return 1;
+  pallocReset(<usize>MEMORY_BASE);
+  root.set(0);
+  const app = theApp();
+  if (!app.onInit()) return 2;
+  store<u32>(HEADER_OFFSET + HDR_ABI_VERSION, ABI_VERSION);
+  store<u32>(HEADER_OFFSET + HDR_LAYOUT_VERSION, app.layoutVersion);
+  store<u32>(HEADER_OFFSET + HDR_FLAGS, FLAG_INITIALISED);
+  store<u32>(HEADER_OFFSET + HDR_MAGIC, HEADER_MAGIC); // commit
+  return 0;
+}
+
+/** RESTART over memory written by an earlier version (after migrate, if the layout changed). */
+export function restart(header: u32): i32 {
+  if (header != HEADER_OFFSET || load<u32>(HEADER_OFFSET + HDR_MAGIC) != HEADER_MAGIC) return 1;
+  const app = theApp();
+  if (load<u32>(HEADER_OFFSET + HDR_LAYOUT_VERSION) != app.layoutVersion) return 3;
+  return app.onRestart() ? 0 : 2;
+}
+
+export function term(): void { theApp().onTerm(); }
+export function hold(): void { theApp().onHold(); }
+
+export function on_message(channel: u32, len: u32): void { theApp().onMessage(new Message(channel, len)); }
+export function on_timer(id: u32): void { theApp().onTimer(id); }
+export function on_signal(signo: u32): void { theApp().onSignal(signo); }
+
+export function version(): void { output(theApp().version); }
+export function status(): void { output(theApp().status()); }
+
+/** Upgrades the data layout to this module's; the header's layout version changes on success only. */
+export function migrate(from: u32): i32 {
+  const app = theApp();
+  if (!app.migrate(from)) return 1;
+  store<u32>(HEADER_OFFSET + HDR_LAYOUT_VERSION, app.layoutVersion); // commit
+  return 0;
+}
+
+/** Downgrades the data layout to `to` before an older module takes over. */
+export function migrate_down(to: u32): i32 {
+  if (!theApp().migrateDown(to)) return 1;
+  store<u32>(HEADER_OFFSET + HDR_LAYOUT_VERSION, to); // commit
+  return 0;
+}

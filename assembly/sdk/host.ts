@@ -1,0 +1,100 @@
+// Typed wrappers over the host imports (the `hs` namespace of docs/ABI.md).
+// They are the module's only door out of the sandbox: the clock and randomness come from here
+// too, so a future journal can replay a module deterministically.
+import {
+  INBOX_OFFSET, INBOX_PEER, INBOX_DATA, INBOX_PEER_LENGTH, INBOX_IFACE, BUS_CHANNEL,
+  LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR,
+} from "./generated/abi";
+
+// @ts-ignore: decorator
+@external("hs", "log") declare function hs_log(level: i32, ptr: usize, len: usize): void;
+// @ts-ignore: decorator
+@external("hs", "reply") declare function hs_reply(ptr: usize, len: usize): i32;
+// @ts-ignore: decorator
+@external("hs", "send") declare function hs_send(channel: u32, peerPtr: usize, peerLen: usize, ptr: usize, len: usize): i32;
+// @ts-ignore: decorator
+@external("hs", "timer_set") declare function hs_timer_set(id: u32, delayMs: f64, repeatMs: f64): void;
+// @ts-ignore: decorator
+@external("hs", "timer_cancel") declare function hs_timer_cancel(id: u32): i32;
+// @ts-ignore: decorator
+@external("hs", "timer_due_in") declare function hs_timer_due_in(id: u32): f64;
+// @ts-ignore: decorator
+@external("hs", "now_ms") declare function hs_now_ms(): f64;
+// @ts-ignore: decorator
+@external("hs", "monotonic_ms") declare function hs_monotonic_ms(): f64;
+// @ts-ignore: decorator
+@external("hs", "random_fill") declare function hs_random_fill(ptr: usize, len: usize): void;
+// @ts-ignore: decorator
+@external("hs", "output") declare function hs_output(ptr: usize, len: usize): void;
+// @ts-ignore: decorator
+@external("hs", "data_root") declare function hs_data_root(): usize;
+
+function withUtf8(text: string, fn: (ptr: usize, len: usize) => void): void {
+  const buf = String.UTF8.encode(text);
+  fn(changetype<usize>(buf), <usize>buf.byteLength);
+}
+
+export namespace log {
+  export function debug(text: string): void { const b = String.UTF8.encode(text); hs_log(LOG_DEBUG, changetype<usize>(b), b.byteLength); }
+  export function info(text: string): void { const b = String.UTF8.encode(text); hs_log(LOG_INFO, changetype<usize>(b), b.byteLength); }
+  export function warn(text: string): void { const b = String.UTF8.encode(text); hs_log(LOG_WARN, changetype<usize>(b), b.byteLength); }
+  export function error(text: string): void { const b = String.UTF8.encode(text); hs_log(LOG_ERROR, changetype<usize>(b), b.byteLength); }
+}
+
+/** Replies to the message being handled (UDP: to its sender; TCP: one line on its connection). */
+export function reply(text: string): i32 {
+  const b = String.UTF8.encode(text);
+  return hs_reply(changetype<usize>(b), b.byteLength);
+}
+/** Replies with raw bytes already in memory (no copy into a string first). */
+export function replyBytes(ptr: usize, len: usize): i32 { return hs_reply(ptr, len); }
+
+/** Sends bytes on a channel to a peer address ("ip:port" on UDP, "tcp#N" on TCP). */
+export function sendTo(channel: u32, peer: string, ptr: usize, len: usize): i32 {
+  const p = String.UTF8.encode(peer);
+  return hs_send(channel, changetype<usize>(p), p.byteLength, ptr, len);
+}
+/** Sends a text message to another component of the same engine, addressed by its name. */
+export function sendToComponent(name: string, text: string): i32 {
+  const p = String.UTF8.encode(name);
+  const b = String.UTF8.encode(text);
+  return hs_send(BUS_CHANNEL, changetype<usize>(p), p.byteLength, changetype<usize>(b), b.byteLength);
+}
+
+/** Host-owned timers: they keep running while modules are swapped. Ids are chosen by the module. */
+export namespace timers {
+  export function set(id: u32, delayMs: f64, repeatMs: f64 = 0): void { hs_timer_set(id, delayMs, repeatMs); }
+  export function cancel(id: u32): bool { return hs_timer_cancel(id) == 0; }
+  /** Milliseconds until the timer is due, or -1 when it is not set. */
+  export function dueIn(id: u32): f64 { return hs_timer_due_in(id); }
+}
+
+export namespace clock {
+  /** Wall-clock time in ms since the Unix epoch. */
+  export function now(): f64 { return hs_now_ms(); }
+  /** Monotonic time in ms, for measuring intervals. */
+  export function monotonic(): f64 { return hs_monotonic_ms(); }
+}
+
+export function randomU32(): u32 {
+  const scratch = memory.data(4);
+  hs_random_fill(scratch, 4);
+  return load<u32>(scratch);
+}
+
+/** Appends text to the output of `version`/`status` (what `hotswap show` prints). */
+export function output(text: string): void { withUtf8(text, (p: usize, l: usize): void => { hs_output(p, l); }); }
+
+/** The persistent header's address (the paper's permanent data reference). */
+export function dataRoot(): usize { return hs_data_root(); }
+
+/** The message being handled, read straight from the inbox the host wrote. */
+export class Message {
+  constructor(public channel: u32, public length: u32) {}
+  get ptr(): usize { return <usize>INBOX_DATA; }
+  get iface(): u32 { return load<u32>(INBOX_OFFSET + INBOX_IFACE); }
+  get peer(): string { return String.UTF8.decodeUnsafe(INBOX_PEER, load<u32>(INBOX_OFFSET + INBOX_PEER_LENGTH)); }
+  get fromComponent(): bool { return this.channel == BUS_CHANNEL; }
+  text(): string { return String.UTF8.decodeUnsafe(INBOX_DATA, this.length); }
+  byte(i: u32): u8 { return load<u8>(INBOX_DATA + i); }
+}

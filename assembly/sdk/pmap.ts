@@ -1,0 +1,180 @@
+// A persistent hash map from byte strings to byte strings, stored entirely in the persistent
+// arena so that it outlives every module version. Only plain u32 offsets are stored (never
+// transient pointers), so any later module can open it from its root pointer.
+//
+// Open addressing with linear probing over a slot array of entry offsets:
+//   Map record (16 bytes): count u32 | used u32 (live + tombstones) | table u32 | extra u32
+//   Table:                 capacity u32 | slot u32 × capacity   (0 = empty, 1 = tombstone)
+//   Entry:                 hash u32 | klen u32 | vlen u32 | extra bytes | key | value
+//
+// Why this shape: every change is committed by ONE u32 store (a slot, or the table pointer),
+// and entries are never modified once linked. A trap at any point (a fuel limit, out of
+// memory) therefore leaves either the old or the new state, never a broken chain: a resize
+// builds a whole new table from the old one, which it only reads, and publishes it in one store.
+//
+// `extra` lets an application keep fixed-size per-entry fields (kv 3.0.0 keeps a version
+// counter and a timestamp there) without a second lookup structure.
+import { palloc, pfree } from "./palloc";
+
+const ENTRY_HEADER: usize = 12;
+const M_COUNT: usize = 0;
+const M_USED: usize = 4;
+const M_TABLE: usize = 8;
+const M_EXTRA: usize = 12;
+const EMPTY: u32 = 0;
+const TOMBSTONE: u32 = 1;
+
+/** FNV-1a, 32 bit: small, no tables, good enough for short keys. */
+export function hashBytes(ptr: usize, len: usize): u32 {
+  let h: u32 = 0x811c9dc5;
+  for (let i: usize = 0; i < len; i++) {
+    h = (h ^ <u32>load<u8>(ptr + i)) * 0x01000193;
+  }
+  return h;
+}
+
+function newTable(capacity: u32): usize {
+  const t = palloc(4 + (<usize>capacity << 2));
+  store<u32>(t, capacity);
+  memory.fill(t + 4, 0, <usize>capacity << 2);
+  return t;
+}
+
+export class PMap {
+  /** Opens the map stored at `ptr` (a persistent offset, e.g. taken from the header's root). */
+  constructor(public readonly ptr: usize) {}
+
+  static create(capacity: u32 = 16, extra: u32 = 0): PMap {
+    let cap: u32 = 16;
+    while (cap < capacity) cap <<= 1;
+    const m = palloc(16);
+    store<u32>(m + M_COUNT, 0);
+    store<u32>(m + M_USED, 0);
+    store<u32>(m + M_TABLE, <u32>newTable(cap));
+    store<u32>(m + M_EXTRA, extra);
+    return new PMap(m);
+  }
+
+  get count(): u32 { return load<u32>(this.ptr + M_COUNT); }
+  get capacity(): u32 { return load<u32>(this.table()); }
+  get extra(): u32 { return load<u32>(this.ptr + M_EXTRA); }
+
+  /** Finds the entry for a key, or 0. */
+  find(kptr: usize, klen: usize): usize {
+    const slot = this.findSlot(kptr, klen, hashBytes(kptr, klen));
+    return slot == 0 ? 0 : <usize>load<u32>(slot);
+  }
+
+  /** Inserts or replaces; returns the new entry (its extra bytes are copied from the old one, or zeroed). */
+  set(kptr: usize, klen: usize, vptr: usize, vlen: usize): usize {
+    const h = hashBytes(kptr, klen);
+    const extra = <usize>this.extra;
+    const e = palloc(ENTRY_HEADER + extra + klen + vlen);
+    store<u32>(e, h);
+    store<u32>(e + 4, <u32>klen);
+    store<u32>(e + 8, <u32>vlen);
+    memory.copy(e + ENTRY_HEADER + extra, kptr, klen);
+    memory.copy(e + ENTRY_HEADER + extra + klen, vptr, vlen);
+    const slot = this.findSlot(kptr, klen, h);
+    if (slot != 0) {
+      const old = <usize>load<u32>(slot);
+      memory.copy(e + ENTRY_HEADER, old + ENTRY_HEADER, extra);
+      store<u32>(slot, <u32>e); // commit: replace
+      pfree(old);
+      return e;
+    }
+    if (extra > 0) memory.fill(e + ENTRY_HEADER, 0, extra);
+    // Grow before inserting, so the insert itself is the last store.
+    const cap = this.capacity;
+    if (load<u32>(this.ptr + M_USED) + 1 > (cap >> 1) + (cap >> 2)) this.rehash(this.count + 1);
+    const free = this.freeSlot(h);
+    if (load<u32>(free) == EMPTY) store<u32>(this.ptr + M_USED, load<u32>(this.ptr + M_USED) + 1);
+    store<u32>(free, <u32>e); // commit: insert
+    store<u32>(this.ptr + M_COUNT, this.count + 1);
+    return e;
+  }
+
+  /** Removes a key; returns false when it was not there. */
+  delete(kptr: usize, klen: usize): bool {
+    const slot = this.findSlot(kptr, klen, hashBytes(kptr, klen));
+    if (slot == 0) return false;
+    const old = <usize>load<u32>(slot);
+    store<u32>(slot, TOMBSTONE); // commit: delete
+    store<u32>(this.ptr + M_COUNT, this.count - 1);
+    pfree(old);
+    return true;
+  }
+
+  /** Iteration: `for (let i = m.nextIndex(0); i >= 0; i = m.nextIndex(i + 1)) m.entryAt(i)`. */
+  nextIndex(from: i32): i32 {
+    const t = this.table();
+    const cap = <i32>load<u32>(t);
+    for (let i = from; i < cap; i++) {
+      if (load<u32>(t + 4 + (<usize>i << 2)) > TOMBSTONE) return i;
+    }
+    return -1;
+  }
+  entryAt(index: i32): usize { return <usize>load<u32>(this.table() + 4 + (<usize>index << 2)); }
+
+  /** Frees the map and every entry (used after a migration has copied them elsewhere). */
+  destroy(): void {
+    for (let i = this.nextIndex(0); i >= 0; i = this.nextIndex(i + 1)) pfree(this.entryAt(i));
+    pfree(this.table());
+    pfree(this.ptr);
+  }
+
+  // Entry accessors.
+  extraPtr(e: usize): usize { return e + ENTRY_HEADER; }
+  keyPtr(e: usize): usize { return e + ENTRY_HEADER + <usize>this.extra; }
+  keyLen(e: usize): usize { return <usize>load<u32>(e + 4); }
+  valuePtr(e: usize): usize { return e + ENTRY_HEADER + <usize>this.extra + <usize>load<u32>(e + 4); }
+  valueLen(e: usize): usize { return <usize>load<u32>(e + 8); }
+
+  // @ts-ignore: decorator
+  @inline private table(): usize { return <usize>load<u32>(this.ptr + M_TABLE); }
+
+  /** The slot holding the key's entry, or 0 when absent. */
+  private findSlot(kptr: usize, klen: usize, h: u32): usize {
+    const t = this.table();
+    const mask = load<u32>(t) - 1;
+    let i = h & mask;
+    while (true) {
+      const slot = t + 4 + (<usize>i << 2);
+      const e = <usize>load<u32>(slot);
+      if (e == EMPTY) return 0;
+      if (e != TOMBSTONE && load<u32>(e) == h && <usize>load<u32>(e + 4) == klen &&
+          memory.compare(e + ENTRY_HEADER + <usize>this.extra, kptr, klen) == 0) return slot;
+      i = (i + 1) & mask;
+    }
+    return 0;
+  }
+
+  /** The first empty or tombstone slot on the key's probe path. */
+  private freeSlot(h: u32): usize {
+    const t = this.table();
+    const mask = load<u32>(t) - 1;
+    let i = h & mask;
+    while (load<u32>(t + 4 + (<usize>i << 2)) > TOMBSTONE) i = (i + 1) & mask;
+    return t + 4 + (<usize>i << 2);
+  }
+
+  /** Builds a new table sized for `live` entries from the old one (read only), then publishes it. */
+  private rehash(live: u32): void {
+    let cap: u32 = 16;
+    while (live * 2 > cap) cap <<= 1;
+    const old = this.table();
+    const oldCap = load<u32>(old);
+    const t = newTable(cap);
+    const mask = cap - 1;
+    for (let j: u32 = 0; j < oldCap; j++) {
+      const e = load<u32>(old + 4 + (<usize>j << 2));
+      if (e <= TOMBSTONE) continue;
+      let i = load<u32>(<usize>e) & mask;
+      while (load<u32>(t + 4 + (<usize>i << 2)) != EMPTY) i = (i + 1) & mask;
+      store<u32>(t + 4 + (<usize>i << 2), e);
+    }
+    store<u32>(this.ptr + M_TABLE, <u32>t); // commit: publish the new table
+    store<u32>(this.ptr + M_USED, this.count);
+    pfree(old);
+  }
+}

@@ -1,0 +1,84 @@
+import { randomFillSync } from 'node:crypto';
+import { HEADER_OFFSET, HOST_NAMESPACE, LogLevel } from './abi.js';
+import type { PersistentMemory } from './memory.js';
+
+/**
+ * Everything non-deterministic a module can observe. Injected so that a future event journal
+ * can record it and a shadow upgrade can replay it (see docs/ARCHITECTURE.md, "Seams").
+ */
+export interface Environment {
+  nowMs(): number;
+  monotonicMs(): number;
+  randomFill(target: Uint8Array): void;
+}
+
+export const systemEnvironment: Environment = {
+  nowMs: () => Date.now(),
+  monotonicMs: () => performance.now(),
+  randomFill: (target) => void randomFillSync(target),
+};
+
+/** What the host does for a module; implemented by the Component that owns the memory. */
+export interface HostServices {
+  readonly memory: PersistentMemory;
+  readonly environment: Environment;
+  reply(bytes: Buffer): number;
+  send(channel: number, peer: string, bytes: Buffer): number;
+  log(level: number, text: string): void;
+  setTimer(id: number, delayMs: number, repeatMs: number): void;
+  cancelTimer(id: number): boolean;
+  timerDueIn(id: number): number;
+  output(text: string): void;
+}
+
+/** A module called `abort` (AssemblyScript assertion, out of memory, explicit abort). */
+export class ModuleAbort extends Error {
+  constructor(readonly detail: string) {
+    super(`module aborted: ${detail}`);
+    this.name = 'ModuleAbort';
+  }
+}
+
+const levelName = (level: number): string =>
+  (Object.entries(LogLevel).find(([, v]) => v === level)?.[0]) ?? 'info';
+
+/**
+ * Builds the import object for one module instance: the paper's "library API symbol" table.
+ * It is the only door out of the sandbox; see docs/ABI.md for each function.
+ */
+export function buildImports(host: HostServices): WebAssembly.Imports {
+  const mem = host.memory;
+  const hs = {
+    log: (level: number, ptr: number, len: number): void => host.log(level, mem.readUtf8(ptr, len)),
+    reply: (ptr: number, len: number): number => host.reply(mem.read(ptr, len)),
+    send: (channel: number, peerPtr: number, peerLen: number, ptr: number, len: number): number =>
+      host.send(channel >>> 0, mem.readUtf8(peerPtr, peerLen), mem.read(ptr, len)),
+    timer_set: (id: number, delayMs: number, repeatMs: number): void => host.setTimer(id >>> 0, delayMs, repeatMs),
+    timer_cancel: (id: number): number => (host.cancelTimer(id >>> 0) ? 0 : -1),
+    timer_due_in: (id: number): number => host.timerDueIn(id >>> 0),
+    now_ms: (): number => host.environment.nowMs(),
+    monotonic_ms: (): number => host.environment.monotonicMs(),
+    random_fill: (ptr: number, len: number): void => {
+      host.environment.randomFill(new Uint8Array(mem.memory.buffer, ptr, len));
+    },
+    output: (ptr: number, len: number): void => host.output(mem.readUtf8(ptr, len)),
+    data_root: (): number => HEADER_OFFSET,
+  };
+  const env = {
+    memory: mem.memory,
+    abort: (msg: number, file: number, line: number, col: number): never => {
+      throw new ModuleAbort(`${mem.readAsString(msg) || 'abort'} at ${mem.readAsString(file) || '?'}:${line}:${col}`);
+    },
+    trace: (msg: number, n: number, ...args: number[]): void =>
+      host.log(LogLevel.debug, `trace: ${mem.readAsString(msg)} ${args.slice(0, n).join(', ')}`),
+    seed: (): number => {
+      const b = new Uint8Array(8);
+      host.environment.randomFill(b);
+      return new DataView(b.buffer).getUint32(0) + 1;
+    },
+    'Date.now': (): number => host.environment.nowMs(),
+  };
+  return { [HOST_NAMESPACE]: hs, env };
+}
+
+export { levelName };

@@ -1,0 +1,149 @@
+import {
+  ARENA_OFFSET, FLAG_INITIALISED, HEADER_MAGIC, HEADER_OFFSET, HeaderField, INBOX_CAPACITY,
+  INBOX_DATA, INBOX_OFFSET, INBOX_PEER, INBOX_PEER_CAPACITY, InboxField, MEMORY_BASE,
+} from './abi.js';
+
+const PAGE = 65536;
+const NO_IFACE = 0xffffffff;
+
+/** The persistent header as the host sees it. */
+export interface HeaderState {
+  initialised: boolean;
+  abiVersion: number;
+  layoutVersion: number;
+  root: number;
+  heapTop: number;
+  generation: number;
+}
+
+/** A copy of the persistent bytes in use, taken before a step that may fail halfway. */
+export interface PersistentSnapshot {
+  readonly bytes: Buffer;
+  readonly pages: number;
+}
+
+/**
+ * The component's persistent `WebAssembly.Memory`: the paper's user data kept inside the main
+ * task module. It outlives every module instance. All host reads and writes of module memory go
+ * through this class, which re-takes its views after every call into the module, because a
+ * `memory.grow` inside the module detaches every earlier view.
+ */
+export class PersistentMemory {
+  readonly memory: WebAssembly.Memory;
+  readonly memoryBase: number;
+  readonly maxPages: number;
+
+  constructor(options: { memoryBase?: number; maxBytes: number; initialPages?: number }) {
+    this.memoryBase = options.memoryBase ?? MEMORY_BASE;
+    this.maxPages = Math.ceil(options.maxBytes / PAGE);
+    const initial = Math.max(options.initialPages ?? 0, Math.ceil(this.memoryBase / PAGE) + 1);
+    if (initial > this.maxPages) {
+      throw new RangeError(
+        `memory limit ${options.maxBytes} bytes is below the memoryBase ${this.memoryBase} + one page`,
+      );
+    }
+    // The maximum is the host's, never the module's (facts.md): a module that grows past it traps.
+    this.memory = new WebAssembly.Memory({ initial, maximum: this.maxPages });
+  }
+
+  get pages(): number {
+    return this.memory.buffer.byteLength / PAGE;
+  }
+
+  /** Grows the memory so a module with this declared minimum can instantiate against it. */
+  ensurePages(minimum: number): void {
+    if (minimum > this.maxPages) {
+      throw new RangeError(`module needs ${minimum} pages but the component's limit is ${this.maxPages}`);
+    }
+    if (minimum > this.pages) this.memory.grow(minimum - this.pages);
+  }
+
+  #u32(): Uint32Array {
+    return new Uint32Array(this.memory.buffer, 0, (INBOX_DATA) >>> 2);
+  }
+
+  header(): HeaderState {
+    const v = this.#u32();
+    const at = (f: number): number => v[(HEADER_OFFSET + f) >>> 2]!;
+    return {
+      initialised: at(HeaderField.magic) === HEADER_MAGIC && (at(HeaderField.flags) & FLAG_INITIALISED) !== 0,
+      abiVersion: at(HeaderField.abiVersion),
+      layoutVersion: at(HeaderField.layoutVersion),
+      root: at(HeaderField.root),
+      heapTop: at(HeaderField.heapTop),
+      generation: at(HeaderField.generation),
+    };
+  }
+
+  bumpGeneration(): void {
+    const v = this.#u32();
+    v[(HEADER_OFFSET + HeaderField.generation) >>> 2] = (v[(HEADER_OFFSET + HeaderField.generation) >>> 2]! + 1) >>> 0;
+  }
+
+  /** Bytes of persistent memory in use: header, inbox and the arena up to its high-water mark. */
+  persistentBytesInUse(): number {
+    const top = this.header().heapTop;
+    return Math.min(Math.max(top, ARENA_OFFSET), this.memoryBase);
+  }
+
+  /**
+   * Writes one message into the inbox. Throws when the payload is larger than the inbox, so the
+   * caller can reject that message alone instead of truncating it silently.
+   */
+  writeInbox(channel: number, payload: Uint8Array, peer: string, iface: number | undefined): void {
+    if (payload.byteLength > INBOX_CAPACITY) {
+      throw new RangeError(`message of ${payload.byteLength} bytes exceeds the inbox (${INBOX_CAPACITY})`);
+    }
+    const buf = this.memory.buffer;
+    const bytes = new Uint8Array(buf);
+    const peerLen = Buffer.from(buf, INBOX_PEER, INBOX_PEER_CAPACITY).write(peer, 'utf8');
+    const v = new Uint32Array(buf, INBOX_OFFSET, 4);
+    v[InboxField.length >>> 2] = payload.byteLength;
+    v[InboxField.channel >>> 2] = channel;
+    v[InboxField.peerLength >>> 2] = peerLen;
+    v[InboxField.iface >>> 2] = iface ?? NO_IFACE;
+    bytes.set(payload, INBOX_DATA);
+  }
+
+  /** Copies bytes out of module memory (the copy stays valid after the memory grows). */
+  read(ptr: number, len: number): Buffer {
+    const buf = this.memory.buffer;
+    if (ptr < 0 || len < 0 || ptr + len > buf.byteLength) {
+      throw new RangeError(`module passed an out-of-bounds range [${ptr}, ${ptr + len}) of ${buf.byteLength}`);
+    }
+    return Buffer.from(new Uint8Array(buf, ptr, len));
+  }
+
+  readUtf8(ptr: number, len: number): string {
+    return this.read(ptr, len).toString('utf8');
+  }
+
+  /** Reads an AssemblyScript string (UTF-16, byte length at ptr-4), as passed to env.abort. */
+  readAsString(ptr: number): string {
+    if (ptr < 4 || ptr >= this.memory.buffer.byteLength) return '';
+    const len = new Uint32Array(this.memory.buffer, ptr - 4, 1)[0]!;
+    if (ptr + len > this.memory.buffer.byteLength) return '';
+    return Buffer.from(this.memory.buffer, ptr, len).toString('utf16le');
+  }
+
+  fill(ptr: number, bytes: Uint8Array): void {
+    new Uint8Array(this.memory.buffer).set(bytes, ptr);
+  }
+
+  /** Copies the persistent bytes in use. Used before steps that may trap halfway (docs/SAFETY.md). */
+  snapshot(): PersistentSnapshot {
+    const len = this.persistentBytesInUse();
+    return { bytes: Buffer.from(new Uint8Array(this.memory.buffer, 0, len)), pages: this.pages };
+  }
+
+  /**
+   * Puts the snapshot's bytes back exactly. Arena bytes above the snapshot's high-water mark
+   * were free space when the snapshot was taken, so they are zeroed rather than left as garbage.
+   */
+  restore(snapshot: PersistentSnapshot): void {
+    const currentTop = Math.min(Math.max(this.header().heapTop, snapshot.bytes.length), this.memoryBase);
+    const bytes = new Uint8Array(this.memory.buffer);
+    bytes.set(snapshot.bytes, 0);
+    if (currentTop > snapshot.bytes.length) bytes.fill(0, snapshot.bytes.length, currentTop);
+  }
+}

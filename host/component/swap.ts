@@ -1,0 +1,156 @@
+import type { PersistentMemory, PersistentSnapshot } from '../abi/memory.js';
+import type { PreparedModule } from '../modules/prepared.js';
+import type { ModuleInstance } from './instance.js';
+
+export type SwapPhase =
+  | 'snapshot' | 'term' | 'hold' | 'migrate_down' | 'instantiate' | 'bind' | 'migrate' | 'restart' | 'drain';
+
+export interface SwapReport {
+  component: string;
+  from: string | null;
+  to: string;
+  reason: 'upgrade' | 'rollback';
+  result: 'ok' | 'rolled_back' | 'failed';
+  /** Why it was rolled back or failed, naming the phase and module. */
+  cause?: string;
+  /** From the upgrade event leaving the queue to the new module being live (and, when events
+   * were waiting, having handled the first of them), in microseconds. */
+  pauseUs: number;
+  phasesUs: Partial<Record<SwapPhase, number>>;
+  /** Events that were waiting in the queue behind the upgrade when it finished. */
+  queued: number;
+  /** Bytes of persistent memory copied for the rollback snapshot (0 when disabled). */
+  snapshotBytes: number;
+  layout: { from: number | null; to: number };
+  /** When the rollback itself could not restart the old version. */
+  rollbackError?: string;
+  at: string;
+}
+
+/** When a snapshot of persistent memory is taken before a swap (docs/SAFETY.md). */
+export type SnapshotPolicy = 'always' | 'migrations' | 'never';
+
+/** What the swap needs from its component; kept small so the procedure reads on its own. */
+export interface SwapTarget {
+  readonly name: string;
+  readonly memory: PersistentMemory;
+  readonly snapshotPolicy: SnapshotPolicy;
+  /** The live instance; null only before the first module was loaded. */
+  current(): ModuleInstance | null;
+  /** Creates an instance of `module` wired to this component's host services. */
+  instantiate(module: PreparedModule): ModuleInstance;
+  /** Makes `instance` the one the dispatcher calls (re-binds the callbacks). */
+  bind(instance: ModuleInstance | null): void;
+}
+
+export class SwapFailure extends Error {
+  constructor(readonly phase: SwapPhase, readonly module: PreparedModule, cause: unknown) {
+    super(`${phase} of ${module.name}@${module.version} failed: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'SwapFailure';
+  }
+}
+
+/**
+ * The paper's upgrade procedure (section 2.2), made transactional:
+ *   snapshot → TERM → HOLD → [migrate_down on the old module] → drop the old instance →
+ *   instantiate the new one → bind → [migrate on the new module] → RESTART.
+ * Any trap or failure after the snapshot restores the persistent bytes exactly, instantiates the
+ * old module again and restarts it, so the running version keeps serving.
+ * Runs synchronously: no other event can be dispatched in between.
+ */
+export function swapModule(target: SwapTarget, next: PreparedModule, reason: SwapReport['reason']): SwapReport {
+  const started = performance.now();
+  const phasesUs: SwapReport['phasesUs'] = {};
+  let mark = started;
+  const lap = (phase: SwapPhase): void => {
+    const now = performance.now();
+    phasesUs[phase] = Math.round((now - mark) * 1000);
+    mark = now;
+  };
+  const old = target.current();
+  const header = target.memory.header();
+  const fromLayout = header.initialised ? header.layoutVersion : null;
+  const layoutChanges = fromLayout !== null && fromLayout !== next.layoutVersion;
+  const report: SwapReport = {
+    component: target.name,
+    from: old ? old.module.version : null,
+    to: next.version,
+    reason,
+    result: 'ok',
+    pauseUs: 0,
+    phasesUs,
+    queued: 0,
+    snapshotBytes: 0,
+    layout: { from: fromLayout, to: next.layoutVersion },
+    at: new Date().toISOString(),
+  };
+
+  const run = <T>(phase: SwapPhase, module: PreparedModule, fn: () => T): T => {
+    try {
+      const value = fn();
+      lap(phase);
+      return value;
+    } catch (e) {
+      throw new SwapFailure(phase, module, e);
+    }
+  };
+  const checkCode = (what: string, code: number): void => {
+    if (code !== 0) throw new Error(`${what} returned ${code}`);
+  };
+
+  let snapshot: PersistentSnapshot | null = null;
+  const wantSnapshot =
+    target.snapshotPolicy === 'always' || (target.snapshotPolicy === 'migrations' && layoutChanges);
+  if (header.initialised && wantSnapshot) {
+    snapshot = target.memory.snapshot();
+    report.snapshotBytes = snapshot.bytes.length;
+    lap('snapshot');
+  }
+  try {
+    if (old) {
+      run('term', old.module, () => old.term());
+      run('hold', old.module, () => old.hold());
+      if (layoutChanges && fromLayout !== null && next.layoutVersion < fromLayout) {
+        // Downgrade across a layout change: the NEWER (outgoing) module knows both layouts.
+        run('migrate_down', old.module, () => checkCode('migrate_down', old.migrateDown(next.layoutVersion)));
+      }
+    }
+    target.bind(null); // drop the old instance: nothing can call it any more
+    target.memory.ensurePages(next.minPages);
+    const instance = run('instantiate', next, () => target.instantiate(next));
+    run('bind', next, () => target.bind(instance));
+    if (!header.initialised) {
+      run('restart', next, () => checkCode('init', instance.init()));
+    } else {
+      const layoutNow = target.memory.header().layoutVersion;
+      if (layoutNow < next.layoutVersion) {
+        if (!next.hasMigrate) throw new SwapFailure('migrate', next, new Error(`data is at layout ${layoutNow}, module expects ${next.layoutVersion} and has no migrate export`));
+        run('migrate', next, () => checkCode('migrate', instance.migrate(layoutNow)));
+      } else if (layoutNow > next.layoutVersion) {
+        throw new SwapFailure('migrate', next, new Error(`data is at layout ${layoutNow}, newer than the module's ${next.layoutVersion}, and the outgoing module did not migrate it down`));
+      }
+      run('restart', next, () => checkCode('restart', instance.restart()));
+    }
+    target.memory.bumpGeneration();
+  } catch (e) {
+    report.result = 'rolled_back';
+    report.cause = e instanceof Error ? e.message : String(e);
+    target.bind(null);
+    if (snapshot) target.memory.restore(snapshot);
+    if (old) {
+      try {
+        const again = target.instantiate(old.module);
+        target.bind(again);
+        checkCode('restart', again.restart());
+      } catch (e2) {
+        target.bind(null);
+        report.result = 'failed';
+        report.rollbackError = `rollback to ${old.module.version} failed: ${e2 instanceof Error ? e2.message : String(e2)}`;
+      }
+    } else {
+      report.result = 'failed';
+    }
+  }
+  report.pauseUs = Math.round((performance.now() - started) * 1000);
+  return report;
+}

@@ -1,0 +1,221 @@
+import v8 from 'node:v8';
+import { BUS_CHANNEL, HostResult, MEMORY_BASE, type SignalName } from './abi/abi.js';
+import { Component, UpgradeInProgress, type ComponentStatus } from './component/component.js';
+import { noTap, type EventTap } from './component/events.js';
+import type { SwapReport } from './component/swap.js';
+import type { ComponentConfig, EngineConfig } from './config.js';
+import { Logger } from './log.js';
+import type { ModulePolicy } from './modules/check.js';
+import { prepareModule, type ModuleTransform, type PreparedModule } from './modules/prepared.js';
+import { BundledModules } from './repository/bundled.js';
+import { NotFound, type ModuleRepository } from './repository/repository.js';
+import { SignalRouter } from './sources/signals.js';
+import { TcpSource } from './sources/tcp.js';
+import { UdpSource } from './sources/udp.js';
+
+// Compile every function of a module when it is compiled (ahead of the swap) instead of on its
+// first call, which would otherwise land inside the first events after a swap (facts.md).
+v8.setFlagsFromString('--no-wasm-lazy-compilation');
+
+export class UnknownComponent extends Error {
+  constructor(name: string) {
+    super(`no component named "${name}"`);
+    this.name = 'UnknownComponent';
+  }
+}
+
+/** What can be asked to run: a stored version, or module bytes handed over directly. */
+export type UpgradeTarget = { version: string } | { bytes: Uint8Array; version?: string };
+
+interface Entry {
+  readonly component: Component;
+  readonly config: ComponentConfig;
+  readonly sources: (UdpSource | TcpSource)[];
+}
+
+export interface EngineOptions {
+  repository?: ModuleRepository;
+  tap?: EventTap;
+  logger?: Logger;
+  /** Applied to every module's bytes after the checks, before compilation (fuel metering). */
+  transform?: ModuleTransform;
+}
+
+/**
+ * The engine: owns the components, their sources and the signal router, and runs upgrades.
+ * The control API and the CLI are thin layers over its public methods.
+ */
+export class Engine {
+  readonly config: EngineConfig;
+  readonly repository: ModuleRepository;
+  readonly #entries = new Map<string, Entry>();
+  readonly #log: Logger;
+  readonly #tap: EventTap;
+  readonly #transform: ModuleTransform | undefined;
+  readonly #busy = new Set<string>();
+  readonly #swapListeners: ((report: SwapReport) => void)[] = [];
+  #signals: SignalRouter | null = null;
+
+  private constructor(config: EngineConfig, options: EngineOptions) {
+    this.config = config;
+    this.repository = options.repository ?? new BundledModules();
+    this.#log = options.logger ?? new Logger('engine', config.logLevel);
+    this.#tap = options.tap ?? noTap;
+    this.#transform = options.transform;
+  }
+
+  /** Creates every configured component, loads its module, and opens its sockets. */
+  static async start(config: EngineConfig, options: EngineOptions = {}): Promise<Engine> {
+    const engine = new Engine(config, options);
+    try {
+      for (const c of config.components) await engine.#startComponent(c);
+      engine.#signals = new SignalRouter((name) => engine.#deliverSignal(name));
+    } catch (e) {
+      await engine.stop();
+      throw e;
+    }
+    return engine;
+  }
+
+  async #startComponent(config: ComponentConfig): Promise<void> {
+    const log = new Logger(config.name, this.config.logLevel);
+    const component = new Component({
+      name: config.name,
+      policy: policyOf(config),
+      signals: config.signals,
+      snapshotPolicy: config.snapshot,
+      tap: this.#tap,
+      logger: log,
+      bus: (to, from, bytes) => this.#deliverBus(to, from, bytes),
+    });
+    component.on({ onSwap: (report) => this.#swapListeners.forEach((l) => l(report)) });
+    const entry: Entry = { component, config, sources: [] };
+    this.#entries.set(config.name, entry);
+    const stored = await this.repository.get(config.module, config.version);
+    const module = await this.prepare(config.name, stored.bytes, config.version);
+    const report = await component.load(module);
+    log.info(`loaded ${config.module}@${module.version} in ${report.pauseUs} µs`);
+    for (const [channel, l] of config.listen.entries()) {
+      const source = l.proto === 'udp'
+        ? await UdpSource.listen(component, channel, l)
+        : await TcpSource.listen(component, channel, l);
+      entry.sources.push(source);
+      log.info(`channel ${channel}: ${l.proto} ${source.address.host}:${source.address.port}`);
+    }
+  }
+
+  onSwap(listener: (report: SwapReport) => void): void {
+    this.#swapListeners.push(listener);
+  }
+
+  component(name: string): Component {
+    const entry = this.#entries.get(name);
+    if (!entry) throw new UnknownComponent(name);
+    return entry.component;
+  }
+
+  componentConfig(name: string): ComponentConfig {
+    const entry = this.#entries.get(name);
+    if (!entry) throw new UnknownComponent(name);
+    return entry.config;
+  }
+
+  names(): string[] {
+    return [...this.#entries.keys()];
+  }
+
+  status(): ComponentStatus[] {
+    return [...this.#entries.values()].map((e) => e.component.status());
+  }
+
+  /** Addresses the component's sources are bound to, by channel (useful when ports were 0). */
+  addresses(name: string): { proto: string; host: string; port: number }[] {
+    const entry = this.#entries.get(name);
+    if (!entry) throw new UnknownComponent(name);
+    return entry.sources.map((s) => ({ proto: s.kind, ...s.address }));
+  }
+
+  /** Checks, compiles and warms up module bytes for a component, off the critical path. */
+  async prepare(name: string, bytes: Uint8Array, version?: string): Promise<PreparedModule> {
+    const entry = this.#entries.get(name);
+    if (!entry) throw new UnknownComponent(name);
+    return prepareModule(
+      bytes,
+      { name: entry.config.module, ...(version !== undefined ? { version } : {}) },
+      policyOf(entry.config),
+      this.#transform,
+    );
+  }
+
+  /**
+   * Upgrades a component: fetch (or take) the bytes, check, compile and warm up while the old
+   * version keeps serving, then queue the swap behind the events already waiting.
+   */
+  async upgrade(name: string, target: UpgradeTarget, reason: SwapReport['reason'] = 'upgrade'): Promise<SwapReport> {
+    const entry = this.#entries.get(name);
+    if (!entry) throw new UnknownComponent(name);
+    if (this.#busy.has(name) || entry.component.upgradeInFlight) throw new UpgradeInProgress(name);
+    this.#busy.add(name);
+    try {
+      let bytes: Uint8Array;
+      let version: string | undefined;
+      if ('bytes' in target) {
+        bytes = target.bytes;
+        version = target.version;
+      } else {
+        const stored = await this.repository.get(entry.config.module, target.version);
+        bytes = stored.bytes;
+        version = stored.version;
+      }
+      const module = await this.prepare(name, bytes, version);
+      const report = await entry.component.upgrade(module, reason);
+      this.#log.info(
+        `${name}: ${report.reason} ${report.from} -> ${report.to}: ${report.result}, pause ${report.pauseUs} µs, ` +
+          `${report.queued} events queued${report.cause ? ` (${report.cause})` : ''}`,
+      );
+      return report;
+    } finally {
+      this.#busy.delete(name);
+    }
+  }
+
+  #deliverBus(to: string, from: string, bytes: Buffer): number {
+    const target = this.#entries.get(to);
+    if (!target) return HostResult.unknownPeer;
+    target.component.enqueue({
+      kind: 'message',
+      channel: BUS_CHANNEL,
+      peer: from,
+      payload: bytes,
+      replyTo: { reply: (answer) => this.#deliverBus(from, to, answer) },
+    });
+    return HostResult.ok;
+  }
+
+  #deliverSignal(name: SignalName): void {
+    this.#log.info(`received ${name}`);
+    for (const e of this.#entries.values()) e.component.deliverSignal(name);
+  }
+
+  /** Graceful stop: close the sockets, dispatch what is queued, TERM every module. */
+  async stop(): Promise<void> {
+    this.#signals?.close();
+    this.#signals = null;
+    for (const e of this.#entries.values()) {
+      await Promise.all(e.sources.map((s) => s.close()));
+      e.component.stop();
+    }
+    this.#entries.clear();
+  }
+}
+
+export function policyOf(config: ComponentConfig): ModulePolicy {
+  return {
+    memoryBase: MEMORY_BASE,
+    maxPages: Math.floor(config.limits.memoryBytes / 65536),
+    maxModuleBytes: config.limits.moduleBytes,
+    allowWasi: config.wasi,
+  };
+}
+
+export { NotFound };

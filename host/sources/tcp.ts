@@ -1,0 +1,86 @@
+import net from 'node:net';
+import { HostResult, INBOX_CAPACITY } from '../abi/abi.js';
+import type { Channel, Component } from '../component/component.js';
+import type { ListenAddress } from './udp.js';
+
+const NEWLINE = 0x0a;
+
+/**
+ * A host-owned TCP listener speaking a line protocol: every line is one message event and every
+ * reply is written back as one line on the same connection. Connections belong to the host and
+ * stay open across swaps; per-connection order follows from the component's single FIFO queue.
+ */
+export class TcpSource implements Channel {
+  readonly kind = 'tcp';
+  readonly #server: net.Server;
+  readonly #connections = new Map<number, net.Socket>();
+  #nextId = 1;
+  #address: ListenAddress = { host: '', port: 0 };
+
+  private constructor(server: net.Server) {
+    this.#server = server;
+  }
+
+  static async listen(component: Component, channel: number, at: ListenAddress): Promise<TcpSource> {
+    const server = net.createServer({ noDelay: true });
+    const source = new TcpSource(server);
+    server.on('connection', (socket) => source.#accept(component, channel, socket));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (e) => reject(new Error(`tcp ${at.host}:${at.port} for ${component.name}: ${e.message}`)));
+      server.listen(at.port, at.host, () => resolve());
+    });
+    const bound = server.address() as net.AddressInfo;
+    source.#address = { host: bound.address, port: bound.port };
+    component.attachChannel(channel, source);
+    return source;
+  }
+
+  get address(): ListenAddress {
+    return this.#address;
+  }
+
+  #accept(component: Component, channel: number, socket: net.Socket): void {
+    const id = this.#nextId++;
+    const peer = `tcp#${id}`;
+    this.#connections.set(id, socket);
+    const replyTo = { reply: (bytes: Buffer): number => writeLine(socket, bytes) };
+    let pending: Buffer = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      let data = pending.length > 0 ? Buffer.concat([pending, chunk]) : chunk;
+      let start = 0;
+      let nl: number;
+      while ((nl = data.indexOf(NEWLINE, start)) !== -1) {
+        let end = nl;
+        if (end > start && data[end - 1] === 0x0d) end--; // accept CRLF from telnet-style clients
+        component.enqueue({ kind: 'message', channel, peer, payload: data.subarray(start, end), replyTo });
+        start = nl + 1;
+      }
+      pending = data.subarray(start);
+      if (pending.length > INBOX_CAPACITY) {
+        socket.end(`ERROR line longer than ${INBOX_CAPACITY} bytes\n`);
+        pending = Buffer.alloc(0);
+      }
+      data = pending;
+    });
+    socket.on('error', () => {}); // a reset by the peer just ends the connection
+    socket.on('close', () => this.#connections.delete(id));
+  }
+
+  send(peer: string, bytes: Buffer): number {
+    const id = peer.startsWith('tcp#') ? Number(peer.slice(4)) : NaN;
+    const socket = this.#connections.get(id);
+    if (!socket) return HostResult.unknownPeer;
+    return writeLine(socket, bytes);
+  }
+
+  close(): Promise<void> {
+    for (const s of this.#connections.values()) s.destroy();
+    return new Promise((resolve) => this.#server.close(() => resolve()));
+  }
+}
+
+function writeLine(socket: net.Socket, bytes: Buffer): number {
+  if (!socket.writable) return HostResult.unknownPeer;
+  socket.write(Buffer.concat([bytes, Buffer.from('\n')]));
+  return HostResult.ok;
+}

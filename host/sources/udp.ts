@@ -1,0 +1,80 @@
+import dgram from 'node:dgram';
+import { HostResult } from '../abi/abi.js';
+import type { Channel, Component } from '../component/component.js';
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+/** Parses "host:port" (IPv4 or name) as a module gives it to hs.send. */
+export function parseHostPort(peer: string): ListenAddress | null {
+  const i = peer.lastIndexOf(':');
+  if (i <= 0) return null;
+  const port = Number(peer.slice(i + 1));
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) return null;
+  return { host: peer.slice(0, i), port };
+}
+
+/**
+ * A host-owned UDP socket feeding one component: each datagram becomes one message event, and
+ * the reply goes back to its sender. The socket belongs to the host, so it stays open (and keeps
+ * receiving into the kernel buffer) while the module is swapped.
+ */
+export class UdpSource implements Channel {
+  readonly kind = 'udp';
+  readonly #socket: dgram.Socket;
+  readonly #channel: number;
+  #address: ListenAddress;
+
+  private constructor(socket: dgram.Socket, channel: number, address: ListenAddress) {
+    this.#socket = socket;
+    this.#channel = channel;
+    this.#address = address;
+  }
+
+  static async listen(component: Component, channel: number, at: ListenAddress): Promise<UdpSource> {
+    const socket = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', (e) => reject(new Error(`udp ${at.host}:${at.port} for ${component.name}: ${e.message}`)));
+      socket.bind(at.port, at.host, () => resolve());
+    });
+    const bound = socket.address();
+    const source = new UdpSource(socket, channel, { host: bound.address, port: bound.port });
+    socket.on('error', () => {}); // send errors are reported by send()'s result, not as crashes
+    socket.on('message', (payload, rinfo) => {
+      component.enqueue({
+        kind: 'message',
+        channel,
+        peer: `${rinfo.address}:${rinfo.port}`,
+        payload,
+        replyTo: { reply: (bytes) => source.#sendTo(bytes, rinfo.port, rinfo.address) },
+      });
+    });
+    component.attachChannel(channel, source);
+    return source;
+  }
+
+  get address(): ListenAddress {
+    return this.#address;
+  }
+  get channel(): number {
+    return this.#channel;
+  }
+
+  send(peer: string, bytes: Buffer): number {
+    const to = parseHostPort(peer);
+    if (!to) return HostResult.unknownPeer;
+    return this.#sendTo(bytes, to.port, to.host);
+  }
+
+  #sendTo(bytes: Buffer, port: number, host: string): number {
+    if (bytes.byteLength > 65507) return HostResult.tooLarge;
+    this.#socket.send(bytes, port, host);
+    return HostResult.ok;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.#socket.close(() => resolve()));
+  }
+}
