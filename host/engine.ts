@@ -1,6 +1,6 @@
 import v8 from 'node:v8';
 import { BUS_CHANNEL, HostResult, MEMORY_BASE, type SignalName } from './abi/abi.js';
-import { Component, UpgradeInProgress, type ComponentStatus } from './component/component.js';
+import { Component, UpgradeInProgress, type ComponentStatus, type FaultRecord } from './component/component.js';
 import { noTap, type EventTap } from './component/events.js';
 import type { SwapReport } from './component/swap.js';
 import type { ComponentConfig, EngineConfig } from './config.js';
@@ -54,6 +54,7 @@ export class Engine {
   readonly #transform: ModuleTransform | undefined;
   readonly #busy = new Set<string>();
   readonly #swapListeners: ((report: SwapReport) => void)[] = [];
+  readonly #faultListeners: ((fault: FaultRecord) => void)[] = [];
   #signals: SignalRouter | null = null;
 
   private constructor(config: EngineConfig, options: EngineOptions) {
@@ -88,7 +89,10 @@ export class Engine {
       logger: log,
       bus: (to, from, bytes) => this.#deliverBus(to, from, bytes),
     });
-    component.on({ onSwap: (report) => this.#swapListeners.forEach((l) => l(report)) });
+    component.on({
+      onSwap: (report) => this.#swapListeners.forEach((l) => l(report)),
+      onFault: (fault) => this.#faultListeners.forEach((l) => l(fault)),
+    });
     const entry: Entry = { component, config, sources: [] };
     this.#entries.set(config.name, entry);
     const stored = await this.repository.get(config.module, config.version);
@@ -104,8 +108,14 @@ export class Engine {
     }
   }
 
+  /** Every finished swap (upgrade, rollback, failed attempt) of every component: feeds history and metrics. */
   onSwap(listener: (report: SwapReport) => void): void {
     this.#swapListeners.push(listener);
+  }
+
+  /** Every trap while handling an event: feeds history and metrics. */
+  onFault(listener: (fault: FaultRecord) => void): void {
+    this.#faultListeners.push(listener);
   }
 
   component(name: string): Component {

@@ -1,0 +1,82 @@
+// Host-owned event sources across swaps, through a real engine process: timers keep their
+// due time, a real `kill -USR1` reaches on_signal, and two components talk by name.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { UdpClient } from './support/clients.js';
+import { startEngine, type RunningEngine } from './support/engine-process.js';
+
+let engine: RunningEngine;
+let a: UdpClient;
+let b: UdpClient;
+
+test.before(async () => {
+  engine = await startEngine([
+    { name: 'alpha', module: 'beacon', version: '1.0.0', tcp: false, signals: ['SIGUSR1', 'SIGHUP'] },
+    { name: 'bravo', module: 'beacon', version: '1.0.0', tcp: false, signals: ['SIGUSR2'] },
+  ]);
+  a = new UdpClient(engine.ports.get('alpha')!.udp!);
+  b = new UdpClient(engine.ports.get('bravo')!.udp!);
+});
+test.after(async () => {
+  a?.close();
+  b?.close();
+  await engine?.stop();
+});
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+test('a timer due in 16 s before an upgrade is due in about 16 s minus the elapsed time after it', async () => {
+  const before = Number(await a.request('DUE'));
+  const ticksBefore = Number(await a.request('TICKS'));
+  const t0 = Date.now();
+  assert.ok(before > 10_000 && before <= 16_000, `long timer due in ${before} ms`);
+  const res = await engine.hotswap('upgrade', 'alpha', '1.1.0');
+  assert.is(res.code, 0, res.stderr);
+  assert.is(await a.request('VERSION'), '1.1.0');
+  const after = Number(await a.request('DUE'));
+  const elapsed = Date.now() - t0;
+  assert.ok(Math.abs(before - elapsed - after) < 250, `due ${before} ms before, ${after} ms after, ${elapsed} ms elapsed`);
+  // The repeating 100 ms timer kept firing across the swap and its count lives on.
+  await sleep(600);
+  const ticksAfter = Number(await a.request('TICKS'));
+  assert.ok(ticksAfter >= ticksBefore + 3, `ticks went from ${ticksBefore} to ${ticksAfter}`);
+  const show = await engine.hotswap('show', 'alpha');
+  assert.match(show.stdout, /Module version = 1\.1\.0/);
+  assert.match(show.stdout, /Long timer next due in 1[0-5] seconds/);
+});
+
+test('a real kill -USR1 reaches on_signal of the subscribed component only, across a swap', async () => {
+  process.kill(engine.process.pid!, 'SIGUSR1');
+  await engine.waitForOutput(/\[alpha\] signal 10 handled by 1\.1\.0/);
+  assert.is(await a.request('SIGNALS'), 'hup=0 usr1=1 usr2=0');
+  assert.is(await b.request('SIGNALS'), 'hup=0 usr1=0 usr2=0', 'bravo did not subscribe to SIGUSR1');
+
+  assert.is((await engine.hotswap('upgrade', 'alpha', '1.0.0')).code, 0);
+  process.kill(engine.process.pid!, 'SIGHUP'); // would end a Node process without a handler
+  process.kill(engine.process.pid!, 'SIGUSR2');
+  await engine.waitForOutput(/\[alpha\] signal 1 handled by 1\.0\.0/);
+  await engine.waitForOutput(/\[bravo\] signal 12 handled by 1\.0\.0/);
+  assert.is(await a.request('SIGNALS'), 'hup=1 usr1=1 usr2=0');
+  assert.is(await b.request('SIGNALS'), 'hup=0 usr1=0 usr2=1');
+  assert.is(engine.process.exitCode, null, 'the engine is still running');
+});
+
+test('two components exchange messages by name, before and after a swap of either', async () => {
+  assert.is(await a.request('PING bravo'), 'SENT');
+  await sleep(100);
+  assert.is(await b.request('PINGS'), '1');
+  assert.is(await a.request('PONGS'), '1');
+
+  assert.is((await engine.hotswap('upgrade', 'bravo', '1.1.0')).code, 0);
+  assert.is(await a.request('PING bravo'), 'SENT');
+  assert.is(await b.request('PING alpha'), 'SENT');
+  await sleep(100);
+  assert.is(await b.request('PINGS'), '2');
+  assert.is(await a.request('PONGS'), '2');
+  assert.is(await a.request('PINGS'), '1');
+  assert.is(await b.request('PONGS'), '1');
+  // An unknown name is an error the module sees, not a crash.
+  assert.match(await a.request('PING nobody'), /^ERROR -2$/);
+});
+
+test.run();
