@@ -3,8 +3,9 @@
  * `build/modules/<name>/<version>.wasm` with the shared options in asconfig.json
  * (run by `npm run build:modules`; see docs/ABI.md for why those flags).
  */
-import asc from 'assemblyscript/asc';
-import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -13,7 +14,7 @@ const examples = join(root, 'assembly', 'examples');
 const VERSION_FILE = /^(\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?)\.ts$/;
 const only = process.argv.slice(2);
 
-const entries: { name: string; version: string; file: string }[] = [];
+const entries: { name: string; version: string; file: string; out?: string }[] = [];
 for (const name of readdirSync(examples).sort()) {
   if (!statSync(join(examples, name)).isDirectory()) continue;
   if (only.length > 0 && !only.includes(name)) continue;
@@ -23,22 +24,45 @@ for (const name of readdirSync(examples).sort()) {
   }
 }
 
-let failed = 0;
-const started = performance.now();
-for (const e of entries) {
-  const out = join(root, 'build', 'modules', e.name, `${e.version}.wasm`);
-  mkdirSync(dirname(out), { recursive: true });
-  let errors = '';
-  const { error } = await asc.main(
-    [relative(root, e.file), '--config', 'asconfig.json', '--target', 'release', '-o', relative(root, out)],
-    { stderr: { write: (s: string | Uint8Array) => ((errors += String(s)), true) } as never },
-  );
-  if (error) {
-    failed++;
-    process.stderr.write(`asc: ${e.name}@${e.version} failed:\n${errors}\n`);
-  } else {
-    console.log(`asc: ${relative(root, out)} (${statSync(out).size} bytes)`);
+// The hostile-module corpus of test/safety*.test.ts: test/hostile/src/<case>.ts → build/hostile/<case>.wasm.
+const hostile = join(root, 'test', 'hostile', 'src');
+if (only.length === 0 && existsSync(hostile)) {
+  for (const file of readdirSync(hostile).sort()) {
+    if (!file.endsWith('.ts')) continue;
+    const name = file.slice(0, -3);
+    entries.push({ name, version: 'hostile', file: join(hostile, file), out: join(root, 'build', 'hostile', `${name}.wasm`) });
   }
 }
-console.log(`asc: built ${entries.length - failed}/${entries.length} modules in ${Math.round(performance.now() - started)} ms`);
-if (failed > 0) process.exit(1);
+
+// One asc process per module, as many at once as there are cores: binaryen's -O3 dominates the
+// build time, and it is single-threaded.
+const ascBin = join(root, 'node_modules', 'assemblyscript', 'bin', 'asc.js');
+const compile = (e: (typeof entries)[number]): Promise<string | null> => {
+  const out = join(root, 'build', 'modules', e.name, `${e.version}.wasm`);
+  mkdirSync(dirname(out), { recursive: true });
+  const args = [ascBin, relative(root, e.file), '--config', 'asconfig.json', '--target', 'release', '-o', relative(root, out)];
+  return new Promise((resolve) => {
+    execFile(process.execPath, args, { cwd: root }, (err, stdout, stderr) => {
+      if (err) resolve(`asc: ${e.name}@${e.version} failed:\n${stdout}${stderr}`);
+      else {
+        console.log(`asc: ${relative(root, out)} (${statSync(out).size} bytes)`);
+        resolve(null);
+      }
+    });
+  });
+};
+
+const started = performance.now();
+const failures: string[] = [];
+let next = 0;
+await Promise.all(
+  Array.from({ length: Math.min(availableParallelism(), entries.length) }, async () => {
+    while (next < entries.length) {
+      const failure = await compile(entries[next++]!);
+      if (failure) failures.push(failure);
+    }
+  }),
+);
+for (const f of failures) process.stderr.write(f + '\n');
+console.log(`asc: built ${entries.length - failures.length}/${entries.length} modules in ${Math.round(performance.now() - started)} ms`);
+if (failures.length > 0) process.exit(1);

@@ -4,7 +4,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { TcpLineClient, UdpClient } from './support/clients.js';
-import { startEngine, type RunningEngine } from './support/engine-process.js';
+import { repoRoot, startEngine, type RunningEngine } from './support/engine-process.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 let engine: RunningEngine;
 
@@ -109,6 +111,21 @@ test('an upgrade to an unknown version fails clearly and leaves the running vers
   const client = new UdpClient(engine.ports.get('kv')!.udp!);
   assert.is(await client.request('VERSION'), '1.0.0');
   assert.is(await client.request('GET key1'), 'VALUE value1');
+  client.close();
+});
+
+test('upgrade by path to a .wasm file, and a file that is not Wasm is rejected with the reason', async () => {
+  const ok = await engine.hotswap('upgrade', 'kv', join(repoRoot, 'build/modules/kv/2.0.0.wasm'));
+  assert.is(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /1\.0\.0 -> 2\.0\.0 ok/);
+  const bogus = join(engine.dataDir, 'bogus.wasm');
+  writeFileSync(bogus, 'this is not a module');
+  const bad = await engine.hotswap('upgrade', 'kv', bogus);
+  assert.is.not(bad.code, 0);
+  assert.match(bad.stderr, /module kv@\(unversioned\) rejected: not a WebAssembly module/);
+  const client = new UdpClient(engine.ports.get('kv')!.udp!);
+  assert.is(await client.request('VERSION'), '2.0.0');
+  assert.is((await engine.hotswap('upgrade', 'kv', '1.0.0')).code, 0);
   client.close();
 });
 

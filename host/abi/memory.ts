@@ -94,15 +94,37 @@ export class PersistentMemory {
     if (payload.byteLength > INBOX_CAPACITY) {
       throw new RangeError(`message of ${payload.byteLength} bytes exceeds the inbox (${INBOX_CAPACITY})`);
     }
+    const v = this.#views();
+    const peerLen = peer === this.#lastPeer ? this.#lastPeerLen : v.peer.write(peer, 'utf8');
+    this.#lastPeer = peer;
+    this.#lastPeerLen = peerLen;
+    v.meta[InboxField.length >>> 2] = payload.byteLength;
+    v.meta[InboxField.channel >>> 2] = channel;
+    v.meta[InboxField.peerLength >>> 2] = peerLen;
+    v.meta[InboxField.iface >>> 2] = iface ?? NO_IFACE;
+    v.bytes.set(payload, INBOX_DATA);
+  }
+
+  // Views over the inbox, cached per ArrayBuffer: they are the hot path of every message, and
+  // a memory.grow inside the module replaces the buffer, which invalidates them.
+  #viewsBuffer: ArrayBuffer | null = null;
+  #cached: { bytes: Uint8Array; meta: Uint32Array; peer: Buffer } | null = null;
+  // The peer bytes are rewritten only when the peer changes; the module must not write the inbox.
+  #lastPeer = '';
+  #lastPeerLen = 0;
+
+  #views(): { bytes: Uint8Array; meta: Uint32Array; peer: Buffer } {
     const buf = this.memory.buffer;
-    const bytes = new Uint8Array(buf);
-    const peerLen = Buffer.from(buf, INBOX_PEER, INBOX_PEER_CAPACITY).write(peer, 'utf8');
-    const v = new Uint32Array(buf, INBOX_OFFSET, 4);
-    v[InboxField.length >>> 2] = payload.byteLength;
-    v[InboxField.channel >>> 2] = channel;
-    v[InboxField.peerLength >>> 2] = peerLen;
-    v[InboxField.iface >>> 2] = iface ?? NO_IFACE;
-    bytes.set(payload, INBOX_DATA);
+    if (buf !== this.#viewsBuffer || !this.#cached) {
+      this.#viewsBuffer = buf;
+      this.#cached = {
+        bytes: new Uint8Array(buf),
+        meta: new Uint32Array(buf, INBOX_OFFSET, 4),
+        peer: Buffer.from(buf, INBOX_PEER, INBOX_PEER_CAPACITY),
+      };
+      this.#lastPeer = '';
+    }
+    return this.#cached;
   }
 
   /** Copies bytes out of module memory (the copy stays valid after the memory grows). */
@@ -144,6 +166,7 @@ export class PersistentMemory {
     const currentTop = Math.min(Math.max(this.header().heapTop, snapshot.bytes.length), this.memoryBase);
     const bytes = new Uint8Array(this.memory.buffer);
     bytes.set(snapshot.bytes, 0);
+    this.#lastPeer = ''; // the inbox was rewritten too
     if (currentTop > snapshot.bytes.length) bytes.fill(0, snapshot.bytes.length, currentTop);
   }
 }
