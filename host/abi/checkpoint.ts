@@ -1,0 +1,109 @@
+import { ARENA_OFFSET, DIRTY_MAP_OFFSET, DIRTY_PAGE_SHIFT, INBOX_OFFSET, MEMORY_BASE } from './abi.js';
+import type { PersistentMemory } from './memory.js';
+
+const PAGE = 1 << DIRTY_PAGE_SHIFT;
+const PAGES = MEMORY_BASE >>> DIRTY_PAGE_SHIFT;
+/** Pages of the inbox and of the map itself: written by the host or by the marking code, never restored. */
+const FIRST_UNTRACKED = INBOX_OFFSET >>> DIRTY_PAGE_SHIFT;
+const FIRST_TRACKED_AFTER = ARENA_OFFSET >>> DIRTY_PAGE_SHIFT;
+
+/**
+ * An incremental rollback copy of persistent memory, kept page by page.
+ *
+ * Modules run instrumented (host/modules/dirty-pages.ts): every write to a page below MEMORY_BASE
+ * sets that page's byte in the dirty map. `sync()` copies the marked pages into a shadow copy and
+ * clears their marks, so the shadow equals persistent memory right after it. A swap calls
+ * `sync()` first, which costs only the pages written since the previous sync, and that is
+ * usually done already because the component syncs when it is idle. If the swap fails,
+ * `rollback()` copies back exactly the pages written since then.
+ *
+ * This replaces the full snapshot (PersistentMemory.snapshot), whose cost grows with the data
+ * (docs/SAFETY.md). The shadow is also what a future crash checkpoint writes to disk.
+ */
+export class DirtyPageCheckpoint {
+  readonly #memory: PersistentMemory;
+  /** Shadow of persistent memory up to the highest page ever synced; beyond it, memory was zero. */
+  #shadow: Buffer = Buffer.alloc(0);
+  #syncedPages = 0;
+
+  constructor(memory: PersistentMemory) {
+    this.#memory = memory;
+  }
+
+  /** Marks a page the host wrote itself (the header's generation counter). */
+  markHostWrite(offset: number): void {
+    this.#map()[offset >>> DIRTY_PAGE_SHIFT] = 1;
+  }
+
+  /** Number of pages currently marked dirty. */
+  dirtyPages(): number {
+    let n = 0;
+    this.#forEachDirty(() => void n++);
+    return n;
+  }
+
+  /** Copies every dirty page into the shadow and clears its mark. Returns the pages copied. */
+  sync(): number {
+    const bytes = new Uint8Array(this.#memory.memory.buffer);
+    const map = this.#map();
+    let copied = 0;
+    this.#forEachDirty((page) => {
+      this.#ensureShadow(page + 1);
+      this.#shadow.set(bytes.subarray(page * PAGE, page * PAGE + PAGE), page * PAGE);
+      map[page] = 0;
+      copied++;
+    });
+    this.#syncedPages += copied;
+    return copied;
+  }
+
+  /** Puts back every page written since the last sync, exactly, and clears the marks. */
+  rollback(): number {
+    const bytes = new Uint8Array(this.#memory.memory.buffer);
+    const map = this.#map();
+    let restored = 0;
+    this.#forEachDirty((page) => {
+      const start = page * PAGE;
+      if (start + PAGE <= this.#shadow.length) bytes.set(this.#shadow.subarray(start, start + PAGE), start);
+      else bytes.fill(0, start, start + PAGE); // never synced: it was still zero
+      map[page] = 0;
+      restored++;
+    });
+    return restored;
+  }
+
+  /** Total pages copied into the shadow so far (for metrics). */
+  get syncedPages(): number {
+    return this.#syncedPages;
+  }
+
+  #map(): Uint8Array {
+    return new Uint8Array(this.#memory.memory.buffer, DIRTY_MAP_OFFSET, PAGES);
+  }
+
+  /** Visits dirty pages, skipping eight clean pages per 64-bit word read. */
+  #forEachDirty(visit: (page: number) => void): void {
+    const words = new BigUint64Array(this.#memory.memory.buffer, DIRTY_MAP_OFFSET, PAGES >>> 3);
+    const map = this.#map();
+    for (let w = 0; w < words.length; w++) {
+      if (words[w] === 0n) continue;
+      for (let page = w << 3; page < (w << 3) + 8; page++) {
+        if (map[page] === 0) continue;
+        if (page >= FIRST_UNTRACKED && page < FIRST_TRACKED_AFTER) {
+          map[page] = 0; // inbox or map pages: transient, never part of the rollback copy
+          continue;
+        }
+        visit(page);
+      }
+    }
+  }
+
+  #ensureShadow(pages: number): void {
+    const needed = pages * PAGE;
+    if (needed <= this.#shadow.length) return;
+    // Grow geometrically so a growing arena costs amortised O(1) per page.
+    const next = Buffer.alloc(Math.min(MEMORY_BASE, Math.max(needed, this.#shadow.length * 2, 1 << 20)));
+    this.#shadow.copy(next);
+    this.#shadow = next;
+  }
+}
