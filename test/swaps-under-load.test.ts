@@ -1,5 +1,7 @@
 // 200 swaps in a row through the control API while UDP and TCP clients keep sending: every
 // request gets exactly one reply, in order, and nothing written is lost.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { TcpLineClient, UdpClient } from './support/clients.js';
@@ -8,6 +10,7 @@ import { startEngine } from './support/engine-process.js';
 test('200 swaps in a row under load lose, duplicate and reorder nothing', async () => {
   const engine = await startEngine([{ name: 'kv', version: '1.0.0' }]);
   try {
+    const token = readFileSync(join(engine.dataDir, 'control.token'), 'utf8').trim();
     const { udp, tcp } = engine.ports.get('kv')!;
     const udpClient = new UdpClient(udp!);
     const tcpClient = await TcpLineClient.connect(tcp!);
@@ -31,7 +34,8 @@ test('200 swaps in a row under load lose, duplicate and reorder nothing', async 
       const version = i % 2 === 0 ? '2.0.0' : '1.0.0';
       const res = await fetch(`http://${engine.control}/v1/components/kv/upgrade`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        // Mutating requests need the bearer token the engine generated into its data dir (docs/API.md).
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
         body: JSON.stringify({ version }),
       });
       const report = (await res.json()) as { result: string; to: string; pauseUs: number; queued: number };
