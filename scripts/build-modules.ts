@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MEMORY_BASE } from '../host/abi/abi.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const examples = join(root, 'assembly', 'examples');
@@ -38,9 +39,16 @@ if (only.length === 0 && existsSync(hostile)) {
 // build time, and it is single-threaded.
 const ascBin = join(root, 'node_modules', 'assemblyscript', 'bin', 'asc.js');
 const compile = (e: (typeof entries)[number]): Promise<string | null> => {
-  const out = join(root, 'build', 'modules', e.name, `${e.version}.wasm`);
+  const out = e.out ?? join(root, 'build', 'modules', e.name, `${e.version}.wasm`);
   mkdirSync(dirname(out), { recursive: true });
-  const args = [ascBin, relative(root, e.file), '--config', 'asconfig.json', '--target', 'release', '-o', relative(root, out)];
+  // An example may bring its own asconfig.json (extending the root one), e.g. for the WASI shim.
+  const ownConfig = join(dirname(e.file), 'asconfig.json');
+  const config = relative(root, existsSync(ownConfig) ? ownConfig : join(root, 'asconfig.json'));
+  // --memoryBase comes from the ABI's single definition (host/abi/abi.ts), never from a copy in a config.
+  const args = [
+    ascBin, relative(root, e.file), '--config', config, '--target', 'release',
+    '--memoryBase', String(MEMORY_BASE), '-o', relative(root, out),
+  ];
   return new Promise((resolve) => {
     execFile(process.execPath, args, { cwd: root }, (err, stdout, stderr) => {
       if (err) resolve(`asc: ${e.name}@${e.version} failed:\n${stdout}${stderr}`);

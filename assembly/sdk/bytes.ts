@@ -54,3 +54,52 @@ export class Bytes {
 
   toString(): string { return String.UTF8.decodeUnsafe(this.ptr, this.len); }
 }
+
+/**
+ * An allocation-free tokenizer over a line: `next()` moves to the next space-separated word and
+ * exposes it as (ptr, len); `rest()` gives everything after the current word. For hot paths,
+ * where building Bytes objects per request would cost GC allocations.
+ */
+export class Words {
+  ptr: usize = 0;
+  len: usize = 0;
+  private end: usize = 0;
+
+  /** Starts over a new line, ignoring trailing CR/LF and spaces. */
+  reset(ptr: usize, len: usize): Words {
+    let n = len;
+    while (n > 0) {
+      const c = load<u8>(ptr + n - 1);
+      if (c != 10 && c != 13 && c != 32) break;
+      n--;
+    }
+    this.ptr = ptr;
+    this.len = 0;
+    this.end = ptr + n;
+    return this;
+  }
+
+  /** Advances to the next word; false when there is none. */
+  next(): bool {
+    let p = this.ptr + this.len;
+    while (p < this.end && load<u8>(p) == 32) p++;
+    let q = p;
+    while (q < this.end && load<u8>(q) != 32) q++;
+    this.ptr = p;
+    this.len = q - p;
+    return q > p;
+  }
+
+  /** The bytes after the current word and one separating space (may be empty). */
+  restPtr(): usize { const p = this.ptr + this.len; return p < this.end ? p + 1 : this.end; }
+  restLen(): usize { const p = this.restPtr(); return this.end - p; }
+
+  /** True when the current word equals an ASCII literal. */
+  is(ascii: string): bool {
+    if (<usize>ascii.length != this.len) return false;
+    for (let i: usize = 0; i < this.len; i++) {
+      if (<u32>load<u8>(this.ptr + i) != <u32>ascii.charCodeAt(<i32>i)) return false;
+    }
+    return true;
+  }
+}

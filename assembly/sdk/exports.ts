@@ -36,7 +36,14 @@ export function restart(header: u32): i32 {
 export function term(): void { theApp().onTerm(); }
 export function hold(): void { theApp().onHold(); }
 
-export function on_message(channel: u32, len: u32): void { theApp().onMessage(new Message(channel, len)); }
+// One Message object, refilled per event: allocating one per message would cost a GC allocation
+// on the hottest path. Handlers must not keep it past their return (docs/SDK.md).
+const message = new Message(0, 0);
+export function on_message(channel: u32, len: u32): void {
+  message.channel = channel;
+  message.length = len;
+  theApp().onMessage(message);
+}
 export function on_timer(id: u32): void { theApp().onTimer(id); }
 export function on_signal(signo: u32): void { theApp().onSignal(signo); }
 

@@ -67,14 +67,35 @@ export const INBOX_DATA = 8192;
 /** Largest payload a module can receive in one message (one full UDP datagram). */
 export const INBOX_CAPACITY = 65536;
 
+/**
+ * The dirty-page map: one byte per 4 KiB page below MEMORY_BASE, set to 1 by code that the host
+ * instruments into every store, memory.copy and memory.fill (host/modules/dirty-pages.ts).
+ * It lets a swap keep a rollback copy of persistent memory by copying only the pages written
+ * since the last checkpoint, instead of every byte in use. The byte just past the map is a
+ * sink for writes to the transient region, so the instrumentation needs no branch.
+ */
+export const DIRTY_PAGE_SHIFT = 12;
+export const DIRTY_MAP_OFFSET = INBOX_DATA + INBOX_CAPACITY;
+/** Map bytes (one per page below MEMORY_BASE, 256 MiB / 4 KiB), plus the sink byte, rounded up to a page. */
+export const DIRTY_MAP_SIZE = 65536 + 4096;
+
 /** Start of the persistent arena: the SDK's persistent allocator hands out memory from here. */
-export const ARENA_OFFSET = INBOX_DATA + INBOX_CAPACITY;
+export const ARENA_OFFSET = DIRTY_MAP_OFFSET + DIRTY_MAP_SIZE;
 
 /** Default start of the transient region; modules are built with asc `--memoryBase` = this. */
-export const MEMORY_BASE = 128 * 1024 * 1024;
+export const MEMORY_BASE = 256 * 1024 * 1024;
 
 /** Channel number used for messages between components (the bus); peer = component name. */
 export const BUS_CHANNEL = 0xffff;
+
+/**
+ * Channels of the `net` capability: interface i sends and receives its RIP/multicast datagrams on
+ * channel NET_CHANNEL_BASE + i (hs.send peer "224.0.0.9:520" or "10.0.1.2:520").
+ */
+export const NET_CHANNEL_BASE = 0x1000;
+/** Bit of hs.net_if_flags: the interface has open sockets (it speaks the protocol); without it
+ * the interface is only a connected network (passive). */
+export const NET_IF_ACTIVE = 1;
 
 /** Log levels for hs.log. */
 export const LogLevel = { debug: 0, info: 1, warn: 2, error: 3 } as const;
@@ -112,6 +133,27 @@ export const HOST_IMPORTS = {
   random_fill: sig(['i32', 'i32']),
   output: sig(['i32', 'i32']),
   data_root: sig([], ['i32']),
+  // ---- Host capabilities (host/capabilities/, docs/ABI.md "Capability imports"). Every module
+  // may import them, but they answer HostResult.denied unless the component's configuration
+  // grants the capability ("capabilities": {"net", "routes", "settings"}).
+  /** Number of IPv4 interfaces the `net` capability knows (index = InboxField.iface). */
+  net_if_count: sig([], ['i32']),
+  /** Interface i's IPv4 address as a big-endian u32 in an i32. */
+  net_if_addr: sig(['i32'], ['i32']),
+  /** Interface i's prefix length (0..32). */
+  net_if_prefix_len: sig(['i32'], ['i32']),
+  /** Interface i's flags: NET_IF_ACTIVE. */
+  net_if_flags: sig(['i32'], ['i32']),
+  /** Copies interface i's name (UTF-8) to (ptr, capacity); returns its length. */
+  net_if_name: sig(['i32', 'i32', 'i32'], ['i32']),
+  /** Installs or replaces a kernel route: (prefix, prefixLen, nextHop, iface). */
+  route_install: sig(['i32', 'i32', 'i32', 'i32'], ['i32']),
+  /** Withdraws a kernel route this component installed: (prefix, prefixLen). */
+  route_withdraw: sig(['i32', 'i32'], ['i32']),
+  /** Copies the setting named (keyPtr, keyLen) to (ptr, capacity); returns its length or -1 when unset. */
+  settings_get: sig(['i32', 'i32', 'i32', 'i32'], ['i32']),
+  /** 1 while the engine is shutting down (TERM for good, not for a swap), else 0. */
+  engine_stopping: sig([], ['i32']),
 } as const satisfies Record<string, Signature>;
 export type HostImportName = keyof typeof HOST_IMPORTS;
 
@@ -157,3 +199,10 @@ export type SignalName = keyof typeof SIGNALS;
  */
 export const WASI_NAMESPACE = 'wasi_snapshot_preview1';
 export const WASI_ALLOWED = ['fd_write', 'clock_time_get', 'random_get', 'proc_exit'] as const;
+
+/**
+ * Name of the mutable i32 global the host adds to every module it meters for fuel
+ * (host/modules/fuel.ts) and exports, so it can set each callback's budget before calling it.
+ * A module may not define an export of this name itself. See docs/SAFETY.md, "Fuel".
+ */
+export const FUEL_GLOBAL = 'hs_fuel';

@@ -3,11 +3,20 @@
 //   SET <key> <value> → OK      GET <key> → VALUE <value> | NOT_FOUND
 //   COUNT → <n>                 VERSION → <module version>
 //   DEL <key> → DELETED | NOT_FOUND   (only when the build enables it: 2.0.0 and later)
-import { App, Message, PMap, Bytes, root, replyBytes, reply } from "../../sdk";
+import { App, Message, PMap, Words, root, replyBytes, reply } from "../../sdk";
 
 // Scratch space for building replies without allocating strings on the hot path.
 const OUT_CAPACITY: usize = 65536 + 16;
 const OUT = heap.alloc(OUT_CAPACITY); // transient: rebuilt by each version at start-up
+
+// The common replies, encoded once per instance: encoding a string per request would allocate
+// on the GC heap for every SET and GET.
+const R_OK = String.UTF8.encode("OK");
+const R_NOT_FOUND = String.UTF8.encode("NOT_FOUND");
+const R_DELETED = String.UTF8.encode("DELETED");
+// One tokenizer for every request (no allocation per message).
+const WORDS = new Words();
+function replyConst(buf: ArrayBuffer): void { replyBytes(changetype<usize>(buf), <usize>buf.byteLength); }
 
 function replyPrefixed(prefix: string, ptr: usize, len: usize): void {
   let n: usize = 0;
@@ -39,24 +48,23 @@ export class KvApp extends App {
 
   onMessage(msg: Message): void {
     const map = this.map!;
-    const parts = new Bytes(msg.ptr, msg.length).trimEnd().splitWord();
-    const cmd = parts[0];
-    const rest = parts[1];
-    if (cmd.equals("GET")) {
-      const e = map.find(rest.ptr, rest.len);
-      if (e == 0) reply("NOT_FOUND");
+    const w = WORDS.reset(msg.ptr, msg.length);
+    if (!w.next()) { reply("ERROR unknown command"); return; }
+    if (w.is("GET")) {
+      const kptr = w.restPtr();
+      const e = map.find(kptr, w.restLen());
+      if (e == 0) replyConst(R_NOT_FOUND);
       else replyPrefixed("VALUE ", map.valuePtr(e), map.valueLen(e));
-    } else if (cmd.equals("SET")) {
-      const kv = rest.splitWord();
-      if (kv[0].len == 0) { reply("ERROR usage: SET <key> <value>"); return; }
-      map.set(kv[0].ptr, kv[0].len, kv[1].ptr, kv[1].len);
-      reply("OK");
-    } else if (cmd.equals("COUNT")) {
+    } else if (w.is("SET")) {
+      if (!w.next()) { reply("ERROR usage: SET <key> <value>"); return; }
+      map.set(w.ptr, w.len, w.restPtr(), w.restLen());
+      replyConst(R_OK);
+    } else if (w.is("COUNT")) {
       reply(map.count.toString());
-    } else if (cmd.equals("VERSION")) {
+    } else if (w.is("VERSION")) {
       reply(this.ver);
-    } else if (this.withDel && cmd.equals("DEL")) {
-      reply(map.delete(rest.ptr, rest.len) ? "DELETED" : "NOT_FOUND");
+    } else if (this.withDel && w.is("DEL")) {
+      replyConst(map.delete(w.restPtr(), w.restLen()) ? R_DELETED : R_NOT_FOUND);
     } else {
       reply("ERROR unknown command");
     }
