@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { MEMORY_BASE, SIGNALS, type SignalName } from './abi/abi.js';
+import { parseCapabilities, type CapabilitiesConfig } from './capabilities/config.js';
 import type { SnapshotPolicy } from './component/swap.js';
 import type { LogLevelName } from './log.js';
+import { DEFAULT_FUEL, MAX_FUEL, type FuelBudgets } from './modules/fuel.js';
 import { defaultConfigPath } from './paths.js';
 
 export interface ListenConfig {
@@ -23,15 +25,43 @@ export interface ComponentConfig {
     memoryBytes: number;
     /** Largest module accepted, in bytes. */
     moduleBytes: number;
+    /** Fuel budgets per callback kind (absent: DEFAULT_FUEL); null runs modules unmetered. */
+    fuel?: FuelBudgets | null;
   };
+  /** Health check after an upgrade (absent: DEFAULT_PROBATION); see docs/SAFETY.md. */
+  probation?: ProbationConfig;
   snapshot: SnapshotPolicy;
   wasi: boolean;
+  /** Host capabilities granted to the component's modules (none unless named). */
+  capabilities?: CapabilitiesConfig;
 }
+
+export interface ControlConfig {
+  host: string;
+  port: number;
+  /** Bearer token for mutating requests (env HOTSWAP_TOKEN); else generated into the data dir. */
+  token?: string;
+  /** Largest request body accepted, in bytes (413 above it). */
+  uploadLimitBytes?: number;
+  /** Trusted Ed25519 public key (PEM file path, PEM text or base64 of the 32 raw bytes): when
+   * set, uploads need a valid signature (env HOTSWAP_TRUSTED_KEY). */
+  trustedKey?: string;
+}
+
+/**
+ * After an upgrade the new version is on probation for `windowMs`: more than `maxFaults` faults
+ * in that time and the engine rolls back to the previous version by itself.
+ */
+export interface ProbationConfig {
+  windowMs: number;
+  maxFaults: number;
+}
+export const DEFAULT_PROBATION: ProbationConfig = { windowMs: 60_000, maxFaults: 3 };
 
 export interface EngineConfig {
   dataDir: string;
   logLevel: LogLevelName;
-  control: { host: string; port: number };
+  control: ControlConfig;
   components: ComponentConfig[];
 }
 
@@ -99,6 +129,13 @@ export function loadConfig(file: string = defaultConfigPath, overrides: ConfigOv
     const limits = obj(o.limits ?? {}, `${where}.limits`);
     const snapshot = String(o.snapshot ?? 'always');
     if (!['always', 'migrations', 'never'].includes(snapshot)) fail(`${where}.snapshot must be always, migrations or never`);
+    const fuel = parseFuel(limits.fuel, `${where}.limits.fuel`, fail);
+    const probation = obj(o.probation ?? {}, `${where}.probation`);
+    const windowMs = Number(probation.windowMs ?? DEFAULT_PROBATION.windowMs);
+    const maxFaults = Number(probation.maxFaults ?? DEFAULT_PROBATION.maxFaults);
+    if (!(windowMs >= 0) || !Number.isInteger(maxFaults) || maxFaults < 0) {
+      fail(`${where}.probation: windowMs must be >= 0 and maxFaults an integer >= 0`);
+    }
     const memoryBytes = Number(limits.memoryBytes ?? 512 * 1024 * 1024);
     if (!(memoryBytes > MEMORY_BASE)) fail(`${where}.limits.memoryBytes must exceed the memoryBase (${MEMORY_BASE})`);
     return {
@@ -107,18 +144,29 @@ export function loadConfig(file: string = defaultConfigPath, overrides: ConfigOv
       version: String(o.version ?? fail(`${where}.version is required`)),
       listen,
       signals,
-      limits: { memoryBytes, moduleBytes: Number(limits.moduleBytes ?? 4 * 1024 * 1024) },
+      limits: { memoryBytes, moduleBytes: Number(limits.moduleBytes ?? 4 * 1024 * 1024), fuel },
+      probation: { windowMs, maxFaults },
       snapshot: snapshot as SnapshotPolicy,
       wasi: Boolean(o.wasi ?? false),
+      capabilities: parseCapabilities(o.capabilities, `${where}.capabilities`, fail),
     };
   });
 
   const config: EngineConfig = {
     dataDir: resolve(String(root.dataDir ?? '.hotswap')),
     logLevel: (String(root.logLevel ?? 'info') as LogLevelName),
-    control: { host: String(control.host ?? '127.0.0.1'), port: Number(control.port ?? 7070) },
+    control: {
+      host: String(control.host ?? '127.0.0.1'),
+      port: Number(control.port ?? 7070),
+      ...(control.token !== undefined ? { token: String(control.token) } : {}),
+      ...(control.uploadLimitBytes !== undefined ? { uploadLimitBytes: Number(control.uploadLimitBytes) } : {}),
+      ...(control.trustedKey !== undefined ? { trustedKey: String(control.trustedKey) } : {}),
+    },
     components,
   };
+  if (config.control.uploadLimitBytes !== undefined && !(config.control.uploadLimitBytes > 0)) {
+    fail('control.uploadLimitBytes must be a positive number of bytes');
+  }
   const listen = overrides.listen ?? process.env.HOTSWAP_LISTEN;
   if (listen) {
     // The override moves every listener of the first component (the default config's `kv`).
@@ -126,10 +174,27 @@ export function loadConfig(file: string = defaultConfigPath, overrides: ConfigOv
     for (const l of config.components[0]?.listen ?? []) Object.assign(l, at);
   }
   const ctl = overrides.control ?? process.env.HOTSWAP_CONTROL;
-  if (ctl) config.control = parseAddress(ctl, '--control / HOTSWAP_CONTROL');
+  if (ctl) Object.assign(config.control, parseAddress(ctl, '--control / HOTSWAP_CONTROL'));
+  if (process.env.HOTSWAP_TOKEN) config.control.token = process.env.HOTSWAP_TOKEN;
+  if (process.env.HOTSWAP_TRUSTED_KEY) config.control.trustedKey = process.env.HOTSWAP_TRUSTED_KEY;
   const dataDir = overrides.dataDir ?? process.env.HOTSWAP_DATA_DIR;
   if (dataDir) config.dataDir = resolve(dataDir);
   const level = overrides.logLevel ?? process.env.HOTSWAP_LOG_LEVEL;
   if (level) config.logLevel = level as LogLevelName;
   return config;
+}
+
+/** `limits.fuel`: false (unmetered), or budgets per callback kind over DEFAULT_FUEL. */
+function parseFuel(raw: unknown, where: string, fail: (msg: string) => never): FuelBudgets | null {
+  if (raw === false) return null;
+  if (raw === undefined) return { ...DEFAULT_FUEL };
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return fail(`${where} must be false or an object`);
+  const budgets = { ...DEFAULT_FUEL };
+  for (const [kind, value] of Object.entries(raw)) {
+    if (!(kind in DEFAULT_FUEL)) fail(`${where}.${kind}: unknown kind (one of ${Object.keys(DEFAULT_FUEL).join(', ')})`);
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1 || n > MAX_FUEL) fail(`${where}.${kind} must be an integer 1..${MAX_FUEL}`);
+    budgets[kind as keyof FuelBudgets] = n;
+  }
+  return budgets;
 }

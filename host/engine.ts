@@ -3,7 +3,8 @@ import { BUS_CHANNEL, HostResult, MEMORY_BASE, type SignalName } from './abi/abi
 import { Component, UpgradeInProgress, type ComponentStatus, type FaultRecord } from './component/component.js';
 import { noTap, type EventTap } from './component/events.js';
 import type { SwapReport } from './component/swap.js';
-import type { ComponentConfig, EngineConfig } from './config.js';
+import { GrantedCapabilities } from './capabilities/granted.js';
+import { DEFAULT_PROBATION, type ComponentConfig, type EngineConfig } from './config.js';
 import { Logger } from './log.js';
 import type { ModulePolicy } from './modules/check.js';
 import { prepareModule, type ModuleTransform, type PreparedModule } from './modules/prepared.js';
@@ -25,12 +26,18 @@ export class UnknownComponent extends Error {
 }
 
 /** What can be asked to run: a stored version, or module bytes handed over directly. */
-export type UpgradeTarget = { version: string } | { bytes: Uint8Array; version?: string };
+export type UpgradeTarget =
+  | { version: string }
+  | { bytes: Uint8Array; version?: string }
+  /** A module already prepared for this component (a kept previous version, for rollback). */
+  | { module: PreparedModule };
 
 interface Entry {
   readonly component: Component;
   readonly config: ComponentConfig;
   readonly sources: (UdpSource | TcpSource)[];
+  /** Host capabilities the configuration granted (host/capabilities/), or null. */
+  readonly capabilities: GrantedCapabilities | null;
 }
 
 export interface EngineOptions {
@@ -88,12 +95,15 @@ export class Engine {
       tap: this.#tap,
       logger: log,
       bus: (to, from, bytes) => this.#deliverBus(to, from, bytes),
+      probation: config.probation ?? DEFAULT_PROBATION,
     });
     component.on({
       onSwap: (report) => this.#swapListeners.forEach((l) => l(report)),
       onFault: (fault) => this.#faultListeners.forEach((l) => l(fault)),
     });
-    const entry: Entry = { component, config, sources: [] };
+    // Granted before the first module loads: its INIT may already use them.
+    const capabilities = await GrantedCapabilities.open(component, config.capabilities ?? {}, log);
+    const entry: Entry = { component, config, sources: [], capabilities };
     this.#entries.set(config.name, entry);
     const stored = await this.repository.get(config.module, config.version);
     const module = await this.prepare(config.name, stored.bytes, config.version);
@@ -167,17 +177,15 @@ export class Engine {
     if (this.#busy.has(name) || entry.component.upgradeInFlight) throw new UpgradeInProgress(name);
     this.#busy.add(name);
     try {
-      let bytes: Uint8Array;
-      let version: string | undefined;
-      if ('bytes' in target) {
-        bytes = target.bytes;
-        version = target.version;
+      let module: PreparedModule;
+      if ('module' in target) {
+        module = target.module;
+      } else if ('bytes' in target) {
+        module = await this.prepare(name, target.bytes, target.version);
       } else {
         const stored = await this.repository.get(entry.config.module, target.version);
-        bytes = stored.bytes;
-        version = stored.version;
+        module = await this.prepare(name, stored.bytes, stored.version);
       }
-      const module = await this.prepare(name, bytes, version);
       const report = await entry.component.upgrade(module, reason);
       this.#log.info(
         `${name}: ${report.reason} ${report.from} -> ${report.to}: ${report.result}, pause ${report.pauseUs} µs, ` +
@@ -187,6 +195,22 @@ export class Engine {
     } finally {
       this.#busy.delete(name);
     }
+  }
+
+  /**
+   * Goes back to `version`, or to the version the running one replaced in its last successful
+   * upgrade: an upgrade with reason 'rollback' (control plane, issue 4; to reconcile with the
+   * safety work's rollback if it lands its own).
+   */
+  async rollback(name: string, version?: string): Promise<SwapReport> {
+    // The component keeps the replaced version prepared: no repository round trip, and it works
+    // for modules that were uploaded as bytes and never stored.
+    const previous = this.component(name).previous;
+    if (version === undefined && previous) return this.upgrade(name, { module: previous }, 'rollback');
+    const last = this.component(name).status().lastUpgrade;
+    const target = version ?? (last?.result === 'ok' && last.from !== null ? last.from : undefined);
+    if (target === undefined) throw new NotFound(`a previous version of ${name} to roll back to`);
+    return this.upgrade(name, { version: target }, 'rollback');
   }
 
   #deliverBus(to: string, from: string, bytes: Buffer): number {
@@ -213,7 +237,9 @@ export class Engine {
     this.#signals = null;
     for (const e of this.#entries.values()) {
       await Promise.all(e.sources.map((s) => s.close()));
+      e.capabilities?.beginShutdown(); // the final TERM may poison and withdraw through them
       e.component.stop();
+      await e.capabilities?.close();
     }
     this.#entries.clear();
   }
@@ -225,6 +251,7 @@ export function policyOf(config: ComponentConfig): ModulePolicy {
     maxPages: Math.floor(config.limits.memoryBytes / 65536),
     maxModuleBytes: config.limits.moduleBytes,
     allowWasi: config.wasi,
+    ...(config.limits.fuel !== undefined ? { fuel: config.limits.fuel } : {}),
   };
 }
 

@@ -3,7 +3,7 @@
 // too, so a future journal can replay a module deterministically.
 import {
   INBOX_OFFSET, INBOX_PEER, INBOX_DATA, INBOX_PEER_LENGTH, INBOX_IFACE, BUS_CHANNEL,
-  LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR,
+  LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, NET_CHANNEL_BASE, NET_IF_ACTIVE,
 } from "./generated/abi";
 
 // @ts-ignore: decorator
@@ -98,3 +98,72 @@ export class Message {
   text(): string { return String.UTF8.decodeUnsafe(INBOX_DATA, this.length); }
   byte(i: u32): u8 { return load<u8>(INBOX_DATA + i); }
 }
+
+// ---- Host capabilities (docs/ABI.md, "Capability imports"). Each answers HOST_DENIED (-5)
+// unless the component's configuration grants it. Addresses are IPv4 as u32 (10.0.1.2 = 0x0A000102).
+
+// @ts-ignore: decorator
+@external("hs", "net_if_count") declare function hs_net_if_count(): i32;
+// @ts-ignore: decorator
+@external("hs", "net_if_addr") declare function hs_net_if_addr(i: i32): u32;
+// @ts-ignore: decorator
+@external("hs", "net_if_prefix_len") declare function hs_net_if_prefix_len(i: i32): i32;
+// @ts-ignore: decorator
+@external("hs", "net_if_flags") declare function hs_net_if_flags(i: i32): i32;
+// @ts-ignore: decorator
+@external("hs", "net_if_name") declare function hs_net_if_name(i: i32, ptr: usize, cap: usize): i32;
+// @ts-ignore: decorator
+@external("hs", "route_install") declare function hs_route_install(prefix: u32, len: i32, nextHop: u32, iface: i32): i32;
+// @ts-ignore: decorator
+@external("hs", "route_withdraw") declare function hs_route_withdraw(prefix: u32, len: i32): i32;
+// @ts-ignore: decorator
+@external("hs", "settings_get") declare function hs_settings_get(keyPtr: usize, keyLen: usize, ptr: usize, cap: usize): i32;
+// @ts-ignore: decorator
+@external("hs", "engine_stopping") declare function hs_engine_stopping(): i32;
+
+/** The `net` capability: the host's IPv4 interfaces and their sockets (channel NET_CHANNEL_BASE + i). */
+export namespace net {
+  /** Number of interfaces (negative when the capability is not granted). */
+  export function count(): i32 { return hs_net_if_count(); }
+  export function addr(i: i32): u32 { return hs_net_if_addr(i); }
+  export function prefixLen(i: i32): i32 { return hs_net_if_prefix_len(i); }
+  /** True when the interface has sockets (speaks the protocol); false: connected network only. */
+  export function active(i: i32): bool { return (hs_net_if_flags(i) & NET_IF_ACTIVE) != 0; }
+  export function name(i: i32): string {
+    const buf = memory.data(64);
+    const n = hs_net_if_name(i, buf, 64);
+    return n > 0 ? String.UTF8.decodeUnsafe(buf, <usize>n) : "";
+  }
+  /** The channel on which interface i sends (hs.send) and receives. */
+  export function channel(i: i32): u32 { return NET_CHANNEL_BASE + <u32>i; }
+}
+
+/** The `routes` capability: kernel routes installed by the host (they outlive swaps). */
+export namespace routes {
+  export function install(prefix: u32, len: i32, nextHop: u32, iface: i32): i32 { return hs_route_install(prefix, len, nextHop, iface); }
+  export function withdraw(prefix: u32, len: i32): i32 { return hs_route_withdraw(prefix, len); }
+}
+
+/** The `settings` capability: the component's configuration values, as text. */
+export namespace settings {
+  /** The value of `key`, or `fallback` when it is not set (or the capability is not granted). */
+  export function get(key: string, fallback: string = ""): string {
+    const k = String.UTF8.encode(key);
+    const buf = memory.data(1024);
+    const n = hs_settings_get(changetype<usize>(k), <usize>k.byteLength, buf, 1024);
+    return n >= 0 ? String.UTF8.decodeUnsafe(buf, <usize>n) : fallback;
+  }
+  export function number(key: string, fallback: f64): f64 {
+    const v = get(key, "");
+    if (v.length == 0) return fallback;
+    const x = parseFloat(v);
+    return isNaN(x) ? fallback : x;
+  }
+  export function flag(key: string, fallback: bool): bool {
+    const v = get(key, "");
+    return v.length == 0 ? fallback : v == "true" || v == "1" || v == "yes";
+  }
+}
+
+/** True during the engine's final TERM (shutdown), false during a swap's TERM. */
+export function engineStopping(): bool { return hs_engine_stopping() == 1; }

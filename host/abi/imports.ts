@@ -1,6 +1,8 @@
 import { randomFillSync } from 'node:crypto';
 import { HEADER_OFFSET, HOST_NAMESPACE, LogLevel } from './abi.js';
 import type { PersistentMemory } from './memory.js';
+import { capabilitiesOf } from '../capabilities/granted.js';
+import { capabilityImports } from '../capabilities/imports.js';
 
 /**
  * Everything non-deterministic a module can observe. Injected so that a future event journal
@@ -63,6 +65,8 @@ export function buildImports(host: HostServices): WebAssembly.Imports {
     },
     output: (ptr: number, len: number): void => host.output(mem.readUtf8(ptr, len)),
     data_root: (): number => HEADER_OFFSET,
+    // Host capabilities: denied unless the component's configuration grants them.
+    ...capabilityImports(capabilitiesOf(host), mem),
   };
   const env = {
     memory: mem.memory,

@@ -25,6 +25,7 @@ import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_pro
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { fileURLToPath } from "node:url";
 
 // ---------------------------------------------------------------------------
 // Paths of external tools. Kept in one place so that a distribution with other
@@ -40,6 +41,9 @@ export const TOOL_PATHS = {
   ping: "ping",
   tcpdump: "tcpdump",
 } as const;
+
+/** The repository root (this file is test/support/netns.ts). */
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 /** Default bound for a single command run through `exec`. */
 const DEFAULT_EXEC_TIMEOUT_MS = 15_000;
@@ -522,6 +526,25 @@ export interface RipListener {
   stop(): Promise<UdpDatagram[]>;
 }
 
+/** Our engine (`node bin/hotswap.js start`) running inside a namespace. */
+export interface EngineProcessOptions {
+  /** The engine configuration (written to a file in the lab dir). */
+  config: Record<string, unknown>;
+  /** Wait this long for the "ready:" log line (default 15 s). */
+  startTimeoutMs?: number;
+  label?: string;
+}
+
+export interface EngineInstance {
+  readonly ns: string;
+  readonly proc: LabProcess;
+  readonly configFile: string;
+  /** Runs `node bin/hotswap.js <args>` inside the namespace (the control API is on its loopback). */
+  cli(...args: string[]): Promise<string>;
+  /** SIGTERM (the engine's clean shutdown), SIGKILL after graceMs. */
+  stop(graceMs?: number): Promise<void>;
+}
+
 // ---------------------------------------------------------------------------
 // The lab
 // ---------------------------------------------------------------------------
@@ -1001,7 +1024,10 @@ export class Lab {
   startPing(host: string, dst: string, opts: StreamPingOptions = {}): PingStream {
     const intervalMs = opts.intervalMs ?? 50;
     const maxS = Math.ceil((opts.maxDurationMs ?? 600_000) / 1000);
-    const proc = this.spawn(host, TOOL_PATHS.ping, this.pingArgs(dst, opts, ["-w", String(maxS)]), {
+    // Bounded by `timeout`, not by ping's own -w: with a deadline set, iputils ping EXITS at the
+    // first ICMP error (e.g. "Destination Net Unreachable" while a router has no route), which
+    // would end the measurement exactly when an outage starts.
+    const proc = this.spawn(host, "timeout", ["-s", "INT", String(maxS), TOOL_PATHS.ping, ...this.pingArgs(dst, opts, [])], {
       pipe: true,
       label: `${host}-ping-${dst}`,
     });
@@ -1135,6 +1161,37 @@ setInterval(() => {}, 1 << 30);
         await proc.stop();
         return received;
       },
+    };
+  }
+
+  // -------------------------------------------------------------------------
+  // Our engine
+  // -------------------------------------------------------------------------
+
+  /**
+   * Starts our engine as a real process inside a namespace:
+   * `ip netns exec NS node bin/hotswap.js start --config FILE`. Needs `npm run build` first
+   * (bin/hotswap.js runs build/host and loads build/modules). Resolves once it logged "ready:".
+   */
+  async startEngine(host: string, opts: EngineProcessOptions): Promise<EngineInstance> {
+    this.assertLive();
+    const dir = this.newInstanceDir("engine", host);
+    const configFile = path.join(dir, "config.json");
+    fs.writeFileSync(configFile, JSON.stringify({ dataDir: path.join(dir, "data"), ...opts.config }, null, 2));
+    const bin = path.join(REPO_ROOT, "bin", "hotswap.js");
+    const proc = this.spawn(host, process.execPath, [bin, "start", "--config", configFile], { label: opts.label ?? `${host}-engine` });
+    const deadline = Date.now() + (opts.startTimeoutMs ?? 15_000);
+    while (!/\bready: /.test(proc.log())) {
+      if (!proc.running()) throw new Error(`engine in ${proc.ns} exited before it was ready:\n${proc.log()}`);
+      if (Date.now() > deadline) throw new Error(`engine in ${proc.ns} not ready after ${opts.startTimeoutMs ?? 15_000} ms:\n${proc.log()}`);
+      await sleep(25);
+    }
+    return {
+      ns: proc.ns,
+      proc,
+      configFile,
+      cli: (...args: string[]) => this.exec(host, process.execPath, [bin, ...args], { timeoutMs: 20_000 }),
+      stop: (graceMs = 5000) => proc.stop(graceMs),
     };
   }
 

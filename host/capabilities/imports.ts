@@ -1,0 +1,43 @@
+import { HostResult } from '../abi/abi.js';
+import type { PersistentMemory } from '../abi/memory.js';
+import type { GrantedCapabilities } from './granted.js';
+
+/**
+ * The capability imports of the `hs` namespace (declared in host/abi/abi.ts, documented in
+ * docs/ABI.md). Every module can link them; each answers HostResult.denied unless the
+ * component's configuration granted the capability, so an ungranted module fails visibly
+ * instead of acting on the host. Addresses travel as big-endian u32 values in an i32.
+ */
+export function capabilityImports(caps: GrantedCapabilities | undefined, mem: PersistentMemory): Record<string, (...args: number[]) => number> {
+  const iface = (i: number) => caps?.interfaces?.at(i);
+  const copyOut = (text: string, ptr: number, capacity: number): number => {
+    const bytes = Buffer.from(text, 'utf8');
+    if (bytes.byteLength > capacity) return HostResult.tooLarge;
+    mem.fill(ptr, bytes);
+    return bytes.byteLength;
+  };
+  return {
+    net_if_count: () => caps?.interfaces?.size ?? HostResult.denied,
+    net_if_addr: (i) => (caps?.interfaces ? (iface(i)?.addr ?? 0) | 0 : HostResult.denied),
+    net_if_prefix_len: (i) => (caps?.interfaces ? iface(i)?.prefixLen ?? HostResult.unknownChannel : HostResult.denied),
+    net_if_flags: (i) => (caps?.interfaces ? (iface(i)?.active ? 1 : 0) : HostResult.denied),
+    net_if_name: (i, ptr, capacity) => {
+      if (!caps?.interfaces) return HostResult.denied;
+      const found = iface(i);
+      return found ? copyOut(found.name, ptr, capacity) : HostResult.unknownChannel;
+    },
+    route_install: (prefix, len, nextHop, i) => {
+      if (!caps?.routes) return HostResult.denied;
+      const dev = iface(i);
+      if (!dev || len < 0 || len > 32) return HostResult.unknownChannel;
+      return caps.routes.install(prefix >>> 0, len, nextHop >>> 0, dev.name);
+    },
+    route_withdraw: (prefix, len) => (caps?.routes ? caps.routes.withdraw(prefix >>> 0, len) : HostResult.denied),
+    settings_get: (keyPtr, keyLen, ptr, capacity) => {
+      if (!caps?.settings) return HostResult.denied;
+      const value = caps.settings.get(mem.readUtf8(keyPtr, keyLen));
+      return value === undefined ? -1 : copyOut(value, ptr, capacity);
+    },
+    engine_stopping: () => (caps?.stopping ? 1 : 0),
+  };
+}
