@@ -29,34 +29,39 @@ export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
+/**
+ * The whole protocol over a JavaScript Map: one request line in, one reply out. Exported so
+ * the in-process dispatch benchmark (bench/cases/dispatch.ts) runs exactly this work as its
+ * plain-JS handler.
+ */
+export function handleKvLine(store: Map<string, string>, text: string): string {
+  let line = text;
+  // Tolerate a trailing "\n" or "\r\n" from line-oriented clients (e.g. nc -u).
+  if (line.endsWith("\n")) line = line.slice(0, line.endsWith("\r\n") ? -2 : -1);
+  const sp1 = line.indexOf(" ");
+  const cmd = sp1 < 0 ? line : line.slice(0, sp1);
+  if (cmd === "GET" && sp1 > 0) {
+    const v = store.get(line.slice(sp1 + 1));
+    return v === undefined ? "NOT_FOUND" : `VALUE ${v}`;
+  }
+  if (cmd === "SET" && sp1 > 0) {
+    const sp2 = line.indexOf(" ", sp1 + 1);
+    if (sp2 < 0) return "ERROR usage: SET k v";
+    store.set(line.slice(sp1 + 1, sp2), line.slice(sp2 + 1));
+    return "OK";
+  }
+  return "ERROR unknown command";
+}
+
 export function startKvServer(opts: { port?: number; host?: string } = {}): Promise<KvServer> {
   const host = opts.host ?? "127.0.0.1";
   if (!isLoopback(host)) return Promise.reject(new Error(`refusing to bind non-loopback host ${host}`));
   const store = new Map<string, string>();
-  const sock = dgram.createSocket({ type: host.includes(":") ? "udp6" : "udp4" });
+  // The same socket buffer sizes as the engine's UdpSource, so only the server logic differs.
+  const sock = dgram.createSocket({ type: host.includes(":") ? "udp6" : "udp4", recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
 
   sock.on("message", (msg, rinfo) => {
-    let line = msg.toString("utf8");
-    // Tolerate a trailing "\n" or "\r\n" from line-oriented clients (e.g. nc -u).
-    if (line.endsWith("\n")) line = line.slice(0, line.endsWith("\r\n") ? -2 : -1);
-    let reply: string;
-    const sp1 = line.indexOf(" ");
-    const cmd = sp1 < 0 ? line : line.slice(0, sp1);
-    if (cmd === "GET" && sp1 > 0) {
-      const v = store.get(line.slice(sp1 + 1));
-      reply = v === undefined ? "NOT_FOUND" : `VALUE ${v}`;
-    } else if (cmd === "SET" && sp1 > 0) {
-      const sp2 = line.indexOf(" ", sp1 + 1);
-      if (sp2 < 0) {
-        reply = "ERROR usage: SET k v";
-      } else {
-        store.set(line.slice(sp1 + 1, sp2), line.slice(sp2 + 1));
-        reply = "OK";
-      }
-    } else {
-      reply = "ERROR unknown command";
-    }
-    sock.send(reply, rinfo.port, rinfo.address);
+    sock.send(handleKvLine(store, msg.toString("utf8")), rinfo.port, rinfo.address);
   });
 
   return new Promise((res, rej) => {

@@ -6,7 +6,15 @@
  *
  *   node --import tsx bench/peers/udp-load.ts --port P [--host 127.0.0.1]
  *       [--count N] [--seconds S] [--window W] [--mix get|set|mixed]
- *       [--keys K] [--timeout-ms T] [--no-prefill]
+ *       [--keys K] [--timeout-ms T] [--no-prefill] [--rate R] [--trace FILE]
+ *
+ *  --rate R      paces the measured phase at R requests/s (open loop, still
+ *                capped by --window in flight), e.g. "80% of the maximum";
+ *  --trace FILE  writes one (send time, latency) pair per received reply of
+ *                the measured phase as little-endian float64 µs. The send time
+ *                is on the machine-wide monotonic clock (process.hrtime, the
+ *                same in every process), so another process's event times
+ *                (e.g. an engine's swap windows) can be joined with it.
  *
  * Prints one JSON object as its last stdout line:
  *   {sent, received, lost, duplicated, reordered, late, unexpected, seconds,
@@ -41,6 +49,7 @@
  * ends the process regardless. Only loopback targets are accepted.
  */
 import dgram from "node:dgram";
+import { writeFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -59,6 +68,35 @@ export interface LoadOptions {
   keys: number;
   timeoutMs: number;
   prefill: boolean;
+  /** Requests per second for the measured phase; 0 = as fast as the window allows. */
+  rate: number;
+  /** Where to write the per-reply trace of the measured phase (see the header). */
+  trace: string | null;
+}
+
+/** Microseconds on the machine-wide monotonic clock, shared by every process (uv_hrtime). */
+export function monotonicUs(): number {
+  return Number(process.hrtime.bigint() / 1000n);
+}
+
+/** Growable (send µs, latency µs) pairs. */
+class Trace {
+  private data = new Float64Array(1 << 16);
+  private n = 0;
+  // performance.now() and process.hrtime share one clock: the offset between them is fixed.
+  private readonly offsetUs = monotonicUs() - performance.now() * 1000;
+  add(sentMs: number, latencyUs: number): void {
+    if (this.n + 2 > this.data.length) {
+      const next = new Float64Array(this.data.length * 2);
+      next.set(this.data);
+      this.data = next;
+    }
+    this.data[this.n++] = sentMs * 1000 + this.offsetUs;
+    this.data[this.n++] = latencyUs;
+  }
+  write(file: string): void {
+    writeFileSync(file, new Uint8Array(this.data.buffer, 0, this.n * 8));
+  }
 }
 
 export interface PhaseResult {
@@ -136,9 +174,13 @@ function runPhase(
   seconds: number,
   pick: (seq: number) => typeof GET | typeof SET,
   setKey: (seq: number) => number,
+  rate = 0,
+  trace: Trace | null = null,
 ): Promise<PhaseResult> {
   return new Promise((done, fail) => {
-    const sock = dgram.createSocket(o.host.includes(":") ? "udp6" : "udp4");
+    // Big socket buffers (as the engine's UdpSource asks for): with many requests in flight, a
+    // burst of replies after a server stall must not overflow the default ~200 KB buffer here.
+    const sock = dgram.createSocket({ type: o.host.includes(":") ? "udp6" : "udp4", recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
     const outstanding = new Map<number, Req>(); // seq -> request, insertion (= seq) order
     const getByKey = new Int32Array(o.keys).fill(-1); // key -> seq of its in-flight GET
     const setFifo: number[] = []; // seqs of SETs in send order (timed-out ones skipped lazily)
@@ -160,6 +202,7 @@ function runPhase(
       if (finished) return;
       finished = true;
       clearInterval(scanner);
+      if (pacer) clearInterval(pacer);
       clearTimeout(safety);
       sock.close();
       const secs = Math.max(1e-9, ((tLast || performance.now()) - t0) / 1000);
@@ -182,9 +225,12 @@ function runPhase(
     };
 
     const pump = (): void => {
+      if (t0 === 0) return; // not connected yet (the scanner and pacer timers start before)
       const now = performance.now();
-      // Keep `window` requests in flight; stop at `count` or when time is up.
-      while (outstanding.size < o.window && seq < count && now < endSend) {
+      // Keep `window` requests in flight; stop at `count` or when time is up; with a rate,
+      // send no more than the schedule allows so far (open loop: a slow reply doesn't slow it).
+      const allowed = rate > 0 ? Math.floor(((now - t0) / 1000) * rate) + 1 : count;
+      while (outstanding.size < o.window && seq < count && seq < allowed && now < endSend) {
         const kind = pick(seq);
         const key = kind === GET ? freeKey() : setKey(seq);
         const req: Req = { seq, kind, key, t: performance.now() };
@@ -236,6 +282,7 @@ function runPhase(
       received++;
       tLast = now;
       hist.add((now - req.t) * 1000);
+      trace?.add(req.t, (now - req.t) * 1000);
       if (req.seq > maxMatchedSeq) maxMatchedSeq = req.seq;
       // Reordering is judged on GETs only: their replies identify themselves,
       // whereas a SET's match is an inference (see matchSet) that a single
@@ -284,6 +331,8 @@ function runPhase(
       }
       pump();
     }, Math.max(5, Math.min(50, o.timeoutMs / 4)));
+    // With a rate, sending is also driven by the clock, not only by replies.
+    const pacer = rate > 0 ? setInterval(pump, 1) : null;
     // Last-resort bound: sending time + one timeout to drain + 5 s slack.
     const safety = setTimeout(finish, seconds * 1000 + o.timeoutMs + 5000);
 
@@ -313,7 +362,9 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     prefill = { sent: p.sent, received: p.received, lost: p.lost, seconds: p.seconds };
   }
   const pick = o.mix === "get" ? () => GET : o.mix === "set" ? () => SET : (seq: number) => (seq & 1 ? SET : GET);
-  const r = await runPhase(o, o.count, o.seconds, pick as (seq: number) => typeof GET | typeof SET, (seq) => seq % o.keys);
+  const trace = o.trace ? new Trace() : null;
+  const r = await runPhase(o, o.count, o.seconds, pick as (seq: number) => typeof GET | typeof SET, (seq) => seq % o.keys, o.rate, trace);
+  if (trace && o.trace) trace.write(o.trace);
   return { ...r, accounted: r.sent === r.received + r.lost, config: { ...o }, ...(prefill ? { prefill } : {}) };
 }
 
@@ -342,6 +393,8 @@ function parseArgs(argv: string[]): LoadOptions {
     keys: Math.floor(num("--keys", Math.max(1024, window))),
     timeoutMs: Math.min(10_000, num("--timeout-ms", 1000)), // caps histogram memory at 40 MB
     prefill: !argv.includes("--no-prefill"),
+    rate: argv.includes("--rate") ? num("--rate", 1) : 0,
+    trace: get("--trace") ?? null,
   };
 }
 

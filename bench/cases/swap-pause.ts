@@ -1,0 +1,209 @@
+/**
+ * Measure 1: the swap pause of a precompiled module (issue 6).
+ *
+ *   node --import tsx --expose-gc bench/cases/swap-pause.ts [--quick]
+ *
+ * Pause = from the upgrade event leaving the queue until the new module handled the first event
+ * that waited behind it (`SwapReport.pauseUs`, with one GET always waiting), broken down by the
+ * engine's phases (`SwapReport.phasesUs`). kv 1.0.0 ↔ 2.0.0 alternate (same layout), each
+ * prepared once, for an empty store, 10k and 1M keys, under each snapshot policy that changes
+ * the work: 'always' copies the persistent bytes in use before every swap, 'migrations' (and
+ * 'never', the same code path when the layout is unchanged) copies nothing.
+ *
+ * Layout migration: kv 2.0.0 (layout 1) → 3.0.0 (layout 2, `migrate`) over 10k and 1M records,
+ * when build/modules/kv/3.0.0.wasm exists; back down with 3.0.0's `migrate_down` when it has one.
+ */
+import type { Component } from '../../host/component/component.js';
+import type { SnapshotPolicy, SwapPhase, SwapReport } from '../../host/component/swap.js';
+import type { Engine } from '../../host/engine.js';
+import type { PreparedModule } from '../../host/modules/prepared.js';
+import { collectGarbage, progress, runCase } from '../lib/case.js';
+import {
+  fillKeys, hasKvVersion, messageEvent, prepareKv, ReplyCounter, request, startKvEngine, swapWithWaitingEvent, verifyStore,
+} from '../lib/kv-engine.js';
+import { summarize, type Summary } from '../peers/stats.js';
+
+const WARMUP = 10;
+
+export interface PauseSeries {
+  keys: number;
+  policy: SnapshotPolicy;
+  swaps: number;
+  pause_us: Summary;
+  /** Per phase: p50/p99 µs (snapshot only appears when a copy was taken). */
+  phases_us: Partial<Record<SwapPhase, { p50: number; p99: number }>>;
+  snapshot_bytes: number;
+  persistent_bytes: number;
+}
+
+/** Swaps back and forth between `a` and `b` and summarises the reports after a warm-up. */
+async function alternate(
+  component: Component,
+  modules: readonly [PreparedModule, PreparedModule],
+  swaps: number,
+  warmup = WARMUP,
+): Promise<SwapReport[]> {
+  const reports: SwapReport[] = [];
+  const start = component.module?.version === modules[0].version ? 1 : 0;
+  for (let i = 0; i < swaps + warmup; i++) {
+    const report = await swapWithWaitingEvent(component, modules[(start + i) % 2]!);
+    if (i >= warmup) reports.push(report);
+  }
+  return reports;
+}
+
+export function phaseSummary(reports: readonly SwapReport[]): PauseSeries['phases_us'] {
+  const phases = new Set(reports.flatMap((r) => Object.keys(r.phasesUs) as SwapPhase[]));
+  const out: PauseSeries['phases_us'] = {};
+  for (const phase of phases) {
+    const s = summarize(reports.map((r) => r.phasesUs[phase] ?? 0), 0);
+    out[phase] = { p50: s.p50, p99: s.p99 };
+  }
+  return out;
+}
+
+function series(component: Component, keys: number, policy: SnapshotPolicy, reports: SwapReport[]): PauseSeries {
+  return {
+    keys,
+    policy,
+    swaps: reports.length,
+    pause_us: summarize(reports.map((r) => r.pauseUs), 0),
+    phases_us: phaseSummary(reports),
+    snapshot_bytes: reports[0]?.snapshotBytes ?? 0,
+    persistent_bytes: component.memory.persistentBytesInUse(),
+  };
+}
+
+interface MigrationResult {
+  keys: number;
+  policy: SnapshotPolicy;
+  /** 'ok', or how the first attempt ended ('rolled_back' with its cause: the store stays intact). */
+  result: SwapReport['result'];
+  cause?: string;
+  up: { swaps: number; pause_us: Summary; phases_us: PauseSeries['phases_us'] };
+  down: { swaps: number; pause_us: Summary; phases_us: PauseSeries['phases_us'] } | null;
+  snapshot_bytes: number;
+  persistent_bytes_before: number;
+}
+
+/**
+ * kv 2.0.0 → 3.0.0 (layout 1 → 2) over `keys` records; back with migrate_down when 3.0.0 has
+ * it. A migration that fails is a result too: its report (rolled back, with the cause and the
+ * time the attempt and the rollback took) is kept, and the store must still be intact.
+ */
+async function migrations(engine: Engine, name: string, policy: SnapshotPolicy, keys: number, reps: number): Promise<MigrationResult> {
+  const component = engine.component(name);
+  const v2 = await prepareKv(engine, name, '2.0.0');
+  const v3 = await prepareKv(engine, name, '3.0.0');
+  await fillKeys(component, 0, keys);
+  const before = component.memory.persistentBytesInUse();
+  const up: SwapReport[] = [];
+  const down: SwapReport[] = [];
+  let failure: SwapReport | null = null;
+  for (let rep = 0; rep < reps; rep++) {
+    // Without migrate_down there is no way back to layout 1 in place: one run only.
+    if (rep > 0 && !v3.hasMigrateDown) break;
+    collectGarbage();
+    const probe = new ReplyCounter();
+    const pending = component.upgrade(v3);
+    component.enqueue(messageEvent(Buffer.from('COUNT'), probe));
+    const report = await pending;
+    up.push(report);
+    if (report.result !== 'ok') {
+      failure = report;
+      await verifyStore(component, keys); // rolled back: layout 1 and every key still there
+      break;
+    }
+    if (report.layout.from !== 1 || report.layout.to !== 2) throw new Error(`expected a layout 1→2 migration, got ${JSON.stringify(report.layout)}`);
+    const count = await request(component, 'COUNT');
+    if (count !== String(keys)) throw new Error(`after migrate: COUNT ${count}, expected ${keys}`);
+    if (v3.hasMigrateDown) {
+      collectGarbage();
+      down.push(await swapWithWaitingEvent(component, v2));
+      await verifyStore(component, keys);
+    }
+  }
+  const side = (rs: SwapReport[]) => ({ swaps: rs.length, pause_us: summarize(rs.map((r) => r.pauseUs), 0), phases_us: phaseSummary(rs) });
+  return {
+    keys,
+    policy,
+    result: failure ? failure.result : 'ok',
+    ...(failure?.cause ? { cause: failure.cause } : {}),
+    up: side(up),
+    down: down.length ? side(down) : null,
+    snapshot_bytes: up[0]?.snapshotBytes ?? 0,
+    persistent_bytes_before: before,
+  };
+}
+
+export async function measureSwapPause(quick: boolean): Promise<unknown> {
+  const big = 1_000_000;
+  const reps = quick
+    ? { empty: 200, k10: 200, m1Cheap: 100, m1Copy: 5, migrate10k: 5, migrate500k: 1, migrate1m: 1 }
+    : { empty: 2000, k10: 2000, m1Cheap: 1000, m1Copy: 40, migrate10k: 30, migrate500k: 5, migrate1m: 5 };
+  const policies: SnapshotPolicy[] = ['migrations', 'always'];
+  const engine = await startKvEngine(policies.map((p) => ({ name: `kv-${p}`, snapshot: p })));
+  const results: PauseSeries[] = [];
+  try {
+    for (const policy of policies) {
+      const name = `kv-${policy}`;
+      const component = engine.component(name);
+      const modules = [await prepareKv(engine, name, '1.0.0'), await prepareKv(engine, name, '2.0.0')] as const;
+      let stored = 0;
+      for (const [keys, swaps] of [[0, reps.empty], [10_000, reps.k10], [big, policy === 'always' ? reps.m1Copy : reps.m1Cheap]] as const) {
+        const t0 = performance.now();
+        await fillKeys(component, stored, keys);
+        stored = keys;
+        await verifyStore(component, keys);
+        progress('swap-pause', `${name}: ${keys} keys stored in ${Math.round(performance.now() - t0)} ms; ${swaps} swaps`);
+        collectGarbage();
+        const s = series(component, keys, policy, await alternate(component, modules, swaps));
+        await verifyStore(component, keys);
+        progress('swap-pause', `${name} ${keys} keys: pause p50 ${s.pause_us.p50} µs p99 ${s.pause_us.p99} µs`);
+        results.push(s);
+      }
+    }
+  } finally {
+    await engine.stop();
+  }
+  collectGarbage();
+
+  let migration: { skipped: string } | (MigrationResult | { keys: number; policy: SnapshotPolicy; error: string })[];
+  if (!hasKvVersion('3.0.0')) {
+    migration = { skipped: 'build/modules/kv/3.0.0.wasm does not exist (kv 3.0.0 with migrate not built yet: npm run build:modules)' };
+  } else {
+    migration = [];
+    for (const policy of ['migrations', 'never'] as const) {
+      // 500k as well: the largest round size whose copying migration fits the persistent arena
+      // next to the old data, should 1M not fit (docs/PERFORMANCE.md).
+      for (const [keys, n] of [[10_000, reps.migrate10k], [500_000, reps.migrate500k], [big, reps.migrate1m]] as const) {
+        const name = `mig-${policy}-${keys}`;
+        const e = await startKvEngine([{ name, version: '2.0.0', snapshot: policy }]);
+        try {
+          const m = await migrations(e, name, policy, keys, n).catch((err: Error) => ({ keys, policy, error: err.message }));
+          if ('error' in m) {
+            progress('swap-pause', `migrate ${keys} records (${policy}) broke the benchmark: ${m.error}`);
+            migration.push(m);
+            continue;
+          }
+          progress('swap-pause', `migrate ${keys} records (${policy}): ${m.result}, up p50 ${m.up.pause_us.p50} µs${m.cause ? ` (${m.cause})` : ''}`);
+          migration.push(m);
+        } finally {
+          await e.stop();
+        }
+        collectGarbage();
+      }
+    }
+  }
+  const pick = (keys: number, policy: SnapshotPolicy) => results.find((r) => r.keys === keys && r.policy === policy)!;
+  return {
+    mode: quick ? 'quick' : 'full',
+    headline_policy: 'migrations',
+    swap_pause_us: { p50: pick(0, 'migrations').pause_us.p50, p99: pick(0, 'migrations').pause_us.p99 },
+    swap_pause_1m_keys_us: { p50: pick(big, 'migrations').pause_us.p50, p99: pick(big, 'migrations').pause_us.p99 },
+    series: results,
+    migration,
+  };
+}
+
+runCase(import.meta.url, (o) => measureSwapPause(o.quick));

@@ -1,0 +1,117 @@
+/**
+ * `npm run bench [-- --quick] [-- --only a,b]`: every benchmark of issue 6, each in its own
+ * process, then bench/results/latest.json and latest.md (and the README block between
+ * `<!-- bench:start -->` and `<!-- bench:end -->`, when README.md has those markers).
+ *
+ * The full run takes about 10 minutes on 2 cores; --quick is a smoke run of about 1–2 minutes
+ * whose numbers are not for quoting. A case that fails or is skipped is reported with its
+ * reason; the others still run. Method and decisions: docs/PERFORMANCE.md.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { BENCH_DIR, runJson } from './lib/child.js';
+import { load1 } from './lib/kernel.js';
+import { headline, markdown, targetTable, targets, type Json } from './lib/report.js';
+
+interface Case {
+  name: string;
+  script: string;
+  /** Extra Node flags. */
+  flags?: string[];
+  /** Wall-clock limit for the case, full / quick. */
+  limitS: [number, number];
+}
+
+const CASES: Case[] = [
+  { name: 'swap_pause', script: 'cases/swap-pause.ts', flags: ['--expose-gc'], limitS: [600, 180] },
+  { name: 'dispatch', script: 'cases/dispatch.ts', flags: ['--expose-gc'], limitS: [600, 180] },
+  { name: 'udp', script: 'cases/udp.ts', limitS: [900, 300] },
+  { name: 'safety', script: 'cases/safety.ts', flags: ['--expose-gc'], limitS: [300, 120] },
+  { name: 'memory', script: 'cases/memory.ts', flags: ['--expose-gc'], limitS: [300, 120] },
+  { name: 'erlang', script: 'peers/erlang.ts', limitS: [1800, 1800] }, // may apt-get install erlang-base first
+  { name: 'node_restart', script: 'peers/node-restart.ts', limitS: [300, 120] },
+];
+
+const RESULTS = join(BENCH_DIR, 'results');
+const README = join(BENCH_DIR, '..', 'README.md');
+const START = '<!-- bench:start -->';
+const END = '<!-- bench:end -->';
+
+function argList(name: string): string[] | null {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? (process.argv[i + 1] ?? '').split(',').filter(Boolean) : null;
+}
+
+function gitCommit(): string | null {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: BENCH_DIR, encoding: 'utf8' }).trim();
+  } catch {
+    return null;
+  }
+}
+
+/** Replaces the README's benchmark block, only between existing markers; true when it did. */
+function updateReadme(block: string): boolean {
+  if (!existsSync(README)) return false;
+  const text = readFileSync(README, 'utf8');
+  const a = text.indexOf(START);
+  const b = text.indexOf(END);
+  if (a < 0 || b < a) return false;
+  writeFileSync(README, `${text.slice(0, a + START.length)}\n${block}\n${text.slice(b)}`);
+  return true;
+}
+
+async function main(): Promise<void> {
+  const quick = process.argv.includes('--quick');
+  const only = argList('--only');
+  const unknown = only?.filter((n) => !CASES.some((c) => c.name === n)) ?? [];
+  if (unknown.length) throw new Error(`--only: unknown case(s) ${unknown.join(', ')}; known: ${CASES.map((c) => c.name).join(', ')}`);
+  const started = performance.now();
+  const loadBefore = load1();
+  const cases: Json = {};
+  const seconds: Record<string, number> = {};
+  for (const c of CASES) {
+    if (only && !only.includes(c.name)) continue;
+    const t0 = performance.now();
+    process.stderr.write(`\n=== ${c.name} (${c.script}${quick ? ' --quick' : ''})\n`);
+    try {
+      cases[c.name] = await runJson(c.script, quick ? ['--quick'] : [], c.limitS[quick ? 1 : 0] * 1000, c.flags ?? []);
+    } catch (e) {
+      cases[c.name] = { error: (e as Error).message };
+    }
+    seconds[c.name] = Math.round((performance.now() - t0) / 100) / 10;
+    process.stderr.write(`=== ${c.name}: ${seconds[c.name]} s\n`);
+  }
+  const h = headline(cases);
+  const result: Json = {
+    ...h,
+    meta: {
+      date: new Date().toISOString(),
+      quick,
+      node: process.version,
+      cpus: cpus().length,
+      cpu_model: cpus()[0]?.model ?? 'unknown',
+      load_before: loadBefore,
+      load_after: load1(),
+      seconds: Math.round((performance.now() - started) / 1000),
+      seconds_per_case: seconds,
+      commit: gitCommit(),
+    },
+    targets: targets(cases, h),
+    cases,
+  };
+  mkdirSync(RESULTS, { recursive: true });
+  const md = markdown(result);
+  writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(join(RESULTS, 'latest.md'), md);
+  const readme = updateReadme(`${targetTable(result.targets)}\n\n_${quick ? 'Quick smoke run' : 'Full run'} of ${result.meta.date.slice(0, 10)}; details in bench/results/latest.md._`);
+  process.stderr.write(`\nwrote bench/results/latest.json and latest.md${readme ? ' and the README block' : ''} in ${result.meta.seconds} s\n\n`);
+  process.stdout.write(`${targetTable(result.targets)}\n`);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench: ${(e as Error).stack ?? String(e)}\n`);
+  process.exit(1);
+});
