@@ -108,17 +108,18 @@ export class PersistentMemory {
   // Views over the inbox, cached per ArrayBuffer: they are the hot path of every message, and
   // a memory.grow inside the module replaces the buffer, which invalidates them.
   #viewsBuffer: ArrayBuffer | null = null;
-  #cached: { bytes: Uint8Array; meta: Uint32Array; peer: Buffer } | null = null;
+  #cached: { bytes: Uint8Array; all: Buffer; meta: Uint32Array; peer: Buffer } | null = null;
   // The peer bytes are rewritten only when the peer changes; the module must not write the inbox.
   #lastPeer = '';
   #lastPeerLen = 0;
 
-  #views(): { bytes: Uint8Array; meta: Uint32Array; peer: Buffer } {
+  #views(): { bytes: Uint8Array; all: Buffer; meta: Uint32Array; peer: Buffer } {
     const buf = this.memory.buffer;
     if (buf !== this.#viewsBuffer || !this.#cached) {
       this.#viewsBuffer = buf;
       this.#cached = {
         bytes: new Uint8Array(buf),
+        all: Buffer.from(buf),
         meta: new Uint32Array(buf, INBOX_OFFSET, 4),
         peer: Buffer.from(buf, INBOX_PEER, INBOX_PEER_CAPACITY),
       };
@@ -129,11 +130,14 @@ export class PersistentMemory {
 
   /** Copies bytes out of module memory (the copy stays valid after the memory grows). */
   read(ptr: number, len: number): Buffer {
-    const buf = this.memory.buffer;
-    if (ptr < 0 || len < 0 || ptr + len > buf.byteLength) {
-      throw new RangeError(`module passed an out-of-bounds range [${ptr}, ${ptr + len}) of ${buf.byteLength}`);
+    const v = this.#views();
+    if (ptr < 0 || len < 0 || ptr + len > v.all.length) {
+      throw new RangeError(`module passed an out-of-bounds range [${ptr}, ${ptr + len}) of ${v.all.length}`);
     }
-    return Buffer.from(new Uint8Array(buf, ptr, len));
+    // One allocation (from Node's small-buffer pool) and a memcpy: replies are on the hot path.
+    const out = Buffer.allocUnsafe(len);
+    v.all.copy(out, 0, ptr, ptr + len);
+    return out;
   }
 
   readUtf8(ptr: number, len: number): string {
@@ -155,8 +159,13 @@ export class PersistentMemory {
   /** Copies the persistent bytes in use. Used before steps that may trap halfway (docs/SAFETY.md). */
   snapshot(): PersistentSnapshot {
     const len = this.persistentBytesInUse();
-    return { bytes: Buffer.from(new Uint8Array(this.memory.buffer, 0, len)), pages: this.pages };
+    // A grow-only buffer reused across swaps (one swap runs at a time): allocating a fresh one
+    // each time spent ~90% of the snapshot in allocation and page faults (docs/PERFORMANCE.md).
+    if (this.#snapshotBuffer.length < len) this.#snapshotBuffer = Buffer.allocUnsafeSlow(Math.max(len, this.#snapshotBuffer.length * 2));
+    this.#views().all.copy(this.#snapshotBuffer, 0, 0, len);
+    return { bytes: this.#snapshotBuffer.subarray(0, len), pages: this.pages };
   }
+  #snapshotBuffer: Buffer = Buffer.alloc(0);
 
   /**
    * Puts the snapshot's bytes back exactly. Arena bytes above the snapshot's high-water mark
