@@ -2,11 +2,14 @@ import { BUS_CHANNEL, HostResult, LogLevel, SIGNALS, type SignalName } from '../
 import { buildImports, levelName, systemEnvironment, type Environment, type HostServices } from '../abi/imports.js';
 import { PersistentMemory } from '../abi/memory.js';
 import { Logger, type LogLevelName } from '../log.js';
+import type { ProbationConfig } from '../config.js';
 import type { ModulePolicy } from '../modules/check.js';
 import type { PreparedModule } from '../modules/prepared.js';
+import { WasiSandbox } from '../modules/wasi.js';
 import { EventQueue } from './event-queue.js';
 import { noTap, type ComponentEvent, type EventKind, type EventTap, type ReplyTarget } from './events.js';
-import { ModuleInstance } from './instance.js';
+import { CallbackTrap, ModuleInstance, type TrapKind } from './instance.js';
+import { Probation } from './probation.js';
 import { swapModule, type SnapshotPolicy, type SwapReport } from './swap.js';
 import { TimerTable } from './timers.js';
 
@@ -30,6 +33,8 @@ export interface ComponentOptions {
   tap?: EventTap;
   logger?: Logger;
   bus?: BusDeliver;
+  /** Health gate after each upgrade (absent: no automatic rollback). */
+  probation?: ProbationConfig;
 }
 
 /** A fault: a trap while handling an event. Kept for `history` and metrics. */
@@ -40,6 +45,10 @@ export interface FaultRecord {
   version: string;
   event: string;
   error: string;
+  /** Why it trapped: out of fuel, out of memory at the cap, stack overflow, abort, other trap. */
+  kind: TrapKind;
+  /** The callback that trapped (on_message, on_timer, ...). */
+  callback: string;
 }
 
 export interface ComponentStatus {
@@ -82,6 +91,13 @@ export class Component implements HostServices {
   readonly #handled: Record<EventKind, number> = { message: 0, timer: 0, signal: 0, upgrade: 0 };
   #instance: ModuleInstance | null = null;
   #module: PreparedModule | null = null;
+  /** The version the last successful swap replaced: where a rollback goes (docs/SAFETY.md). */
+  #previous: PreparedModule | null = null;
+  readonly #probation: Probation | null;
+  /** Created with the first module that imports WASI; then re-bound to every new instance. */
+  #wasi: WasiSandbox | undefined;
+  /** Why the queued swap was started by the component itself (probation), for its report. */
+  #automatic: string | undefined;
   #state: ComponentState = 'loading';
   #replyTo: ReplyTarget | undefined;
   #currentPeer = '';
@@ -106,6 +122,7 @@ export class Component implements HostServices {
     this.#tap = options.tap ?? noTap;
     this.#log = options.logger ?? new Logger(options.name);
     this.#bus = options.bus;
+    this.#probation = options.probation ? new Probation(options.probation) : null;
     this.#timers = new TimerTable((id) => this.enqueue({ kind: 'timer', id }), () => this.environment.monotonicMs());
   }
 
@@ -114,6 +131,10 @@ export class Component implements HostServices {
   }
   get module(): PreparedModule | null {
     return this.#module;
+  }
+  /** The version the last successful swap replaced (null before the first upgrade). */
+  get previous(): PreparedModule | null {
+    return this.#previous;
   }
   get policy(): ModulePolicy {
     return this.#policy;
@@ -151,7 +172,7 @@ export class Component implements HostServices {
     return this.#enqueueSwap(module, reason);
   }
 
-  #enqueueSwap(module: PreparedModule, reason: SwapReport['reason']): Promise<SwapReport> {
+  #enqueueSwap(module: PreparedModule, reason: SwapReport['reason'], automatic?: string): Promise<SwapReport> {
     this.#upgradeInFlight = true;
     return new Promise((resolve) => {
       const event: ComponentEvent = {
@@ -163,8 +184,10 @@ export class Component implements HostServices {
           resolve(report);
         },
       };
-      // A failed component has no module to run the waiting events: its recovery goes first.
-      if (this.#state === 'failed') this.#queue.unshift(event);
+      this.#automatic = automatic; // one swap in flight at a time: #runSwap puts it in the report
+      // A failed component has no module to run the waiting events: its recovery goes first; so
+      // does an automatic rollback, so that no waiting event meets the version judged faulty.
+      if (this.#state === 'failed' || automatic !== undefined) this.#queue.unshift(event);
       else this.#queue.push(event);
       this.#schedule();
     });
@@ -269,6 +292,7 @@ export class Component implements HostServices {
   #runSwap(module: PreparedModule, reason: SwapReport['reason'], done: (r: SwapReport) => void): void {
     const started = performance.now();
     const wasFailed = this.#state === 'failed';
+    const previousModule = this.#module;
     this.#state = 'upgrading';
     const report = swapModule(
       {
@@ -276,7 +300,7 @@ export class Component implements HostServices {
         memory: this.memory,
         snapshotPolicy: this.#snapshotPolicy,
         current: () => this.#instance,
-        instantiate: (m) => new ModuleInstance(m, buildImports(this)),
+        instantiate: (m) => this.#instantiate(m),
         bind: (instance) => {
           this.#instance = instance;
           this.#module = instance ? instance.module : this.#module;
@@ -286,9 +310,17 @@ export class Component implements HostServices {
       reason,
     );
     this.#state = this.#instance ? 'running' : 'failed';
-    if (report.result === 'ok') this.#upgrades++;
+    if (report.result === 'ok') {
+      this.#upgrades++;
+      const outgoing = this.#module === module ? previousModule : null;
+      if (outgoing) this.#previous = outgoing;
+      if (reason === 'upgrade' && outgoing) this.#probation?.begin(module.version);
+      else this.#probation?.end();
+    }
     else this.#log.error(`${reason} to ${module.version} ${report.result}: ${report.cause}${report.rollbackError ? `; ${report.rollbackError}` : ''}`);
     if (wasFailed && this.#state === 'running') this.#log.info(`recovered by loading ${module.version}`);
+    if (this.#automatic !== undefined) report.automatic = this.#automatic;
+    this.#automatic = undefined;
     this.#lastUpgrade = report;
     report.queued = this.#queue.length;
     this.#pendingReport = { report, remaining: report.queued, started, done };
@@ -311,19 +343,43 @@ export class Component implements HostServices {
       version: module.version,
       event: describeEvent(event),
       error: error instanceof Error ? error.message : String(error),
+      kind: error instanceof CallbackTrap ? error.kind : 'trap',
+      callback: error instanceof CallbackTrap ? error.callback : `on_${event.kind}`,
     };
     this.#log.error(`${module.name}@${module.version} trapped handling ${record.event}: ${record.error}`);
     for (const l of this.#listeners) l.onFault?.(record);
     this.#instance = null;
+    let verdict = this.#probation?.fault(module.version, record.error) ?? null;
     try {
-      const again = new ModuleInstance(module, buildImports(this));
+      const again = this.#instantiate(module);
       const code = again.restart();
       if (code !== 0) throw new Error(`restart returned ${code}`);
       this.#instance = again;
     } catch (e) {
       this.#state = 'failed';
       this.#log.error(`could not re-instantiate ${module.name}@${module.version} after a trap: ${(e as Error).message}`);
+      verdict ??= `${module.version} could not be restarted after a fault: ${(e as Error).message}`;
     }
+    if (verdict !== null) this.#rollBackAutomatically(verdict);
+  }
+
+  /** Health-gated rollback: back to the version the last upgrade replaced (docs/SAFETY.md). */
+  #rollBackAutomatically(verdict: string): void {
+    const previous = this.#previous;
+    if (!previous || this.#upgradeInFlight) {
+      this.#log.warn(`not rolling back (${previous ? 'an upgrade is already queued' : 'no previous version'}): ${verdict}`);
+      return;
+    }
+    this.#log.warn(`rolling back to ${previous.version} by itself: ${verdict}`);
+    void this.#enqueueSwap(previous, 'rollback', verdict);
+  }
+
+  /** A new instance of `module` over this component's memory, imports and WASI sandbox. */
+  #instantiate(module: PreparedModule): ModuleInstance {
+    if (module.usesWasi) {
+      this.#wasi ??= new WasiSandbox((stream, line) => this.#log.log(stream === 'stderr' ? 'warn' : 'info', `${stream}: ${line}`));
+    }
+    return new ModuleInstance(module, buildImports(this), { memory: this.memory, ...(this.#wasi ? { wasi: this.#wasi } : {}) });
   }
 
   /** Runs the module's `status` export: the text `hotswap show` prints (paper, Table 1). */

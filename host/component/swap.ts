@@ -1,18 +1,25 @@
 import type { PersistentMemory, PersistentSnapshot } from '../abi/memory.js';
 import type { PreparedModule } from '../modules/prepared.js';
-import type { ModuleInstance } from './instance.js';
+import { CallbackTrap, type ModuleInstance, type TrapKind } from './instance.js';
 
 export type SwapPhase =
   | 'snapshot' | 'term' | 'hold' | 'migrate_down' | 'instantiate' | 'bind' | 'migrate' | 'restart' | 'drain';
 
 export interface SwapReport {
   component: string;
+  /** Module name (as stored in the repository), so a history entry stands on its own. */
+  module: string;
   from: string | null;
   to: string;
   reason: 'upgrade' | 'rollback';
   result: 'ok' | 'rolled_back' | 'failed';
   /** Why it was rolled back or failed, naming the phase and module. */
   cause?: string;
+  /** The phase that failed, and why the module trapped in it (when it trapped). */
+  failedPhase?: SwapPhase;
+  trap?: TrapKind;
+  /** Set when the component started this swap by itself: the probation verdict that caused it. */
+  automatic?: string;
   /** From the upgrade event leaving the queue to the new module being live (and, when events
    * were waiting, having handled the first of them), in microseconds. */
   pauseUs: number;
@@ -44,8 +51,14 @@ export interface SwapTarget {
 }
 
 export class SwapFailure extends Error {
+  readonly trap: TrapKind | undefined;
+
   constructor(readonly phase: SwapPhase, readonly module: PreparedModule, cause: unknown) {
-    super(`${phase} of ${module.name}@${module.version} failed: ${cause instanceof Error ? cause.message : String(cause)}`);
+    // A CallbackTrap already names the module and callback.
+    super(cause instanceof CallbackTrap
+      ? `${phase} failed: ${cause.message}`
+      : `${phase} of ${module.name}@${module.version} failed: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.trap = cause instanceof CallbackTrap ? cause.kind : undefined;
     this.name = 'SwapFailure';
   }
 }
@@ -73,6 +86,7 @@ export function swapModule(target: SwapTarget, next: PreparedModule, reason: Swa
   const layoutChanges = fromLayout !== null && fromLayout !== next.layoutVersion;
   const report: SwapReport = {
     component: target.name,
+    module: next.name,
     from: old ? old.module.version : null,
     to: next.version,
     reason,
@@ -135,6 +149,10 @@ export function swapModule(target: SwapTarget, next: PreparedModule, reason: Swa
   } catch (e) {
     report.result = 'rolled_back';
     report.cause = e instanceof Error ? e.message : String(e);
+    if (e instanceof SwapFailure) {
+      report.failedPhase = e.phase;
+      if (e.trap) report.trap = e.trap;
+    }
     target.bind(null);
     if (snapshot) target.memory.restore(snapshot);
     if (old) {

@@ -1,7 +1,8 @@
 import {
-  ENV_IMPORTS, HOST_IMPORTS, HOST_NAMESPACE, OPTIONAL_EXPORTS, REQUIRED_EXPORTS, WASI_ALLOWED, WASI_NAMESPACE,
+  ENV_IMPORTS, FUEL_GLOBAL, HOST_IMPORTS, HOST_NAMESPACE, OPTIONAL_EXPORTS, REQUIRED_EXPORTS, WASI_ALLOWED, WASI_NAMESPACE,
   type Signature,
 } from '../abi/abi.js';
+import type { FuelBudgets } from './fuel.js';
 import type { FunctionSignature, ModuleInspection } from './inspect.js';
 
 /** Limits a component puts on the modules it will run (from its configuration). */
@@ -14,6 +15,11 @@ export interface ModulePolicy {
   maxModuleBytes: number;
   /** Whether WASI imports (of WASI_ALLOWED) are accepted. */
   allowWasi: boolean;
+  /**
+   * Fuel budgets per callback kind (absent: DEFAULT_FUEL). null runs modules unmetered, which
+   * only trusted code should get: an endless loop then hangs the engine.
+   */
+  fuel?: FuelBudgets | null;
 }
 
 const sameSignature = (actual: FunctionSignature, expected: Signature): boolean =>
@@ -84,6 +90,9 @@ export function checkModule(info: ModuleInspection, size: number, policy: Module
     } else if (!sameSignature(exp.signature, expected)) {
       problems.push(`export ${name}: signature ${show(exp.signature)}, expected ${show(expected)}`);
     }
+  }
+  if (info.exports.has(FUEL_GLOBAL)) {
+    problems.push(`export ${FUEL_GLOBAL}: the name is reserved for the host's fuel counter`);
   }
   return problems;
 }

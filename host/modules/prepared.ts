@@ -2,9 +2,12 @@ import { createHash } from 'node:crypto';
 import { ABI_VERSION, HEADER_OFFSET } from '../abi/abi.js';
 import { buildImports, systemEnvironment, type HostServices } from '../abi/imports.js';
 import { PersistentMemory } from '../abi/memory.js';
+import { ModuleInstance } from '../component/instance.js';
 import { checkModule, type ModulePolicy } from './check.js';
 import { ModuleRejected } from './errors.js';
+import { DEFAULT_FUEL, meterFuel, type FuelBudgets } from './fuel.js';
 import { inspectModule, type ModuleInspection } from './inspect.js';
+import { usesWasi, wasiReady, WasiSandbox } from './wasi.js';
 
 /** A module that passed its checks and is compiled, ready to be instantiated in a swap. */
 export interface PreparedModule {
@@ -20,6 +23,10 @@ export interface PreparedModule {
   readonly hasMigrate: boolean;
   readonly hasMigrateDown: boolean;
   readonly compiled: WebAssembly.Module;
+  /** The fuel budgets the module was metered for (modules/fuel.ts); null when it runs unmetered. */
+  readonly fuel: FuelBudgets | null;
+  /** Whether the module imports WASI (it then runs with the component's WasiSandbox). */
+  readonly usesWasi: boolean;
   /** Milliseconds spent checking, compiling and warming up (all before the swap). */
   readonly prepareMs: number;
 }
@@ -73,9 +80,24 @@ export async function prepareModule(
   const problems = checkModule(info, bytes.byteLength, policy);
   if (problems.length > 0) reject(...problems);
 
-  const runnable = transform ? transform(bytes, info) : bytes;
+  const fuel = policy.fuel === undefined ? DEFAULT_FUEL : policy.fuel;
+  const metered = fuel ? meterFuel(bytes, fuel.lifecycle) : bytes;
+  const runnable = transform ? transform(metered, info) : metered;
   const compiled = await WebAssembly.compile(new Uint8Array(runnable));
-  const meta = warmUp(compiled, info.memory!.initialPages, policy, claimed.name, label);
+  const wasi = usesWasi(compiled);
+  if (wasi) await wasiReady();
+  const draft: Omit<PreparedModule, 'version' | 'abiVersion' | 'layoutVersion' | 'prepareMs'> = {
+    name: claimed.name,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    size: bytes.byteLength,
+    minPages: info.memory!.initialPages,
+    hasMigrate: info.exports.has('migrate'),
+    hasMigrateDown: info.exports.has('migrate_down'),
+    compiled,
+    fuel,
+    usesWasi: wasi,
+  };
+  const meta = warmUp(draft, policy, label);
   if (meta.abiVersion !== ABI_VERSION) {
     reject(`export abi_version: module reports ABI ${meta.abiVersion}, the host speaks ABI ${ABI_VERSION}`);
   }
@@ -83,31 +105,23 @@ export async function prepareModule(
     reject(`export version: module reports "${meta.version}" but was stored as ${claimed.version}`);
   }
   return {
-    name: claimed.name,
+    ...draft,
     version: meta.version,
-    sha256: createHash('sha256').update(bytes).digest('hex'),
-    size: bytes.byteLength,
     abiVersion: meta.abiVersion,
     layoutVersion: meta.layoutVersion,
-    minPages: info.memory!.initialPages,
-    hasMigrate: info.exports.has('migrate'),
-    hasMigrateDown: info.exports.has('migrate_down'),
-    compiled,
     prepareMs: performance.now() - started,
   };
 }
 
 function warmUp(
-  compiled: WebAssembly.Module,
-  minPages: number,
+  draft: Omit<PreparedModule, 'version' | 'abiVersion' | 'layoutVersion' | 'prepareMs'>,
   policy: ModulePolicy,
-  name: string,
   label: string,
 ): { abiVersion: number; layoutVersion: number; version: string } {
   const scratch = new PersistentMemory({
     memoryBase: policy.memoryBase,
     maxBytes: policy.maxPages * 65536,
-    initialPages: minPages,
+    initialPages: draft.minPages,
   });
   let out = '';
   const inert: HostServices = {
@@ -123,28 +137,29 @@ function warmUp(
       out += text;
     },
   };
-  const step = (what: string, fn: () => void): void => {
+  let known = label; // becomes the module's own version string once `version` has answered
+  const step = <T>(what: string, fn: () => T): T => {
     try {
-      fn();
+      return fn();
     } catch (e) {
-      throw new ModuleRejected(name, label, [`${what} failed during warm-up: ${(e as Error).message}`]);
+      throw new ModuleRejected(draft.name, known, [`${what} failed during warm-up: ${(e as Error).message}`]);
     }
   };
-  let instance!: WebAssembly.Instance;
-  step('instantiation (top-level code)', () => {
-    instance = new WebAssembly.Instance(compiled, buildImports(inert));
-  });
-  const ex = instance.exports as Record<string, (...args: number[]) => number>;
-  let abiVersion = 0;
-  let layoutVersion = 0;
-  step('abi_version', () => (abiVersion = ex.abi_version!()));
-  step('layout_version', () => (layoutVersion = ex.layout_version!()));
-  step('version', () => ex.version!());
+  // The same ModuleInstance as in a component, so fuel budgets and trap reasons apply here too:
+  // an endless loop in top-level code or init is rejected before the module can be swapped in.
+  const module: PreparedModule = { ...draft, version: label, abiVersion: 0, layoutVersion: 0, prepareMs: 0 };
+  const wasi = draft.usesWasi ? new WasiSandbox(() => {}) : undefined;
+  const instance = step('instantiation (top-level code)', () =>
+    new ModuleInstance(module, buildImports(inert), { memory: scratch, ...(wasi ? { wasi } : {}) }));
+  const abiVersion = step('abi_version', () => instance.abiVersion());
+  const layoutVersion = step('layout_version', () => instance.layoutVersion());
+  step('version', () => instance.version());
   const version = out.trim();
+  if (label === '(unversioned)' && version) known = version;
   step('init', () => {
-    const code = ex.init!(HEADER_OFFSET);
+    const code = instance.init();
     if (code !== 0) throw new Error(`init returned ${code} on a fresh memory`);
   });
-  step('status', () => ex.status!());
+  step('status', () => instance.status());
   return { abiVersion, layoutVersion, version };
 }
