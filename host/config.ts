@@ -127,8 +127,10 @@ export function loadConfig(file: string = defaultConfigPath, overrides: ConfigOv
       return String(s) as SignalName;
     });
     const limits = obj(o.limits ?? {}, `${where}.limits`);
-    const snapshot = String(o.snapshot ?? 'always');
-    if (!['always', 'migrations', 'never'].includes(snapshot)) fail(`${where}.snapshot must be always, migrations or never`);
+    const snapshot = String(o.snapshot ?? 'incremental');
+    if (!['incremental', 'always', 'migrations', 'never'].includes(snapshot)) {
+      fail(`${where}.snapshot must be incremental, always, migrations or never`);
+    }
     const fuel = parseFuel(limits.fuel, `${where}.limits.fuel`, fail);
     const probation = obj(o.probation ?? {}, `${where}.probation`);
     const windowMs = Number(probation.windowMs ?? DEFAULT_PROBATION.windowMs);

@@ -251,6 +251,7 @@ export function policyOf(config: ComponentConfig): ModulePolicy {
     maxPages: Math.floor(config.limits.memoryBytes / 65536),
     maxModuleBytes: config.limits.moduleBytes,
     allowWasi: config.wasi,
+    trackDirtyPages: config.snapshot === 'incremental',
     ...(config.limits.fuel !== undefined ? { fuel: config.limits.fuel } : {}),
   };
 }

@@ -1,5 +1,6 @@
 import { BUS_CHANNEL, HostResult, LogLevel, SIGNALS, type SignalName } from '../abi/abi.js';
 import { buildImports, levelName, systemEnvironment, type Environment, type HostServices } from '../abi/imports.js';
+import { DirtyPageCheckpoint } from '../abi/checkpoint.js';
 import { PersistentMemory } from '../abi/memory.js';
 import { Logger, type LogLevelName } from '../log.js';
 import type { ProbationConfig } from '../config.js';
@@ -99,6 +100,9 @@ export class Component implements HostServices {
   /** Why the queued swap was started by the component itself (probation), for its report. */
   #automatic: string | undefined;
   #state: ComponentState = 'loading';
+  /** The incremental rollback copy (snapshot policy 'incremental'), synced when the queue is idle. */
+  readonly #checkpoint: DirtyPageCheckpoint | null;
+  #syncTimer: NodeJS.Timeout | null = null;
   #replyTo: ReplyTarget | undefined;
   #currentPeer = '';
   #output = '';
@@ -118,7 +122,8 @@ export class Component implements HostServices {
     this.memory = new PersistentMemory({ memoryBase: options.policy.memoryBase, maxBytes: options.policy.maxPages * 65536 });
     this.environment = options.environment ?? systemEnvironment;
     this.signals = options.signals ?? [];
-    this.#snapshotPolicy = options.snapshotPolicy ?? 'always';
+    this.#snapshotPolicy = options.snapshotPolicy ?? (options.policy.trackDirtyPages ? 'incremental' : 'always');
+    this.#checkpoint = this.#snapshotPolicy === 'incremental' ? new DirtyPageCheckpoint(this.memory) : null;
     this.#tap = options.tap ?? noTap;
     this.#log = options.logger ?? new Logger(options.name);
     this.#bus = options.bus;
@@ -230,7 +235,22 @@ export class Component implements HostServices {
     } finally {
       this.#draining = false;
     }
+    this.#scheduleSync();
   };
+
+  /**
+   * Keeps the checkpoint close to memory, so that the sync at the start of a swap has little left
+   * to copy: after each drain, at most every IDLE_SYNC_MS, off the swap path.
+   */
+  #scheduleSync(): void {
+    if (!this.#checkpoint || this.#syncTimer || this.#state === 'stopped') return;
+    this.#syncTimer = setTimeout(() => {
+      this.#syncTimer = null;
+      // Between events, never inside one: timers run outside the dispatcher's loop.
+      if (this.#state !== 'stopped') this.#checkpoint!.sync();
+    }, IDLE_SYNC_MS);
+    this.#syncTimer.unref();
+  }
 
   /** THE place every event passes before it reaches the module (journal seam: #tap). */
   #dispatch(event: ComponentEvent): void {
@@ -299,6 +319,7 @@ export class Component implements HostServices {
         name: this.name,
         memory: this.memory,
         snapshotPolicy: this.#snapshotPolicy,
+        checkpoint: this.#checkpoint,
         current: () => this.#instance,
         instantiate: (m) => this.#instantiate(m),
         bind: (instance) => {
@@ -420,6 +441,8 @@ export class Component implements HostServices {
       this.#log.warn(`term trapped during shutdown: ${(e as Error).message}`);
     }
     this.#timers.clear();
+    if (this.#syncTimer) clearTimeout(this.#syncTimer);
+    this.#syncTimer = null;
     this.#instance = null;
     this.#state = 'stopped';
   }
@@ -467,6 +490,9 @@ export class Component implements HostServices {
     return this.#currentPeer;
   }
 }
+
+/** How soon after the queue went idle the checkpoint copies the pages written meanwhile. */
+const IDLE_SYNC_MS = 20;
 
 export class UpgradeInProgress extends Error {
   constructor(readonly component: string) {

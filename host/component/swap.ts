@@ -1,9 +1,13 @@
+import { DIRTY_PAGE_SHIFT, HEADER_OFFSET } from '../abi/abi.js';
+import type { DirtyPageCheckpoint } from '../abi/checkpoint.js';
 import type { PersistentMemory, PersistentSnapshot } from '../abi/memory.js';
 import type { PreparedModule } from '../modules/prepared.js';
 import { CallbackTrap, type ModuleInstance, type TrapKind } from './instance.js';
 
 export type SwapPhase =
   | 'snapshot' | 'term' | 'hold' | 'migrate_down' | 'instantiate' | 'bind' | 'migrate' | 'restart' | 'drain';
+
+const DIRTY_PAGE_BYTES = 1 << DIRTY_PAGE_SHIFT;
 
 export interface SwapReport {
   component: string;
@@ -34,14 +38,23 @@ export interface SwapReport {
   at: string;
 }
 
-/** When a snapshot of persistent memory is taken before a swap (docs/SAFETY.md). */
-export type SnapshotPolicy = 'always' | 'migrations' | 'never';
+/**
+ * How the rollback copy of persistent memory is kept (docs/SAFETY.md):
+ * - 'incremental' (default): a dirty-page checkpoint; a swap copies only the pages written since
+ *   the last idle sync, so its cost does not grow with the data;
+ * - 'always': a full copy of the bytes in use before every swap;
+ * - 'migrations': a full copy only when the data layout changes;
+ * - 'never': no copy; a failed swap can only restart the old module over what is there.
+ */
+export type SnapshotPolicy = 'incremental' | 'always' | 'migrations' | 'never';
 
 /** What the swap needs from its component; kept small so the procedure reads on its own. */
 export interface SwapTarget {
   readonly name: string;
   readonly memory: PersistentMemory;
   readonly snapshotPolicy: SnapshotPolicy;
+  /** The component's dirty-page checkpoint when the policy is 'incremental'. */
+  readonly checkpoint: DirtyPageCheckpoint | null;
   /** The live instance; null only before the first module was loaded. */
   current(): ModuleInstance | null;
   /** Creates an instance of `module` wired to this component's host services. */
@@ -112,12 +125,24 @@ export function swapModule(target: SwapTarget, next: PreparedModule, reason: Swa
     if (code !== 0) throw new Error(`${what} returned ${code}`);
   };
 
-  let snapshot: PersistentSnapshot | null = null;
-  const wantSnapshot =
-    target.snapshotPolicy === 'always' || (target.snapshotPolicy === 'migrations' && layoutChanges);
-  if (header.initialised && wantSnapshot) {
-    snapshot = target.memory.snapshot();
+  // The rollback copy. With the checkpoint, syncing copies only the pages written since the
+  // last idle sync; rolling back copies back only the pages this swap wrote.
+  let restore: (() => void) | null = null;
+  const checkpoint = target.checkpoint;
+  if (checkpoint && !next.dirtyTracking) {
+    report.result = 'rolled_back';
+    report.cause = `${next.name}@${next.version} was prepared without dirty-page tracking, which this component's rollback copy needs`;
+    report.pauseUs = Math.round((performance.now() - started) * 1000);
+    return report;
+  }
+  if (header.initialised && checkpoint) {
+    report.snapshotBytes = checkpoint.sync() * DIRTY_PAGE_BYTES;
+    restore = () => void checkpoint.rollback();
+    lap('snapshot');
+  } else if (header.initialised && (target.snapshotPolicy === 'always' || (target.snapshotPolicy === 'migrations' && layoutChanges))) {
+    const snapshot: PersistentSnapshot = target.memory.snapshot();
     report.snapshotBytes = snapshot.bytes.length;
+    restore = () => target.memory.restore(snapshot);
     lap('snapshot');
   }
   try {
@@ -146,6 +171,7 @@ export function swapModule(target: SwapTarget, next: PreparedModule, reason: Swa
       run('restart', next, () => checkCode('restart', instance.restart()));
     }
     target.memory.bumpGeneration();
+    checkpoint?.markHostWrite(HEADER_OFFSET);
   } catch (e) {
     report.result = 'rolled_back';
     report.cause = e instanceof Error ? e.message : String(e);
@@ -154,7 +180,7 @@ export function swapModule(target: SwapTarget, next: PreparedModule, reason: Swa
       if (e.trap) report.trap = e.trap;
     }
     target.bind(null);
-    if (snapshot) target.memory.restore(snapshot);
+    restore?.();
     if (old) {
       try {
         const again = target.instantiate(old.module);

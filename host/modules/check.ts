@@ -20,6 +20,11 @@ export interface ModulePolicy {
    * only trusted code should get: an endless loop then hangs the engine.
    */
   fuel?: FuelBudgets | null;
+  /**
+   * Instrument every memory write to mark its page in the dirty-page map, so the component can
+   * keep an incremental rollback copy (snapshot policy 'incremental', host/abi/checkpoint.ts).
+   */
+  trackDirtyPages?: boolean;
 }
 
 const sameSignature = (actual: FunctionSignature, expected: Signature): boolean =>

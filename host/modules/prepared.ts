@@ -5,6 +5,7 @@ import { PersistentMemory } from '../abi/memory.js';
 import { ModuleInstance } from '../component/instance.js';
 import { checkModule, type ModulePolicy } from './check.js';
 import { ModuleRejected } from './errors.js';
+import { instrumentDirtyPages } from './dirty-pages.js';
 import { DEFAULT_FUEL, meterFuel, type FuelBudgets } from './fuel.js';
 import { inspectModule, type ModuleInspection } from './inspect.js';
 import { usesWasi, wasiReady, WasiSandbox } from './wasi.js';
@@ -25,6 +26,8 @@ export interface PreparedModule {
   readonly compiled: WebAssembly.Module;
   /** The fuel budgets the module was metered for (modules/fuel.ts); null when it runs unmetered. */
   readonly fuel: FuelBudgets | null;
+  /** Whether its memory writes mark the dirty-page map (modules/dirty-pages.ts). */
+  readonly dirtyTracking: boolean;
   /** Whether the module imports WASI (it then runs with the component's WasiSandbox). */
   readonly usesWasi: boolean;
   /** Milliseconds spent checking, compiling and warming up (all before the swap). */
@@ -82,7 +85,15 @@ export async function prepareModule(
 
   const fuel = policy.fuel === undefined ? DEFAULT_FUEL : policy.fuel;
   const metered = fuel ? meterFuel(bytes, fuel.lifecycle) : bytes;
-  const runnable = transform ? transform(metered, info) : metered;
+  let tracked = metered;
+  if (policy.trackDirtyPages) {
+    try {
+      tracked = instrumentDirtyPages(metered);
+    } catch (e) {
+      reject(`dirty-page instrumentation: ${(e as Error).message}`);
+    }
+  }
+  const runnable = transform ? transform(tracked, info) : tracked;
   const compiled = await WebAssembly.compile(new Uint8Array(runnable));
   const wasi = usesWasi(compiled);
   if (wasi) await wasiReady();
@@ -95,6 +106,7 @@ export async function prepareModule(
     hasMigrateDown: info.exports.has('migrate_down'),
     compiled,
     fuel,
+    dirtyTracking: policy.trackDirtyPages === true,
     usesWasi: wasi,
   };
   const meta = warmUp(draft, policy, label);

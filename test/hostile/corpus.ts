@@ -89,7 +89,7 @@ export async function startKvEngine(
       listen: [{ proto: 'udp', host: '127.0.0.1', port: 0 }],
       signals: [],
       limits: { memoryBytes: TEST_MEMORY_BYTES, moduleBytes: 1024 * 1024, fuel: TEST_FUEL },
-      snapshot: 'always',
+      snapshot: 'incremental', // the default: the corpus proves the dirty-page rollback copy
       wasi: false,
       probation: { windowMs: 60_000, maxFaults: 2 },
       ...component,
