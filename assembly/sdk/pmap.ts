@@ -116,6 +116,45 @@ export class PMap {
   }
   entryAt(index: i32): usize { return <usize>load<u32>(this.table() + 4 + (<usize>index << 2)); }
 
+  /**
+   * A copy of this map whose entries carry `extra` bytes each (a layout migration). The new
+   * table has the same capacity and every entry keeps its slot, tombstones included, so nothing
+   * is hashed or probed again: per entry it is one allocation and one copy. Extra bytes are
+   * carried over as far as both layouts have them, and the rest is zeroed; then `fill(map, entry)`
+   * runs on each new entry. The result is unpublished: the caller commits it with one store of
+   * the root, so a trap midway leaves the old map as it was.
+   */
+  remapped(extra: u32, fill: (map: PMap, e: usize) => void): PMap {
+    const oldExtra = <usize>this.extra;
+    const newExtra = <usize>extra;
+    const keep = oldExtra < newExtra ? oldExtra : newExtra;
+    const old = this.table();
+    const cap = load<u32>(old);
+    const t = newTable(cap);
+    const m = palloc(16);
+    store<u32>(m + M_COUNT, this.count);
+    store<u32>(m + M_USED, load<u32>(this.ptr + M_USED));
+    store<u32>(m + M_TABLE, <u32>t);
+    store<u32>(m + M_EXTRA, extra);
+    const to = new PMap(m);
+    for (let i: u32 = 0; i < cap; i++) {
+      const slot = <usize>(4 + (<usize>i << 2));
+      const e = <usize>load<u32>(old + slot);
+      if (e <= TOMBSTONE) {
+        store<u32>(t + slot, <u32>e);
+        continue;
+      }
+      const kv = <usize>load<u32>(e + 4) + <usize>load<u32>(e + 8);
+      const n = palloc(ENTRY_HEADER + newExtra + kv);
+      memory.copy(n, e, ENTRY_HEADER + keep); // hash, klen, vlen and the extra bytes both layouts have
+      if (newExtra > keep) memory.fill(n + ENTRY_HEADER + keep, 0, newExtra - keep);
+      memory.copy(n + ENTRY_HEADER + newExtra, e + ENTRY_HEADER + oldExtra, kv);
+      store<u32>(t + slot, <u32>n);
+      fill(to, n);
+    }
+    return to;
+  }
+
   /** Frees the map and every entry (used after a migration has copied them elsewhere). */
   destroy(): void {
     for (let i = this.nextIndex(0); i >= 0; i = this.nextIndex(i + 1)) pfree(this.entryAt(i));

@@ -11,17 +11,6 @@ const UPDATED: usize = 8;
 /** The time stamped on entries by an up-migration (AssemblyScript has no closures to carry it). */
 let migratedAt: f64 = 0;
 
-/** Copies every entry of `from` into a new map with `extra` bytes per entry, filled by `fill`. */
-function copyMap(from: PMap, extra: u32, fill: (to: PMap, e: usize) => void): PMap {
-  const to = PMap.create(from.count + (from.count >> 1), extra);
-  for (let i = from.nextIndex(0); i >= 0; i = from.nextIndex(i + 1)) {
-    const e = from.entryAt(i);
-    const n = to.set(from.keyPtr(e), from.keyLen(e), from.valuePtr(e), from.valueLen(e));
-    fill(to, n);
-  }
-  return to;
-}
-
 export class KvApp3 extends KvApp {
   constructor(ver: string) { super(ver, true); }
 
@@ -62,7 +51,7 @@ export class KvApp3 extends KvApp {
     if (from != 1) return false;
     const old = new PMap(root.get());
     migratedAt = clock.now();
-    const next = copyMap(old, META_BYTES, (to: PMap, e: usize): void => {
+    const next = old.remapped(META_BYTES, (to: PMap, e: usize): void => {
       store<u32>(to.extraPtr(e) + REVISION, 1);
       store<f64>(to.extraPtr(e) + UPDATED, migratedAt);
     });
@@ -75,7 +64,7 @@ export class KvApp3 extends KvApp {
   migrateDown(to: u32): bool {
     if (to != 1) return false;
     const old = new PMap(root.get());
-    const next = copyMap(old, 0, (to: PMap, e: usize): void => {});
+    const next = old.remapped(0, (to: PMap, e: usize): void => {});
     root.set(next.ptr); // commit
     old.destroy();
     return true;
