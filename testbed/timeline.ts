@@ -36,9 +36,32 @@ export function timelineSvg(panels: Panel[], caption: string): string {
   return parts.join('\n') + '\n';
 }
 
+/**
+ * When each sequence number was sent, on the same wall clock as the markers. Received pings are
+ * placed at their real send time (reply time minus RTT); lost ones are interpolated between
+ * their received neighbours. Multiplying the sequence number by the nominal interval would
+ * drift: ping's real interval is a little longer, so after a few seconds the bars and dots sit
+ * hundreds of milliseconds away from the upgrade and stop markers.
+ */
+function sendClock(p: Panel): (seq: number) => number {
+  const interval = p.ping.intervalMs / 1000;
+  const known = p.ping.replies.map((r) => ({ seq: r.seq, at: r.at - r.rttMs / 1000 })).sort((a, b) => a.seq - b.seq);
+  if (known.length === 0) return (seq) => p.startedAt + (seq - 1) * interval;
+  return (seq) => {
+    let hi = known.findIndex((k) => k.seq >= seq);
+    if (hi === 0 || (hi > 0 && known[hi]!.seq === seq)) return known[hi]!.at + (seq - known[hi]!.seq) * interval;
+    if (hi === -1) hi = known.length;
+    const a = known[hi - 1]!;
+    const b = known[hi];
+    if (!b) return a.at + (seq - a.seq) * interval;
+    return a.at + ((seq - a.seq) / (b.seq - a.seq)) * (b.at - a.at);
+  };
+}
+
 function panelSvg(p: Panel, y0: number): string {
   const interval = p.ping.intervalMs / 1000;
-  const duration = Math.max(1, p.ping.sent * interval);
+  const sentAt = sendClock(p);
+  const duration = Math.max(1, sentAt(p.ping.sent) - p.startedAt + interval);
   const maxRtt = Math.max(1, ...p.ping.replies.map((r) => r.rttMs)) * 1.15;
   const plotW = W - M.left - M.right;
   const plotH = PANEL_H - M.top - M.bottom;
@@ -57,10 +80,10 @@ function panelSvg(p: Panel, y0: number): string {
     out.push(`<text x="${x(p.startedAt + t)}" y="${y0 + PANEL_H - M.bottom + 16}" text-anchor="middle" fill="#555">${t}s</text>`);
   }
   for (const seq of p.ping.lostSeqs) {
-    const at = p.startedAt + (seq - 1) * interval;
+    const at = sentAt(seq);
     out.push(`<rect x="${x(at).toFixed(1)}" y="${y0 + M.top}" width="${Math.max(1, (interval / duration) * plotW).toFixed(2)}" height="${plotH}" fill="#e33" opacity="0.35"/>`);
   }
-  const dots = p.ping.replies.map((r) => `<circle cx="${x(p.startedAt + (r.seq - 1) * interval).toFixed(1)}" cy="${y(r.rttMs).toFixed(1)}" r="1.6" fill="#1f5fbf"/>`);
+  const dots = p.ping.replies.map((r) => `<circle cx="${x(sentAt(r.seq)).toFixed(1)}" cy="${y(r.rttMs).toFixed(1)}" r="1.6" fill="#1f5fbf"/>`);
   out.push(...dots);
   for (const m of p.markers) {
     const mx = x(m.at).toFixed(1);
