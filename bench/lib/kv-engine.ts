@@ -36,7 +36,7 @@ export function engineConfig(components: KvComponentSpec[]): EngineConfig {
       listen: c.listen ?? [],
       signals: [],
       limits: { memoryBytes: MEMORY_BYTES, moduleBytes: 4 * 1024 * 1024 },
-      snapshot: c.snapshot ?? 'always',
+      snapshot: c.snapshot ?? 'incremental',
       wasi: false,
     })),
   };

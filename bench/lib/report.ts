@@ -72,7 +72,7 @@ export function targets(cases: Json, h: Headline): TargetRow[] {
   const swap = ok(cases.swap_pause) ? cases.swap_pause : undefined;
   const series = (keys: number, policy: string): Json | undefined =>
     swap?.series?.find((s: Json) => s.keys === keys && s.policy === policy);
-  for (const policy of ['migrations', 'always']) {
+  for (const policy of ['incremental', 'always']) {
     const empty = series(0, policy);
     const big = series(1_000_000, policy);
     if (!empty || !big) {
@@ -82,7 +82,7 @@ export function targets(cases: Json, h: Headline): TargetRow[] {
     const a = empty.pause_us as Pct;
     const b = big.pause_us as Pct;
     rows.push({
-      measure: `Swap pause, precompiled, layout unchanged (snapshot '${policy}'${policy === 'always' ? ', the default' : ''})`,
+      measure: `Swap pause, precompiled, layout unchanged (snapshot '${policy}'${policy === 'incremental' ? ', the default' : ''})`,
       target: 'median ≤ 50 µs, p99 ≤ 500 µs, the same with 1M keys as with none',
       measured: `empty: ${pp(a)}; 1M keys: ${pp(b)}${policy === 'always' ? ` (copies ${(big.snapshot_bytes / 1048576).toFixed(0)} MiB per swap)` : ''}`,
       met: a.p50 <= 50 && a.p99 <= 500 && b.p50 <= 50 && b.p99 <= 500 && sameMedian(a.p50, b.p50),
@@ -103,7 +103,7 @@ export function targets(cases: Json, h: Headline): TargetRow[] {
       : `Erlang skipped: ${why(cases.erlang)}`,
     met: r0 != null && r1m != null ? r0 >= 10 && r1m >= 10 : null,
   });
-  const migs = Array.isArray(swap?.migration) ? (swap!.migration as Json[]).filter((m) => m.policy === 'migrations' && !m.error) : [];
+  const migs = Array.isArray(swap?.migration) ? (swap!.migration as Json[]).filter((m) => m.policy === 'incremental' && !m.error) : [];
   const mig = migs.find((m) => m.keys === 1_000_000);
   const erlT1m = num(erl?.transform_pause_us?.n1m?.p50);
   const migOk = mig?.result === 'ok';
