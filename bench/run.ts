@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { instrumentationMarkdown } from './cases/instrumentation.js';
 import { BENCH_DIR, runJson } from './lib/child.js';
 import { load1 } from './lib/kernel.js';
 import { headline, markdown, targetTable, targets, type Json } from './lib/report.js';
@@ -29,6 +30,7 @@ const CASES: Case[] = [
   { name: 'dispatch', script: 'cases/dispatch.ts', flags: ['--expose-gc'], limitS: [600, 180] },
   { name: 'udp', script: 'cases/udp.ts', limitS: [900, 300] },
   { name: 'safety', script: 'cases/safety.ts', flags: ['--expose-gc'], limitS: [300, 120] },
+  { name: 'instrumentation', script: 'cases/instrumentation.ts', limitS: [300, 120] },
   { name: 'memory', script: 'cases/memory.ts', flags: ['--expose-gc'], limitS: [300, 120] },
   { name: 'erlang', script: 'peers/erlang.ts', limitS: [1800, 1800] }, // may apt-get install erlang-base first
   { name: 'node_restart', script: 'peers/node-restart.ts', limitS: [300, 120] },
@@ -87,6 +89,7 @@ async function main(): Promise<void> {
   const h = headline(cases);
   const result: Json = {
     ...h,
+    dirty_tracking_overhead: cases.instrumentation?.dirty_tracking_overhead ?? null,
     meta: {
       date: new Date().toISOString(),
       quick,
@@ -103,7 +106,7 @@ async function main(): Promise<void> {
     cases,
   };
   mkdirSync(RESULTS, { recursive: true });
-  const md = markdown(result);
+  const md = markdown(result) + instrumentationMarkdown(cases.instrumentation);
   writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(join(RESULTS, 'latest.md'), md);
   const readme = updateReadme(`${targetTable(result.targets)}\n\n_${quick ? 'Quick smoke run' : 'Full run'} of ${result.meta.date.slice(0, 10)}; details in bench/results/latest.md._`);

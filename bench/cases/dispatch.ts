@@ -113,7 +113,7 @@ function loop(total: number, step: (i: number) => void): number {
 }
 
 /** A HostServices with no effects except counting replies (for the no-queue paths). */
-function inertHost(memory: PersistentMemory, replies: ReplyTarget): HostServices {
+export function inertHost(memory: PersistentMemory, replies: ReplyTarget): HostServices {
   return {
     memory,
     environment: systemEnvironment,

@@ -1,12 +1,13 @@
 import binaryen from 'binaryen';
 import { FUEL_GLOBAL } from '../abi/abi.js';
+import { BINARYEN_FEATURES, binaryenApi, definedFunctions, InstrumentationError, walkFunction } from './dirty-pages.js';
 
 /**
  * Fuel budgets, in fuel units, per kind of callback (docs/SAFETY.md, "Fuel"). One unit is spent
- * at every function entry, function exit and loop iteration of the module, so a budget bounds
- * the work a callback can do no matter what it computes. Separate budgets for the lifecycle
- * steps of a swap, because a migration over a million keys legitimately needs far more than
- * one message.
+ * at every loop iteration and at every entry of a function that loops or calls, so a budget
+ * bounds the work a callback can do no matter what it computes. Separate budgets for the
+ * lifecycle steps of a swap, because a migration over a million keys legitimately needs far
+ * more than one message.
  */
 export interface FuelBudgets {
   /** on_message */
@@ -39,62 +40,215 @@ export const DEFAULT_FUEL: FuelBudgets = {
   lifecycle: 20_000_000,
 };
 
-// The features AssemblyScript output uses; without them binaryen's optimizer asserts (facts.md).
-const FEATURES =
-  binaryen.Features.MutableGlobals | binaryen.Features.NontrappingFPToInt | binaryen.Features.BulkMemory |
-  binaryen.Features.BulkMemoryOpt | binaryen.Features.SignExt;
-
-/** The internal name binaryen's log-execution pass gives the function it calls. */
-const HOOK = 'log_execution';
-/** Large enough for the hook's body (about ten expressions) to count as "always inline". */
-const HOOK_INLINE_SIZE = 16;
-
 /**
- * Meters a module: binaryen's `log-execution` pass inserts a call at every function entry, exit
- * and loop header; that call's target is replaced by an internal function that decrements a
- * module-internal fuel global and traps (`unreachable`) once it drops below zero, and a
- * re-optimization inlines it. The global is exported as FUEL_GLOBAL so the host can set each
- * callback's budget (ModuleInstance) without an import, which costs more per check (facts.md).
+ * Meters a module by inserting the fuel checks directly (no helper function to inline, no
+ * re-optimization, so metering costs a walk of the code rather than an optimizer run):
  *
- * `startFuel` is the global's initial value: it pays for top-level code that runs inside
- * instantiation, before the host can set anything.
+ * - A module-internal i32 global, exported as FUEL_GLOBAL, holds the fuel left. The host sets
+ *   each callback's budget on it (ModuleInstance); an internal global costs less per check than
+ *   an imported one (facts.md). `startFuel` is its initial value: it pays for top-level code
+ *   that runs inside instantiation, before the host can set anything.
+ * - A function with a loop keeps the fuel in a local (a register, once V8 has compiled it), so a
+ *   loop iteration costs a decrement and a compare: entry `f = fuel - 1`, every loop header
+ *   `f -= 1`, each trapping below zero. The global is written back right before every call into
+ *   the module (the callee reads it) and every return, and read again after the call (the callee
+ *   spent from it). Calls to imports don't touch it: the host never runs module code inside one.
+ * - A function without loops but with calls charges the global itself at entry.
+ * - A function with neither loops nor calls (a leaf) is not charged: its work is bounded by its
+ *   own size and it runs only from a call site that a charged unit covers.
+ * - No charge at exits: entries and loop iterations already bound the work.
+ * Before trapping with `unreachable`, the check stores the negative count in the global, so the
+ * host can tell a fuel trap from any other (ModuleInstance reads it).
  */
 export function meterFuel(bytes: Uint8Array, startFuel: number): Uint8Array {
   const mod = binaryen.readBinary(bytes);
   try {
-    mod.setFeatures(FEATURES);
-    mod.runPasses([HOOK.replace('_', '-')]);
-    mod.removeFunction(HOOK);
-    mod.addGlobal(FUEL_GLOBAL, binaryen.i32, true, mod.i32.const(Math.min(startFuel, MAX_FUEL)));
-    const left = (): number => mod.global.get(FUEL_GLOBAL, binaryen.i32);
-    mod.addFunction(
-      HOOK,
-      binaryen.createType([binaryen.i32]), // the pass passes a site id; it is ignored
-      binaryen.none,
-      [],
-      mod.block(null, [
-        mod.global.set(FUEL_GLOBAL, mod.i32.sub(left(), mod.i32.const(1))),
-        mod.if(mod.i32.lt_s(left(), mod.i32.const(0)), mod.unreachable()),
-      ]),
-    );
-    mod.addGlobalExport(FUEL_GLOBAL, FUEL_GLOBAL);
-    // The module runs over a reused memory: the optimizer must not assume zeros or an unused
-    // low region (facts.md), or it could drop stores the persistent data depends on.
-    binaryen.setZeroFilledMemory(false);
-    binaryen.setLowMemoryUnused(false);
-    binaryen.setOptimizeLevel(2);
-    binaryen.setShrinkLevel(0);
-    // The hook is called from hundreds of sites, which the default heuristics won't inline into.
-    const inlineLimit = binaryen.getAlwaysInlineMaxSize();
-    binaryen.setAlwaysInlineMaxSize(HOOK_INLINE_SIZE);
-    try {
-      mod.runPasses(['inlining-optimizing']);
-    } finally {
-      binaryen.setAlwaysInlineMaxSize(inlineLimit);
+    mod.setFeatures(BINARYEN_FEATURES);
+    const fuel = unusedGlobalName(mod, FUEL_GLOBAL);
+    mod.addGlobal(fuel, binaryen.i32, true, mod.i32.const(Math.min(startFuel, MAX_FUEL)));
+    const imported = new Set<string>();
+    for (let i = 0; i < mod.getNumFunctions(); i++) {
+      const f = binaryen.getFunctionInfo(mod.getFunctionByIndex(i));
+      if (f.module) imported.add(f.name);
     }
-    if (!mod.validate()) throw new Error('fuel metering produced an invalid module');
+    for (const { ref: fn } of definedFunctions(mod)) new FunctionMeter(mod, fn, fuel, imported).run();
+    mod.addGlobalExport(fuel, FUEL_GLOBAL);
+    if (!mod.validate()) throw new InstrumentationError('fuel metering produced an invalid module');
     return new Uint8Array(mod.emitBinary());
   } finally {
     mod.dispose();
+  }
+}
+
+/** A global name the module does not use yet (its name section may name a global anything). */
+function unusedGlobalName(mod: binaryen.Module, wanted: string): string {
+  let name = wanted;
+  for (let n = 1; mod.getGlobal(name) !== 0; n++) name = `${wanted}_${n}`;
+  return name;
+}
+
+/** The metering of one function (see meterFuel). */
+class FunctionMeter {
+  readonly #mod: binaryen.Module;
+  readonly #fn: number;
+  readonly #fuel: string;
+  readonly #imported: ReadonlySet<string>;
+  /** Scratch locals by value type: each holds a value only between its set and the get right after. */
+  readonly #scratch = new Map<number, number>();
+  #counter = -1;
+
+  constructor(mod: binaryen.Module, fn: number, fuel: string, imported: ReadonlySet<string>) {
+    this.#mod = mod;
+    this.#fn = fn;
+    this.#fuel = fuel;
+    this.#imported = imported;
+  }
+
+  run(): void {
+    type Site = { expr: number; id: number; replace: (by: number) => void };
+    const loops: number[] = [];
+    const calls: Site[] = [];
+    const returns: Site[] = [];
+    walkFunction(this.#fn, (expr, id, replace) => {
+      if (id === binaryen.LoopId) loops.push(expr);
+      else if (id === binaryen.ReturnId) returns.push({ expr, id, replace });
+      else if (id === binaryen.CallIndirectId) calls.push({ expr, id, replace });
+      else if (id === binaryen.CallId && !this.#imported.has(binaryenApi.Call.getTarget(expr))) calls.push({ expr, id, replace });
+    });
+    if (loops.length === 0) {
+      if (calls.length > 0) this.#setBody([this.#chargeGlobal(), this.#body()]);
+      return;
+    }
+    // The order matters: a rewrite puts a wrapper into its parent's slot, so a slot must not be
+    // rewritten again by a site collected earlier. Calls go innermost first (the walk visits a
+    // parent before its children, so reversed), and a site's own slot is only ever written by that site; returns
+    // and loop headers then wrap whatever their child has become, and the body comes last.
+    for (const call of calls.reverse()) this.#syncAround(call.expr, call.id, call.replace);
+    for (const ret of returns) {
+      const value = binaryenApi.Return.getValue(ret.expr);
+      if (value) binaryenApi.Return.setValue(ret.expr, this.#thenWriteBack(value));
+      else ret.replace(this.#mod.block(null, [this.#writeBack(), ret.expr], binaryen.auto));
+    }
+    for (const loop of loops) {
+      const inner = binaryenApi.Loop.getBody(loop);
+      binaryenApi.Loop.setBody(loop, this.#mod.block(null, [this.#chargeLocal(), inner], binaryen.getExpressionType(inner)));
+    }
+    const body = this.#body();
+    const type = binaryen.getExpressionType(body);
+    const entry = this.#chargeEntry();
+    if (type === binaryen.unreachable) this.#setBody([entry, body]);
+    else if (type === binaryen.none) this.#setBody([entry, body, this.#writeBack()]);
+    else this.#setBody([entry, this.#thenWriteBack(body)]);
+  }
+
+  #body(): number {
+    return binaryen.getFunctionInfo(this.#fn).body;
+  }
+
+  #setBody(children: number[]): void {
+    const last = children[children.length - 1]!;
+    binaryenApi.Function.setBody(this.#fn, this.#mod.block(null, children, binaryen.getExpressionType(last)));
+  }
+
+  #local(type: number): number {
+    let index = this.#scratch.get(type);
+    if (index === undefined) this.#scratch.set(type, (index = binaryenApi._BinaryenFunctionAddVar(this.#fn, type)));
+    return index;
+  }
+
+  get #f(): number {
+    if (this.#counter < 0) this.#counter = binaryenApi._BinaryenFunctionAddVar(this.#fn, binaryen.i32);
+    return this.#counter;
+  }
+
+  /** `if (counter < 0) { fuel = counter; unreachable }`: the host sees the negative fuel. */
+  #trapIfSpent(): number {
+    const m = this.#mod;
+    return m.if(
+      m.i32.lt_s(m.local.get(this.#f, binaryen.i32), m.i32.const(0)),
+      m.block(null, [this.#writeBack(), m.unreachable()]),
+    );
+  }
+
+  /** Entry of a function without a counter: fuel -= 1, trap below zero. */
+  #chargeGlobal(): number {
+    const m = this.#mod;
+    return m.block(null, [
+      m.global.set(this.#fuel, m.local.tee(this.#f, m.i32.sub(m.global.get(this.#fuel, binaryen.i32), m.i32.const(1)), binaryen.i32)),
+      m.if(m.i32.lt_s(m.local.get(this.#f, binaryen.i32), m.i32.const(0)), m.unreachable()),
+    ]);
+  }
+
+  /** Entry of a function with a counter: f = fuel - 1, trap below zero. */
+  #chargeEntry(): number {
+    const m = this.#mod;
+    return m.block(null, [
+      m.local.set(this.#f, m.i32.sub(m.global.get(this.#fuel, binaryen.i32), m.i32.const(1))),
+      this.#trapIfSpent(),
+    ]);
+  }
+
+  /** Loop header: f -= 1, trap below zero. */
+  #chargeLocal(): number {
+    const m = this.#mod;
+    return m.block(null, [
+      m.local.set(this.#f, m.i32.sub(m.local.get(this.#f, binaryen.i32), m.i32.const(1))),
+      this.#trapIfSpent(),
+    ]);
+  }
+
+  #writeBack(): number {
+    return this.#mod.global.set(this.#fuel, this.#mod.local.get(this.#f, binaryen.i32));
+  }
+
+  #reload(): number {
+    return this.#mod.local.set(this.#f, this.#mod.global.get(this.#fuel, binaryen.i32));
+  }
+
+  /**
+   * `value`, then fuel = counter, giving value's result: the write happens after everything in
+   * `value` ran (its loops spend from the counter), right before its result is used.
+   */
+  #thenWriteBack(value: number): number {
+    const m = this.#mod;
+    const type = binaryen.getExpressionType(value);
+    if (type === binaryen.unreachable) return value; // never completes: nothing to write back
+    const id = binaryen.getExpressionId(value);
+    if (id === binaryen.ConstId || id === binaryen.LocalGetId || id === binaryen.GlobalGetId) {
+      return m.block(null, [this.#writeBack(), value], type); // no effects: the order is free
+    }
+    const tmp = this.#local(type);
+    return m.block(null, [m.local.set(tmp, value), this.#writeBack(), m.local.get(tmp, type)], type);
+  }
+
+  /**
+   * Writes the counter back right before the call starts (after its operands, which are
+   * evaluated first and may loop) and reads it again after the call returns.
+   */
+  #syncAround(call: number, id: number, replace: (by: number) => void): void {
+    const m = this.#mod;
+    const type = binaryen.getExpressionType(call);
+    if (type === binaryen.unreachable) return; // an operand never completes: the call never runs
+    let wrapped = call;
+    if (id === binaryen.CallIndirectId) {
+      // The table index is evaluated last.
+      binaryenApi.CallIndirect.setTarget(call, this.#thenWriteBack(binaryenApi.CallIndirect.getTarget(call)));
+    } else {
+      const n = binaryenApi.Call.getNumOperands(call);
+      if (n > 0) binaryenApi.Call.setOperandAt(call, n - 1, this.#thenWriteBack(binaryenApi.Call.getOperandAt(call, n - 1)));
+      else wrapped = m.block(null, [this.#writeBack(), call], type);
+    }
+    const isReturn = id === binaryen.CallIndirectId ? binaryenApi.CallIndirect.isReturn(call) : binaryenApi.Call.isReturn(call);
+    if (isReturn) {
+      replace(wrapped); // a tail call leaves the function: nothing to read back
+    } else if (type === binaryen.none) {
+      replace(m.block(null, [wrapped, this.#reload()]));
+    } else {
+      if (type !== binaryen.i32 && type !== binaryen.i64 && type !== binaryen.f32 && type !== binaryen.f64) {
+        throw new InstrumentationError(`fuel metering: a call returns a value of a type it cannot hold (${type})`);
+      }
+      const tmp = this.#local(type);
+      replace(m.block(null, [m.local.set(tmp, wrapped), this.#reload(), m.local.get(tmp, type)], type));
+    }
   }
 }
