@@ -8,6 +8,8 @@ import { DEFAULT_PROBATION, type ComponentConfig, type EngineConfig } from './co
 import { Logger } from './log.js';
 import type { ModulePolicy } from './modules/check.js';
 import { prepareModule, type ModuleTransform, type PreparedModule } from './modules/prepared.js';
+import { PreparedModuleCache } from './modules/prepared-cache.js';
+import { ModulePreparer } from './modules/preparer.js';
 import { BundledModules } from './repository/bundled.js';
 import { NotFound, type ModuleRepository } from './repository/repository.js';
 import { SignalRouter } from './sources/signals.js';
@@ -63,6 +65,10 @@ export class Engine {
   readonly #swapListeners: ((report: SwapReport) => void)[] = [];
   readonly #faultListeners: ((fault: FaultRecord) => void)[] = [];
   #signals: SignalRouter | null = null;
+  /** Runs the binaryen work of preparing modules in a worker thread, off this event loop. */
+  readonly #preparer = new ModulePreparer();
+  /** Modules already prepared: going back to a version skips preparing it again. */
+  readonly #prepared = new PreparedModuleCache();
 
   private constructor(config: EngineConfig, options: EngineOptions) {
     this.config = config;
@@ -159,12 +165,10 @@ export class Engine {
   async prepare(name: string, bytes: Uint8Array, version?: string): Promise<PreparedModule> {
     const entry = this.#entries.get(name);
     if (!entry) throw new UnknownComponent(name);
-    return prepareModule(
-      bytes,
-      { name: entry.config.module, ...(version !== undefined ? { version } : {}) },
-      policyOf(entry.config),
-      this.#transform,
-    );
+    const claimed = { name: entry.config.module, ...(version !== undefined ? { version } : {}) };
+    const policy = policyOf(entry.config);
+    return this.#prepared.get(bytes, claimed, policy, () =>
+      prepareModule(bytes, claimed, policy, this.#transform, this.#preparer));
   }
 
   /**
@@ -242,6 +246,8 @@ export class Engine {
       await e.capabilities?.close();
     }
     this.#entries.clear();
+    this.#prepared.clear();
+    await this.#preparer.close();
   }
 }
 

@@ -3,11 +3,12 @@ import { ABI_VERSION, HEADER_OFFSET } from '../abi/abi.js';
 import { buildImports, systemEnvironment, type HostServices } from '../abi/imports.js';
 import { PersistentMemory } from '../abi/memory.js';
 import { ModuleInstance } from '../component/instance.js';
-import { checkModule, type ModulePolicy } from './check.js';
+import type { ModulePolicy } from './check.js';
+import { fuelOf, labelOf, type ClaimedModule } from './checked-bytes.js';
 import { ModuleRejected } from './errors.js';
-import { instrumentDirtyPages } from './dirty-pages.js';
-import { DEFAULT_FUEL, meterFuel, type FuelBudgets } from './fuel.js';
-import { inspectModule, type ModuleInspection } from './inspect.js';
+import type { FuelBudgets } from './fuel.js';
+import type { ModuleInspection } from './inspect.js';
+import { ModulePreparer } from './preparer.js';
 import { usesWasi, wasiReady, WasiSandbox } from './wasi.js';
 
 /** A module that passed its checks and is compiled, ready to be instantiated in a swap. */
@@ -45,67 +46,41 @@ export type ModuleTransform = (bytes: Uint8Array, info: ModuleInspection) => Uin
  * reads its ABI version, layout version and version string, and runs `init` there. That calls
  * into the module before it goes live (V8 compiles lazily otherwise) and catches a module whose
  * top-level code or `init` traps, without touching the component's real memory.
+ *
+ * The checks and the binaryen rewriting (host/modules/checked-bytes.ts) run in `preparer`'s
+ * worker thread; what stays here is cheap or needs this thread: hashing, `WebAssembly.compile`
+ * (asynchronous, V8 compiles on its own threads) and the warm-up, which instantiates the module.
  */
 export async function prepareModule(
   input: Uint8Array,
-  claimed: { name: string; version?: string },
+  claimed: ClaimedModule,
   policy: ModulePolicy,
   transform?: ModuleTransform,
+  preparer: ModulePreparer = ModulePreparer.shared,
 ): Promise<PreparedModule> {
   const started = performance.now();
-  // One private copy: the caller's buffer may be reused, and WebAssembly wants an ArrayBuffer view.
+  // One private copy: the caller's buffer may be reused, and this copy is transferred to the worker.
   const bytes = new Uint8Array(input);
-  const label = claimed.version ?? '(unversioned)';
+  const label = labelOf(claimed);
   const reject = (...problems: string[]): never => {
     throw new ModuleRejected(claimed.name, label, problems);
   };
-  if (bytes.byteLength > policy.maxModuleBytes) {
-    reject(`module is ${bytes.byteLength} bytes, over the limit of ${policy.maxModuleBytes}`);
-  }
-  if (bytes.byteLength < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) {
-    reject('not a WebAssembly module (missing the \\0asm magic number)');
-  }
-  if (!WebAssembly.validate(bytes)) {
-    let detail = 'invalid WebAssembly';
-    try {
-      await WebAssembly.compile(bytes);
-    } catch (e) {
-      detail = `invalid WebAssembly: ${(e as Error).message}`;
-    }
-    reject(detail);
-  }
-  let info: ModuleInspection;
-  try {
-    info = inspectModule(bytes);
-  } catch (e) {
-    return reject(`binaryen could not read the module: ${(e as Error).message}`);
-  }
-  const problems = checkModule(info, bytes.byteLength, policy);
-  if (problems.length > 0) reject(...problems);
-
-  const fuel = policy.fuel === undefined ? DEFAULT_FUEL : policy.fuel;
-  const metered = fuel ? meterFuel(bytes, fuel.lifecycle) : bytes;
-  let tracked = metered;
-  if (policy.trackDirtyPages) {
-    try {
-      tracked = instrumentDirtyPages(metered);
-    } catch (e) {
-      reject(`dirty-page instrumentation: ${(e as Error).message}`);
-    }
-  }
-  const runnable = transform ? transform(tracked, info) : tracked;
+  const size = bytes.byteLength;
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const { runnable: checked, info } = await preparer.check(bytes, claimed, policy);
+  const runnable = transform ? transform(checked, info) : checked;
   const compiled = await WebAssembly.compile(new Uint8Array(runnable));
   const wasi = usesWasi(compiled);
   if (wasi) await wasiReady();
   const draft: Omit<PreparedModule, 'version' | 'abiVersion' | 'layoutVersion' | 'prepareMs'> = {
     name: claimed.name,
-    sha256: createHash('sha256').update(bytes).digest('hex'),
-    size: bytes.byteLength,
+    sha256,
+    size,
     minPages: info.memory!.initialPages,
     hasMigrate: info.exports.has('migrate'),
     hasMigrateDown: info.exports.has('migrate_down'),
     compiled,
-    fuel,
+    fuel: fuelOf(policy),
     dirtyTracking: policy.trackDirtyPages === true,
     usesWasi: wasi,
   };

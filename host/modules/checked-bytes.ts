@@ -1,0 +1,77 @@
+import { checkModule, type ModulePolicy } from './check.js';
+import { ModuleRejected } from './errors.js';
+import { instrumentDirtyPages } from './dirty-pages.js';
+import { DEFAULT_FUEL, meterFuel, type FuelBudgets } from './fuel.js';
+import { inspectModule, type ModuleInspection } from './inspect.js';
+
+/** What a module claims to be when it is handed over: the name it is stored under, maybe a version. */
+export interface ClaimedModule {
+  name: string;
+  version?: string;
+}
+
+/** A module's bytes after the checks, rewritten to run under the policy (metered, dirty-tracked). */
+export interface CheckedModule {
+  /** The bytes to compile: the input, fuel-metered and/or dirty-page instrumented as the policy says. */
+  readonly runnable: Uint8Array;
+  /** What binaryen read from the input before any rewriting. */
+  readonly info: ModuleInspection;
+}
+
+/** The version a rejection names: the claimed one, or a placeholder until the module has told its own. */
+export const labelOf = (claimed: ClaimedModule): string => claimed.version ?? '(unversioned)';
+
+/** The budgets a policy meters with: DEFAULT_FUEL when it says nothing, null when it runs unmetered. */
+export const fuelOf = (policy: ModulePolicy): FuelBudgets | null => (policy.fuel === undefined ? DEFAULT_FUEL : policy.fuel);
+
+/**
+ * Everything of preparing a module that is bytes in, bytes out: validation, binaryen inspection,
+ * the ABI/policy checks, fuel metering and dirty-page instrumentation. It uses no host state and
+ * takes 100+ ms for kv (binaryen), which is why the ModulePreparer runs it in a worker thread
+ * (host/modules/prepare-worker.ts) instead of on the engine's event loop. Throws ModuleRejected
+ * naming the module, the version and every problem found.
+ */
+export async function checkAndInstrument(
+  bytes: Uint8Array<ArrayBuffer>,
+  claimed: ClaimedModule,
+  policy: ModulePolicy,
+): Promise<CheckedModule> {
+  const reject = (...problems: string[]): never => {
+    throw new ModuleRejected(claimed.name, labelOf(claimed), problems);
+  };
+  if (bytes.byteLength > policy.maxModuleBytes) {
+    reject(`module is ${bytes.byteLength} bytes, over the limit of ${policy.maxModuleBytes}`);
+  }
+  if (bytes.byteLength < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) {
+    reject('not a WebAssembly module (missing the \\0asm magic number)');
+  }
+  if (!WebAssembly.validate(bytes)) {
+    let detail = 'invalid WebAssembly';
+    try {
+      await WebAssembly.compile(bytes);
+    } catch (e) {
+      detail = `invalid WebAssembly: ${(e as Error).message}`;
+    }
+    reject(detail);
+  }
+  let info: ModuleInspection;
+  try {
+    info = inspectModule(bytes);
+  } catch (e) {
+    return reject(`binaryen could not read the module: ${(e as Error).message}`);
+  }
+  const problems = checkModule(info, bytes.byteLength, policy);
+  if (problems.length > 0) reject(...problems);
+
+  const fuel = fuelOf(policy);
+  const metered = fuel ? meterFuel(bytes, fuel.lifecycle) : bytes;
+  let runnable = metered;
+  if (policy.trackDirtyPages) {
+    try {
+      runnable = instrumentDirtyPages(metered);
+    } catch (e) {
+      reject(`dirty-page instrumentation: ${(e as Error).message}`);
+    }
+  }
+  return { runnable, info };
+}

@@ -1,0 +1,80 @@
+import { createHash } from 'node:crypto';
+import type { ModulePolicy } from './check.js';
+import { fuelOf, type ClaimedModule } from './checked-bytes.js';
+import type { PreparedModule } from './prepared.js';
+
+/** How many prepared modules an engine keeps by default (kv is ~20 KB of code compiled). */
+export const PREPARED_CACHE_ENTRIES = 32;
+
+/**
+ * The prepared modules an engine has already built, so upgrading back to a version it ran before
+ * (a rollback, A → B → A) skips the worker round trip, the binaryen rewriting, the compile and
+ * the warm-up: a WebAssembly.Module can be instantiated any number of times, and a
+ * PreparedModule is immutable.
+ *
+ * The key is everything the outcome depends on: the sha256 of the input bytes, the name the
+ * module is prepared under, and the policy (memoryBase, maxPages, the size limit, WASI, fuel
+ * budgets, dirty-page tracking). The engine's transform is the same for all its modules and is
+ * not part of the key, so a cache belongs to one engine. Only successes are kept; a rejected
+ * module is checked afresh every time. Least recently used entries go first.
+ */
+export class PreparedModuleCache {
+  readonly #capacity: number;
+  readonly #modules = new Map<string, PreparedModule>();
+  #hits = 0;
+  #misses = 0;
+
+  constructor(capacity = PREPARED_CACHE_ENTRIES) {
+    this.#capacity = capacity;
+  }
+
+  get stats(): { hits: number; misses: number; entries: number } {
+    return { hits: this.#hits, misses: this.#misses, entries: this.#modules.size };
+  }
+
+  /** The cached module for these bytes under this policy, or `prepare()`'s result, which is kept. */
+  async get(
+    bytes: Uint8Array,
+    claimed: ClaimedModule,
+    policy: ModulePolicy,
+    prepare: () => Promise<PreparedModule>,
+  ): Promise<PreparedModule> {
+    const key = cacheKey(bytes, claimed, policy);
+    const cached = this.#modules.get(key);
+    // A claimed version the module doesn't report is a rejection: prepare() words it.
+    if (cached && (claimed.version === undefined || claimed.version === cached.version)) {
+      this.#hits++;
+      this.#modules.delete(key); // re-inserted: Map order is recency order
+      this.#modules.set(key, cached);
+      return cached;
+    }
+    this.#misses++;
+    const module = await prepare();
+    this.#modules.delete(key);
+    this.#modules.set(key, module);
+    for (const oldest of this.#modules.keys()) {
+      if (this.#modules.size <= this.#capacity) break;
+      this.#modules.delete(oldest);
+    }
+    return module;
+  }
+
+  clear(): void {
+    this.#modules.clear();
+  }
+}
+
+function cacheKey(bytes: Uint8Array, claimed: ClaimedModule, policy: ModulePolicy): string {
+  const fuel = fuelOf(policy);
+  return JSON.stringify([
+    createHash('sha256').update(bytes).digest('hex'),
+    claimed.name,
+    policy.memoryBase,
+    policy.maxPages,
+    policy.maxModuleBytes,
+    policy.allowWasi,
+    policy.trackDirtyPages === true,
+    // Keys sorted: the same budgets written in another order are the same instrumentation.
+    fuel && Object.fromEntries(Object.entries(fuel).sort(([a], [b]) => a.localeCompare(b))),
+  ]);
+}
