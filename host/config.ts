@@ -4,7 +4,7 @@ import { MEMORY_BASE, SIGNALS, type SignalName } from './abi/abi.js';
 import { parseCapabilities, type CapabilitiesConfig } from './capabilities/config.js';
 import type { SnapshotPolicy } from './component/swap.js';
 import type { LogLevelName } from './log.js';
-import { DEFAULT_FUEL, MAX_FUEL, type FuelBudgets } from './modules/fuel.js';
+import { DEFAULT_FUEL, MAX_FUEL, type FuelBudgets } from './modules/fuel-budgets.js';
 import { defaultConfigPath } from './paths.js';
 
 export interface ListenConfig {

@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { MEMORY_BASE } from '../host/abi/abi.js';
 import { Component } from '../host/component/component.js';
 import type { ModulePolicy } from '../host/modules/check.js';
-import { DEFAULT_FUEL } from '../host/modules/fuel.js';
+import { DEFAULT_FUEL } from '../host/modules/fuel-budgets.js';
 import { prepareModule, type PreparedModule } from '../host/modules/prepared.js';
 import { bundled } from './hostile/corpus.js';
 

@@ -5,14 +5,14 @@
  *   node --import tsx --expose-gc bench/cases/instrumentation.ts [--quick]
  *
  * - Per request: kv 1.0.0's `on_message` called in a loop (like dispatch.ts's bare path: inbox
- *   written through cached views, no-op reply, the fuel budget set per call) on the dispatch workload,
+ *   written through cached views, no-op reply; fuel budgets refill inside the module) on the dispatch workload,
  *   64-byte GET/SET alternating, in four builds prepared by prepareModule: plain, fuel only,
  *   dirty tracking only, both (the engine's default). The four run in alternating rounds in this
  *   one process and the median round of each is kept, so machine noise hits all alike.
  * - Instrumentation time: meterFuel and instrumentDirtyPages on kv's bytes, as the preparer runs
  *   them (dirty tracking over the metered bytes), after one warm-up call each.
  */
-import { FUEL_GLOBAL, HEADER_OFFSET, INBOX_DATA, INBOX_OFFSET, InboxField } from '../../host/abi/abi.js';
+import { HEADER_OFFSET, INBOX_DATA, INBOX_OFFSET, InboxField } from '../../host/abi/abi.js';
 import { buildImports } from '../../host/abi/imports.js';
 import { PersistentMemory } from '../../host/abi/memory.js';
 import { policyOf } from '../../host/engine.js';
@@ -49,20 +49,15 @@ export function bareHandler(module: PreparedModule, payloads: readonly Buffer[],
   const imports = buildImports(inertHost(memory, new ReplyCounter()));
   (imports.hs as Record<string, unknown>).reply = (): number => 0;
   const ex = new WebAssembly.Instance(module.compiled, imports).exports as Record<string, (...a: number[]) => number>;
-  const fuel = module.fuel ? (ex[FUEL_GLOBAL] as unknown as WebAssembly.Global) : null;
-  if (fuel) fuel.value = module.fuel!.init;
   if (ex.init!(HEADER_OFFSET) !== 0) throw new Error('init failed');
-  // The fuel budget is set before every call, as ModuleInstance does.
-  const send = new Function('meta', 'bytes', 'fuel', 'budget', 'onMessage', `return (p) => {
+  // The host sets no fuel per call: each export's trampoline refills its own budget (fuel.ts).
+  const send = new Function('meta', 'bytes', 'onMessage', `return (p) => {
     meta[${InboxField.length >>> 2}] = p.byteLength;
     bytes.set(p, ${INBOX_DATA});
-    ${fuel ? 'fuel.value = budget;' : ''}
     onMessage(0, p.byteLength);
   };`)(
     new Uint32Array(memory.memory.buffer, INBOX_OFFSET, 4),
     new Uint8Array(memory.memory.buffer),
-    fuel,
-    module.fuel?.message ?? 0,
     ex.on_message,
   ) as (p: Buffer) => void;
   prefill.forEach(send);
@@ -116,8 +111,8 @@ export async function measureInstrumentation(quick: boolean): Promise<Json> {
 
   const stored = await new BundledModules().get('kv', '1.0.0');
   const reps = quick ? 5 : 20;
-  const metered = meterFuel(stored.bytes, DEFAULT_FUEL.lifecycle);
-  const fuelMs = summarize(timeMs(reps, () => meterFuel(stored.bytes, DEFAULT_FUEL.lifecycle)), 2);
+  const metered = meterFuel(stored.bytes, DEFAULT_FUEL);
+  const fuelMs = summarize(timeMs(reps, () => meterFuel(stored.bytes, DEFAULT_FUEL)), 2);
   const dirtyMs = summarize(timeMs(reps, () => instrumentDirtyPages(metered)), 2);
   progress('instrumentation', `meterFuel p50 ${fuelMs.p50} ms, instrumentDirtyPages p50 ${dirtyMs.p50} ms`);
   return {

@@ -71,8 +71,8 @@ export async function measureSafety(quick: boolean): Promise<unknown> {
   const policy = policyOf(engineConfig([{ name: 'kv' }]).components[0]!);
   const reps = quick ? 5 : 20;
   const inspect = time(reps, () => void inspectModule(stored.bytes));
-  const meter = time(reps, () => void meterFuel(stored.bytes, DEFAULT_FUEL.lifecycle));
-  const metered = meterFuel(stored.bytes, DEFAULT_FUEL.lifecycle);
+  const meter = time(reps, () => void meterFuel(stored.bytes, DEFAULT_FUEL));
+  const metered = meterFuel(stored.bytes, DEFAULT_FUEL);
   const compile: number[] = [];
   const prepare: number[] = [];
   const prepareUnmetered: number[] = [];

@@ -1,6 +1,6 @@
 import { FUEL_GLOBAL, HEADER_OFFSET } from '../abi/abi.js';
 import type { PersistentMemory } from '../abi/memory.js';
-import type { FuelKind } from '../modules/fuel.js';
+import type { FuelKind } from '../modules/fuel-budgets.js';
 import type { PreparedModule } from '../modules/prepared.js';
 import type { WasiSandbox } from '../modules/wasi.js';
 
@@ -36,8 +36,9 @@ export interface InstanceContext {
  * no one keeps a reference through which the old instance could be called again (facts.md: a
  * stale call corrupted persistent bytes through its allocator's stale pointers).
  *
- * Every call sets the callback's fuel budget first (modules/fuel.ts) and turns a trap into a
- * CallbackTrap that says why: out of fuel, out of memory at the cap, stack overflow, abort.
+ * Each export refills its own fuel budget on entry (the trampolines of modules/fuel.ts), so the
+ * host sets nothing per call; every call turns a trap into a CallbackTrap that says why: out of
+ * fuel, out of memory at the cap, stack overflow, abort.
  */
 export class ModuleInstance {
   readonly module: PreparedModule;
@@ -102,7 +103,6 @@ export class ModuleInstance {
 
   /** The hot path: written out instead of going through #call, so no closure per message. */
   onMessage(channel: number, length: number): void {
-    if (this.#fuel) this.#fuel.value = this.module.fuel!.message;
     const pages = this.#context?.memory.pages ?? 0;
     try {
       this.#onMessage(channel, length);
@@ -125,7 +125,6 @@ export class ModuleInstance {
   }
 
   #call<T>(callback: string, kind: FuelKind, fn: () => T): T {
-    if (this.#fuel) this.#fuel.value = this.module.fuel![kind];
     const pages = this.#context?.memory.pages ?? 0;
     try {
       return fn();

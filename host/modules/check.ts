@@ -2,7 +2,7 @@ import {
   ENV_IMPORTS, FUEL_GLOBAL, HOST_IMPORTS, HOST_NAMESPACE, OPTIONAL_EXPORTS, REQUIRED_EXPORTS, WASI_ALLOWED, WASI_NAMESPACE,
   type Signature,
 } from '../abi/abi.js';
-import type { FuelBudgets } from './fuel.js';
+import type { FuelBudgets } from './fuel-budgets.js';
 import type { FunctionSignature, ModuleInspection } from './inspect.js';
 
 /** Limits a component puts on the modules it will run (from its configuration). */

@@ -64,7 +64,7 @@ export async function checkAndInstrument(
   if (problems.length > 0) reject(...problems);
 
   const fuel = fuelOf(policy);
-  const metered = fuel ? meterFuel(bytes, fuel.lifecycle) : bytes;
+  const metered = fuel ? meterFuel(bytes, fuel) : bytes;
   let runnable = metered;
   if (policy.trackDirtyPages) {
     try {

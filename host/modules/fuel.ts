@@ -2,52 +2,22 @@ import binaryen from 'binaryen';
 import { FUEL_GLOBAL } from '../abi/abi.js';
 import { BINARYEN_FEATURES, binaryenApi, definedFunctions, InstrumentationError, walkFunction } from './dirty-pages.js';
 
-/**
- * Fuel budgets, in fuel units, per kind of callback (docs/SAFETY.md, "Fuel"). One unit is spent
- * at every loop iteration and at every entry of a function that loops or calls, so a budget
- * bounds the work a callback can do no matter what it computes. Separate budgets for the
- * lifecycle steps of a swap, because a migration over a million keys legitimately needs far
- * more than one message.
- */
-export interface FuelBudgets {
-  /** on_message */
-  message: number;
-  /** on_timer */
-  timer: number;
-  /** on_signal */
-  signal: number;
-  /** init (first load over a fresh memory) */
-  init: number;
-  /** restart (after a swap, and after a fault) */
-  restart: number;
-  /** migrate and migrate_down */
-  migrate: number;
-  /** term, hold, version, status, abi_version, layout_version and top-level (start) code */
-  lifecycle: number;
-}
-export type FuelKind = keyof FuelBudgets;
+import { EXPORT_FUEL_KIND, MAX_FUEL, type FuelBudgets } from './fuel-budgets.js';
 
-/** The fuel global is an i32: the largest budget it can hold. */
-export const MAX_FUEL = 0x7fffffff;
-
-export const DEFAULT_FUEL: FuelBudgets = {
-  message: 20_000_000,
-  timer: 20_000_000,
-  signal: 20_000_000,
-  init: 200_000_000,
-  restart: 200_000_000,
-  migrate: 2_000_000_000,
-  lifecycle: 20_000_000,
-};
+export { DEFAULT_FUEL, MAX_FUEL, type FuelBudgets, type FuelKind } from './fuel-budgets.js';
 
 /**
  * Meters a module by inserting the fuel checks directly (no helper function to inline, no
  * re-optimization, so metering costs a walk of the code rather than an optimizer run):
  *
- * - A module-internal i32 global, exported as FUEL_GLOBAL, holds the fuel left. The host sets
- *   each callback's budget on it (ModuleInstance); an internal global costs less per check than
- *   an imported one (facts.md). `startFuel` is its initial value: it pays for top-level code
- *   that runs inside instantiation, before the host can set anything.
+ * - A module-internal i32 global, exported as FUEL_GLOBAL, holds the fuel left; an internal
+ *   global costs less per check than an imported one (facts.md). Its initial value is the
+ *   lifecycle budget: it pays for top-level code that runs inside instantiation.
+ * - Each export the host calls is replaced by a trampoline that sets its callback's budget and
+ *   calls the original. The budget is thus refilled inside the module, at no cost to the host:
+ *   setting a `WebAssembly.Global` from JavaScript cost ~11 ns per event, most of the metering
+ *   overhead (docs/PERFORMANCE.md). The trampolines are reachable only as exports (no table, no
+ *   internal call), so a module cannot refill its own fuel by calling one in a loop.
  * - A function with a loop keeps the fuel in a local (a register, once V8 has compiled it), so a
  *   loop iteration costs a decrement and a compare: entry `f = fuel - 1`, every loop header
  *   `f -= 1`, each trapping below zero. The global is written back right before every call into
@@ -60,12 +30,12 @@ export const DEFAULT_FUEL: FuelBudgets = {
  * Before trapping with `unreachable`, the check stores the negative count in the global, so the
  * host can tell a fuel trap from any other (ModuleInstance reads it).
  */
-export function meterFuel(bytes: Uint8Array, startFuel: number): Uint8Array {
+export function meterFuel(bytes: Uint8Array, budgets: FuelBudgets): Uint8Array {
   const mod = binaryen.readBinary(bytes);
   try {
     mod.setFeatures(BINARYEN_FEATURES);
     const fuel = unusedGlobalName(mod, FUEL_GLOBAL);
-    mod.addGlobal(fuel, binaryen.i32, true, mod.i32.const(Math.min(startFuel, MAX_FUEL)));
+    mod.addGlobal(fuel, binaryen.i32, true, mod.i32.const(Math.min(budgets.lifecycle, MAX_FUEL)));
     const imported = new Set<string>();
     for (let i = 0; i < mod.getNumFunctions(); i++) {
       const f = binaryen.getFunctionInfo(mod.getFunctionByIndex(i));
@@ -73,10 +43,30 @@ export function meterFuel(bytes: Uint8Array, startFuel: number): Uint8Array {
     }
     for (const { ref: fn } of definedFunctions(mod)) new FunctionMeter(mod, fn, fuel, imported).run();
     mod.addGlobalExport(fuel, FUEL_GLOBAL);
+    addBudgetTrampolines(mod, fuel, budgets);
     if (!mod.validate()) throw new InstrumentationError('fuel metering produced an invalid module');
     return new Uint8Array(mod.emitBinary());
   } finally {
     mod.dispose();
+  }
+}
+
+/** Re-points each ABI export at a new function: `fuel = budget; return original(args…)`. */
+function addBudgetTrampolines(mod: binaryen.Module, fuel: string, budgets: FuelBudgets): void {
+  for (const [exportName, kind] of Object.entries(EXPORT_FUEL_KIND)) {
+    const ref = mod.getExport(exportName);
+    if (!ref) continue;
+    const info = binaryen.getExportInfo(ref);
+    if (info.kind !== binaryen.ExternalFunction) continue;
+    const target = binaryen.getFunctionInfo(mod.getFunction(info.value));
+    const params = target.params === binaryen.none ? [] : binaryen.expandType(target.params);
+    const name = `hs_fuel_entry_${exportName}`;
+    mod.addFunction(name, target.params, target.results, [], mod.block(null, [
+      mod.global.set(fuel, mod.i32.const(Math.min(budgets[kind], MAX_FUEL))),
+      mod.call(info.value, params.map((t, i) => mod.local.get(i, t)), target.results),
+    ], target.results));
+    mod.removeExport(exportName);
+    mod.addFunctionExport(name, exportName);
   }
 }
 

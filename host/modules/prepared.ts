@@ -6,7 +6,7 @@ import { ModuleInstance } from '../component/instance.js';
 import type { ModulePolicy } from './check.js';
 import { fuelOf, labelOf, type ClaimedModule } from './checked-bytes.js';
 import { ModuleRejected } from './errors.js';
-import type { FuelBudgets } from './fuel.js';
+import type { FuelBudgets } from './fuel-budgets.js';
 import type { ModuleInspection } from './inspect.js';
 import { ModulePreparer } from './preparer.js';
 import { usesWasi, wasiReady, WasiSandbox } from './wasi.js';

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { MEMORY_BASE, REQUIRED_EXPORTS, type Signature } from '../../host/abi/abi.js';
 import type { ComponentConfig, EngineConfig } from '../../host/config.js';
 import { Engine, type EngineOptions } from '../../host/engine.js';
-import type { FuelBudgets } from '../../host/modules/fuel.js';
+import type { FuelBudgets } from '../../host/modules/fuel-budgets.js';
 
 const root = join(import.meta.dirname, '..', '..');
 

@@ -8,7 +8,7 @@ import { MEMORY_BASE } from '../../host/abi/abi.js';
 import { PersistentMemory } from '../../host/abi/memory.js';
 import { Component } from '../../host/component/component.js';
 import type { ModulePolicy } from '../../host/modules/check.js';
-import { DEFAULT_FUEL, type FuelBudgets } from '../../host/modules/fuel.js';
+import { DEFAULT_FUEL, type FuelBudgets } from '../../host/modules/fuel-budgets.js';
 import { prepareModule } from '../../host/modules/prepared.js';
 import { bundled, hostile, TEST_FUEL } from './corpus.js';
 
