@@ -100,16 +100,33 @@ export async function prepareModule(
   };
 }
 
+/**
+ * One scratch memory per memory shape, reused by every warm-up: allocating a fresh 256 MiB
+ * memory per prepare made V8 run a full garbage collection of the main heap right then, a
+ * stall on the event loop that grew with the heap (docs/PERFORMANCE.md). A warm-up needs no
+ * zeroed memory: INIT resets the persistent allocator, and the module's runtime takes its heap
+ * as free; the bytes a warm-up used are zeroed anyway, so one module never sees another's data.
+ */
+const scratchMemories = new Map<string, PersistentMemory>();
+function scratchMemory(policy: ModulePolicy, minPages: number): PersistentMemory {
+  const key = `${policy.memoryBase}:${policy.maxPages}`;
+  let memory = scratchMemories.get(key);
+  if (!memory) {
+    memory = new PersistentMemory({ memoryBase: policy.memoryBase, maxBytes: policy.maxPages * 65536, initialPages: minPages });
+    scratchMemories.set(key, memory);
+  } else {
+    new Uint8Array(memory.memory.buffer).fill(0, 0, memory.persistentBytesInUse());
+  }
+  memory.ensurePages(minPages);
+  return memory;
+}
+
 function warmUp(
   draft: Omit<PreparedModule, 'version' | 'abiVersion' | 'layoutVersion' | 'prepareMs'>,
   policy: ModulePolicy,
   label: string,
 ): { abiVersion: number; layoutVersion: number; version: string } {
-  const scratch = new PersistentMemory({
-    memoryBase: policy.memoryBase,
-    maxBytes: policy.maxPages * 65536,
-    initialPages: draft.minPages,
-  });
+  const scratch = scratchMemory(policy, draft.minPages);
   let out = '';
   const inert: HostServices = {
     memory: scratch,
