@@ -81,13 +81,16 @@ export class DirtyPageCheckpoint {
     return new Uint8Array(this.#memory.memory.buffer, DIRTY_MAP_OFFSET, PAGES);
   }
 
-  /** Visits dirty pages, skipping eight clean pages per 64-bit word read. */
+  /**
+   * Visits dirty pages, skipping four clean pages per 32-bit word read. (Not 64-bit words: a
+   * BigUint64Array read allocates a BigInt, which made a scan of the whole map cost ~40 µs.)
+   */
   #forEachDirty(visit: (page: number) => void): void {
-    const words = new BigUint64Array(this.#memory.memory.buffer, DIRTY_MAP_OFFSET, PAGES >>> 3);
+    const words = new Uint32Array(this.#memory.memory.buffer, DIRTY_MAP_OFFSET, PAGES >>> 2);
     const map = this.#map();
     for (let w = 0; w < words.length; w++) {
-      if (words[w] === 0n) continue;
-      for (let page = w << 3; page < (w << 3) + 8; page++) {
+      if (words[w] === 0) continue;
+      for (let page = w << 2; page < (w << 2) + 4; page++) {
         if (map[page] === 0) continue;
         if (page >= FIRST_UNTRACKED && page < FIRST_TRACKED_AFTER) {
           map[page] = 0; // inbox or map pages: transient, never part of the rollback copy
