@@ -20,7 +20,7 @@
  *  - wasm_call_floor: inbox copy + a call of a trivial export: dispatch with an empty handler.
  * The metered/unmetered pair of wasm_component and of wasm_bare gives the fuel overhead.
  */
-import { FUEL_GLOBAL, HEADER_OFFSET, INBOX_DATA, INBOX_OFFSET, InboxField } from '../../host/abi/abi.js';
+import { HEADER_OFFSET, INBOX_DATA, INBOX_OFFSET, InboxField } from '../../host/abi/abi.js';
 import { buildImports, systemEnvironment, type HostServices } from '../../host/abi/imports.js';
 import { PersistentMemory } from '../../host/abi/memory.js';
 import { EventQueue } from '../../host/component/event-queue.js';
@@ -142,32 +142,25 @@ function instancePath(module: PreparedModule, payloads: readonly Buffer[], prefi
   return (total: number): number => loop(total, (i) => send(payloads[i % payloads.length]!));
 }
 
-/** The kv export itself: inbox written through cached views, hs.reply a no-op, fuel set per call. */
+/**
+ * The kv export itself: inbox written through cached views, hs.reply a no-op. The host sets no
+ * fuel: each export's trampoline refills its own budget (host/modules/fuel.ts), as in a component.
+ */
 function barePath(module: PreparedModule, payloads: readonly Buffer[], prefill: readonly Buffer[]) {
   const memory = new PersistentMemory({ maxBytes: 512 * 1024 * 1024 });
   memory.ensurePages(module.minPages);
   const imports = buildImports(inertHost(memory, new ReplyCounter()));
   (imports.hs as Record<string, unknown>).reply = (): number => 0;
   const ex = new WebAssembly.Instance(module.compiled, imports).exports as Record<string, (...a: number[]) => number>;
-  const fuel = ex[FUEL_GLOBAL] as unknown as WebAssembly.Global | undefined;
-  const budget = module.fuel?.message ?? 0;
-  if (fuel) fuel.value = module.fuel!.init;
   if (ex.init!(HEADER_OFFSET) !== 0) throw new Error('init failed');
   const onMessage = ex.on_message!;
   const bytes = new Uint8Array(memory.memory.buffer);
   const meta = new Uint32Array(memory.memory.buffer, INBOX_OFFSET, 4);
-  const send = fuel
-    ? (p: Buffer): void => {
-        meta[InboxField.length >>> 2] = p.byteLength;
-        bytes.set(p, INBOX_DATA);
-        fuel.value = budget;
-        onMessage(0, p.byteLength);
-      }
-    : (p: Buffer): void => {
-        meta[InboxField.length >>> 2] = p.byteLength;
-        bytes.set(p, INBOX_DATA);
-        onMessage(0, p.byteLength);
-      };
+  const send = (p: Buffer): void => {
+    meta[InboxField.length >>> 2] = p.byteLength;
+    bytes.set(p, INBOX_DATA);
+    onMessage(0, p.byteLength);
+  };
   prefill.forEach(send);
   return (total: number): number => loop(total, (i) => send(payloads[i % payloads.length]!));
 }

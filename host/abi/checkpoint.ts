@@ -25,6 +25,8 @@ export class DirtyPageCheckpoint {
   /** Shadow of persistent memory up to the highest page ever synced; beyond it, memory was zero. */
   #shadow: Buffer = Buffer.alloc(0);
   #syncedPages = 0;
+  /** Pages below the high-water mark at the last sync: what the shadow covers for sure. */
+  #syncedLimit = 0;
 
   constructor(memory: PersistentMemory) {
     this.#memory = memory;
@@ -38,31 +40,42 @@ export class DirtyPageCheckpoint {
   /** Number of pages currently marked dirty. */
   dirtyPages(): number {
     let n = 0;
-    this.#forEachDirty(() => void n++);
+    this.#forEachDirty(PAGES, () => void n++);
     return n;
   }
 
-  /** Copies every dirty page into the shadow and clears its mark. Returns the pages copied. */
+  /**
+   * Copies every dirty page below the high-water mark into the shadow and clears its mark.
+   * Returns the pages copied. Pages above the mark hold no data (the arena only grows by its
+   * bump pointer), so their marks can wait: the scan stays proportional to the data in use,
+   * which keeps the sync at the start of a swap short.
+   */
   sync(): number {
     const bytes = new Uint8Array(this.#memory.memory.buffer);
     const map = this.#map();
+    const limit = this.#limit();
     let copied = 0;
-    this.#forEachDirty((page) => {
+    this.#forEachDirty(limit, (page) => {
       this.#ensureShadow(page + 1);
       this.#shadow.set(bytes.subarray(page * PAGE, page * PAGE + PAGE), page * PAGE);
       map[page] = 0;
       copied++;
     });
     this.#syncedPages += copied;
+    this.#syncedLimit = limit;
     return copied;
   }
 
-  /** Puts back every page written since the last sync, exactly, and clears the marks. */
+  /**
+   * Puts back every page written since the last sync, exactly, and clears the marks: up to the
+   * higher of the high-water marks at the sync and now (a failed module may have moved it).
+   * Pages above the old mark were free space then; they get the shadow's bytes or zeros.
+   */
   rollback(): number {
     const bytes = new Uint8Array(this.#memory.memory.buffer);
     const map = this.#map();
     let restored = 0;
-    this.#forEachDirty((page) => {
+    this.#forEachDirty(Math.max(this.#syncedLimit, this.#limit()), (page) => {
       const start = page * PAGE;
       if (start + PAGE <= this.#shadow.length) bytes.set(this.#shadow.subarray(start, start + PAGE), start);
       else bytes.fill(0, start, start + PAGE); // never synced: it was still zero
@@ -85,10 +98,11 @@ export class DirtyPageCheckpoint {
    * Visits dirty pages, skipping four clean pages per 32-bit word read. (Not 64-bit words: a
    * BigUint64Array read allocates a BigInt, which made a scan of the whole map cost ~40 µs.)
    */
-  #forEachDirty(visit: (page: number) => void): void {
+  #forEachDirty(limitPages: number, visit: (page: number) => void): void {
     const words = new Uint32Array(this.#memory.memory.buffer, DIRTY_MAP_OFFSET, PAGES >>> 2);
     const map = this.#map();
-    for (let w = 0; w < words.length; w++) {
+    const end = Math.min(words.length, Math.ceil(limitPages / 4));
+    for (let w = 0; w < end; w++) {
       if (words[w] === 0) continue;
       for (let page = w << 2; page < (w << 2) + 4; page++) {
         if (map[page] === 0) continue;
@@ -99,6 +113,11 @@ export class DirtyPageCheckpoint {
         visit(page);
       }
     }
+  }
+
+  /** Pages up to the allocator's high-water mark (clamped to the persistent region), plus one. */
+  #limit(): number {
+    return Math.min(PAGES, Math.ceil(this.#memory.persistentBytesInUse() / PAGE) + 1);
   }
 
   #ensureShadow(pages: number): void {
