@@ -41,7 +41,8 @@ export class ModuleAbort extends Error {
   }
 }
 
-const levelName = (level: number): string =>
+/** The name of a hs.log level number (unknown numbers log as info). */
+export const levelName = (level: number): string =>
   (Object.entries(LogLevel).find(([, v]) => v === level)?.[0]) ?? 'info';
 
 /**
@@ -85,4 +86,3 @@ export function buildImports(host: HostServices): WebAssembly.Imports {
   return { [HOST_NAMESPACE]: hs, env };
 }
 
-export { levelName };

@@ -1,4 +1,4 @@
-import { BUS_CHANNEL, HostResult, LogLevel, SIGNALS, type SignalName } from '../abi/abi.js';
+import { BUS_CHANNEL, HostResult, SIGNALS, type SignalName } from '../abi/abi.js';
 import { buildImports, levelName, systemEnvironment, type Environment, type HostServices } from '../abi/imports.js';
 import { DirtyPageCheckpoint } from '../abi/checkpoint.js';
 import { PersistentMemory } from '../abi/memory.js';
@@ -104,7 +104,6 @@ export class Component implements HostServices {
   readonly #checkpoint: DirtyPageCheckpoint | null;
   #syncTimer: NodeJS.Timeout | null = null;
   #replyTo: ReplyTarget | undefined;
-  #currentPeer = '';
   #output = '';
   #draining = false;
   #scheduled = false;
@@ -270,7 +269,6 @@ export class Component implements HostServices {
         case 'message':
           this.memory.writeInbox(event.channel, event.payload, event.peer, event.iface);
           this.#replyTo = event.replyTo;
-          this.#currentPeer = event.peer;
           instance.onMessage(event.channel, event.payload.byteLength);
           break;
         case 'timer':
@@ -484,11 +482,6 @@ export class Component implements HostServices {
   output(text: string): void {
     this.#output += text;
   }
-
-  /** The peer of the message being handled (for logs). */
-  get currentPeer(): string {
-    return this.#currentPeer;
-  }
 }
 
 /** How soon after the queue went idle the checkpoint copies the pages written meanwhile. */
@@ -514,5 +507,3 @@ export function describeEvent(event: ComponentEvent): string {
   }
 }
 
-// LogLevel is re-exported for modules that log through Component.log directly.
-export { LogLevel };

@@ -309,8 +309,13 @@ export class ControlServer {
   }
 }
 
-/** The phases a report always lists (null when the phase did not run, e.g. no migration). */
-const REPORTED_PHASES = ['hold', 'term', 'instantiate', 'bind', 'migrate', 'restart', 'drain'] as const;
+/**
+ * The phases a report always lists, in the order the swap runs them (null when a phase did not
+ * run, e.g. no migration).
+ */
+const REPORTED_PHASES = [
+  'snapshot', 'term', 'hold', 'migrate_down', 'instantiate', 'bind', 'migrate', 'restart', 'drain',
+] as const;
 
 function withEveryPhase(report: SwapReport): SwapReport & { phasesUs: Record<string, number | null> } {
   const phasesUs: Record<string, number | null> = {};
