@@ -143,19 +143,27 @@ function instancePath(module: PreparedModule, payloads: readonly Buffer[], prefi
 }
 
 /**
- * The kv export itself: inbox written through cached views, hs.reply a no-op. The host sets no
- * fuel: each export's trampoline refills its own budget (host/modules/fuel.ts), as in a component.
+ * A kv instance on its own memory, initialised, with hs.reply a no-op: what the bare-handler
+ * measures here and in cases/instrumentation.ts start from. The host sets no fuel: each export's
+ * trampoline refills its own budget (host/modules/fuel.ts), as in a component.
  */
-function barePath(module: PreparedModule, payloads: readonly Buffer[], prefill: readonly Buffer[]) {
+export function bareKv(module: PreparedModule): { onMessage: (channel: number, len: number) => number; meta: Uint32Array; bytes: Uint8Array } {
   const memory = new PersistentMemory({ maxBytes: 512 * 1024 * 1024 });
   memory.ensurePages(module.minPages);
   const imports = buildImports(inertHost(memory, new ReplyCounter()));
   (imports.hs as Record<string, unknown>).reply = (): number => 0;
   const ex = new WebAssembly.Instance(module.compiled, imports).exports as Record<string, (...a: number[]) => number>;
   if (ex.init!(HEADER_OFFSET) !== 0) throw new Error('init failed');
-  const onMessage = ex.on_message!;
-  const bytes = new Uint8Array(memory.memory.buffer);
-  const meta = new Uint32Array(memory.memory.buffer, INBOX_OFFSET, 4);
+  return {
+    onMessage: ex.on_message!,
+    meta: new Uint32Array(memory.memory.buffer, INBOX_OFFSET, 4),
+    bytes: new Uint8Array(memory.memory.buffer),
+  };
+}
+
+/** The kv export itself: inbox written through cached views, hs.reply a no-op. */
+function barePath(module: PreparedModule, payloads: readonly Buffer[], prefill: readonly Buffer[]) {
+  const { onMessage, meta, bytes } = bareKv(module);
   const send = (p: Buffer): void => {
     meta[InboxField.length >>> 2] = p.byteLength;
     bytes.set(p, INBOX_DATA);

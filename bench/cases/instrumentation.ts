@@ -12,19 +12,17 @@
  * - Instrumentation time: meterFuel and instrumentDirtyPages on kv's bytes, as the preparer runs
  *   them (dirty tracking over the metered bytes), after one warm-up call each.
  */
-import { HEADER_OFFSET, INBOX_DATA, INBOX_OFFSET, InboxField } from '../../host/abi/abi.js';
-import { buildImports } from '../../host/abi/imports.js';
-import { PersistentMemory } from '../../host/abi/memory.js';
+import { INBOX_DATA, InboxField } from '../../host/abi/abi.js';
 import { policyOf } from '../../host/engine.js';
 import { instrumentDirtyPages } from '../../host/modules/dirty-pages.js';
 import { DEFAULT_FUEL, meterFuel } from '../../host/modules/fuel.js';
 import { prepareModule, type PreparedModule } from '../../host/modules/prepared.js';
 import { BundledModules } from '../../host/repository/bundled.js';
 import { collectGarbage, progress, runCase } from '../lib/case.js';
-import { engineConfig, ReplyCounter } from '../lib/kv-engine.js';
+import { engineConfig } from '../lib/kv-engine.js';
 import type { Json } from '../lib/report.js';
 import { round, summarize } from '../peers/stats.js';
-import { inertHost, workload } from './dispatch.js';
+import { bareKv, workload } from './dispatch.js';
 
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 
@@ -44,22 +42,13 @@ export async function kvBuilds(): Promise<Record<'plain' | 'fuel' | 'dirty' | 'b
  * stops inlining the call, which cost 10–40 ns per request and drowned the differences measured.
  */
 export function bareHandler(module: PreparedModule, payloads: readonly Buffer[], prefill: readonly Buffer[]): (total: number) => number {
-  const memory = new PersistentMemory({ maxBytes: 512 * 1024 * 1024 });
-  memory.ensurePages(module.minPages);
-  const imports = buildImports(inertHost(memory, new ReplyCounter()));
-  (imports.hs as Record<string, unknown>).reply = (): number => 0;
-  const ex = new WebAssembly.Instance(module.compiled, imports).exports as Record<string, (...a: number[]) => number>;
-  if (ex.init!(HEADER_OFFSET) !== 0) throw new Error('init failed');
+  const { onMessage, meta, bytes } = bareKv(module);
   // The host sets no fuel per call: each export's trampoline refills its own budget (fuel.ts).
   const send = new Function('meta', 'bytes', 'onMessage', `return (p) => {
     meta[${InboxField.length >>> 2}] = p.byteLength;
     bytes.set(p, ${INBOX_DATA});
     onMessage(0, p.byteLength);
-  };`)(
-    new Uint32Array(memory.memory.buffer, INBOX_OFFSET, 4),
-    new Uint8Array(memory.memory.buffer),
-    ex.on_message,
-  ) as (p: Buffer) => void;
+  };`)(meta, bytes, onMessage) as (p: Buffer) => void;
   prefill.forEach(send);
   return new Function('send', 'payloads', `return (total) => {
     const t0 = performance.now();

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ABI_VERSION, HEADER_OFFSET } from '../abi/abi.js';
+import { ABI_VERSION } from '../abi/abi.js';
 import { buildImports, systemEnvironment, type HostServices } from '../abi/imports.js';
 import { PersistentMemory } from '../abi/memory.js';
 import { ModuleInstance } from '../component/instance.js';
