@@ -68,6 +68,35 @@ if (!avail.ok) {
       const first = await lab.ping('frr', birdStub.addr, { count: 10, intervalMs: 50, source: frrStub.addr });
       assert.is(first.lost, 0, `ping FRR stub → BIRD stub across our router: ${first.raw}`);
 
+      // RFC 2453 §3.9.2 input checks, with real datagrams from FRR's namespace. Each one
+      // advertises 10.77.0.0/16, which must never be installed.
+      const rejectedBefore = rejectedCount(await engine.cli('show', 'rip'));
+      const entry = '0002 0000 0a4d0000 ffff0000 00000000 00000001'; // AFI 2, 10.77.0.0/16, metric 1
+      const hostile = [
+        { from: 5555, hex: `0202 0000 ${entry}` }, // a response from a port other than 520
+        { from: 520, hex: `0201 0000 ${entry}` }, // RIPv1
+        { from: 520, hex: `0202 0001 ${entry}` }, // non-zero must-be-zero header field
+        { from: 520, hex: `0202 0000 ffff 0002 ${'00'.repeat(16)} ${entry}` }, // an authentication entry, none configured
+      ];
+      await lab.exec('frr', process.execPath, ['-e', `
+        const dgram = require('node:dgram');
+        const packets = ${JSON.stringify(hostile)};
+        (async () => {
+          for (const p of packets) {
+            const s = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+            await new Promise((r) => s.bind(p.from, '${left.a.addr}', r));
+            await new Promise((r) => s.send(Buffer.from(p.hex.replace(/ /g, ''), 'hex'), 520, '${left.b.addr}', r));
+            s.close();
+          }
+        })();`]);
+      await sleep(500);
+      const afterHostile = await engine.cli('show', 'rip');
+      assert.ok(rejectedCount(afterHostile) >= rejectedBefore + hostile.length,
+        `every malformed datagram was rejected (${rejectedBefore} → ${rejectedCount(afterHostile)})`);
+      console.log(`  malformed datagrams: rejected counter ${rejectedBefore} → ${rejectedCount(afterHostile)}`);
+      assert.not.match(afterHostile, /10\.77\.0\.0\/16/, 'nothing from a malformed datagram entered the table');
+      assert.not.ok((await lab.routes('rip')).some((r) => r.dst === '10.77.0.0/16'), 'nor the kernel');
+
       const shown1 = await engine.cli('show', 'rip');
       assert.match(shown1, 'Routing Protocol is "rip"');
       assert.match(shown1, 'Module version = 0.0.1');
@@ -140,3 +169,10 @@ if (!avail.ok) {
 }
 
 test.run();
+
+/** The `rejected` counter of `hotswap show rip`. */
+function rejectedCount(shown: string): number {
+  const m = /(\d+) rejected/.exec(shown);
+  if (!m) throw new Error(`no rejected counter in:\n${shown}`);
+  return Number(m[1]);
+}
