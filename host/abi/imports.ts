@@ -1,5 +1,5 @@
 import { randomFillSync } from 'node:crypto';
-import { HEADER_OFFSET, HOST_NAMESPACE, LogLevel } from './abi.js';
+import { HEADER_OFFSET, HOST_NAMESPACE, LogLevel, WASI_NAMESPACE } from './abi.js';
 import type { PersistentMemory } from './memory.js';
 import { capabilitiesOf } from '../capabilities/granted.js';
 import { capabilityImports } from '../capabilities/imports.js';
@@ -83,6 +83,23 @@ export function buildImports(host: HostServices): WebAssembly.Imports {
     },
     'Date.now': (): number => host.environment.nowMs(),
   };
-  return { [HOST_NAMESPACE]: hs, env };
+  // WASI's clock and randomness come from the same Environment as hs.now_ms and hs.random_fill,
+  // so a journal sees every non-deterministic input of a WASI module too. They override
+  // @wasmer/wasi's own (host/component/instance.ts merges this namespace over its imports).
+  const wasi = {
+    clock_time_get: (clockId: number, _precision: bigint, resultPtr: number): number => {
+      const ms = clockId === WASI_CLOCK_REALTIME ? host.environment.nowMs() : host.environment.monotonicMs();
+      new DataView(mem.memory.buffer).setBigUint64(resultPtr, BigInt(Math.round(ms * 1e6)), true);
+      return 0; // errno success
+    },
+    random_get: (ptr: number, len: number): number => {
+      host.environment.randomFill(new Uint8Array(mem.memory.buffer, ptr, len));
+      return 0;
+    },
+  };
+  return { [HOST_NAMESPACE]: hs, env, [WASI_NAMESPACE]: wasi };
 }
+
+/** WASI clock id 0: wall-clock time; every other clock is served from the monotonic clock. */
+const WASI_CLOCK_REALTIME = 0;
 

@@ -63,7 +63,9 @@ export class ModuleInstance {
     this.#context = context;
     const wasi = module.usesWasi ? context?.wasi : undefined;
     if (module.usesWasi && !wasi) throw new Error(`${module.name}@${module.version} imports WASI but the component has no WASI sandbox`);
-    const all = wasi ? { ...wasi.imports(module.compiled), ...imports } : imports;
+    // The WASI namespace is merged function by function: @wasmer/wasi supplies fd_write and
+    // proc_exit, the host's import object overrides the clock and randomness (abi/imports.ts).
+    const all = wasi ? mergeNamespaces(wasi.imports(module.compiled), imports) : imports;
     let instance: WebAssembly.Instance;
     try {
       instance = new WebAssembly.Instance(module.compiled, all);
@@ -158,4 +160,10 @@ export class ModuleInstance {
     }
     return new CallbackTrap('trap', callback, this.module, `trapped: ${message}`);
   }
+}
+
+function mergeNamespaces(base: WebAssembly.Imports, over: WebAssembly.Imports): WebAssembly.Imports {
+  const out: WebAssembly.Imports = { ...base };
+  for (const [ns, fns] of Object.entries(over)) out[ns] = { ...(base[ns] ?? {}), ...fns };
+  return out;
 }
