@@ -7,7 +7,7 @@ import { GrantedCapabilities } from './capabilities/granted.js';
 import { DEFAULT_PROBATION, type ComponentConfig, type EngineConfig } from './config.js';
 import { Logger } from './log.js';
 import type { ModulePolicy } from './modules/check.js';
-import { prepareModule, type ModuleTransform, type PreparedModule } from './modules/prepared.js';
+import { prepareModule, type PreparedModule } from './modules/prepared.js';
 import { PreparedModuleCache } from './modules/prepared-cache.js';
 import { ModulePreparer } from './modules/preparer.js';
 import { BundledModules } from './repository/bundled.js';
@@ -46,8 +46,6 @@ export interface EngineOptions {
   repository?: ModuleRepository;
   tap?: EventTap;
   logger?: Logger;
-  /** Applied to every module's bytes after the checks, before compilation (fuel metering). */
-  transform?: ModuleTransform;
 }
 
 /**
@@ -60,7 +58,6 @@ export class Engine {
   readonly #entries = new Map<string, Entry>();
   readonly #log: Logger;
   readonly #tap: EventTap;
-  readonly #transform: ModuleTransform | undefined;
   readonly #busy = new Set<string>();
   readonly #swapListeners: ((report: SwapReport) => void)[] = [];
   readonly #faultListeners: ((fault: FaultRecord) => void)[] = [];
@@ -75,7 +72,6 @@ export class Engine {
     this.repository = options.repository ?? new BundledModules();
     this.#log = options.logger ?? new Logger('engine', config.logLevel);
     this.#tap = options.tap ?? noTap;
-    this.#transform = options.transform;
   }
 
   /** Creates every configured component, loads its module, and opens its sockets. */
@@ -168,7 +164,7 @@ export class Engine {
     const claimed = { name: entry.config.module, ...(version !== undefined ? { version } : {}) };
     const policy = policyOf(entry.config);
     return this.#prepared.get(bytes, claimed, policy, () =>
-      prepareModule(bytes, claimed, policy, this.#transform, this.#preparer));
+      prepareModule(bytes, claimed, policy, this.#preparer));
   }
 
   /**

@@ -7,7 +7,6 @@ import type { ModulePolicy } from './check.js';
 import { fuelOf, labelOf, type ClaimedModule } from './checked-bytes.js';
 import { ModuleRejected } from './errors.js';
 import type { FuelBudgets } from './fuel-budgets.js';
-import type { ModuleInspection } from './inspect.js';
 import { ModulePreparer } from './preparer.js';
 import { usesWasi, wasiReady, WasiSandbox } from './wasi.js';
 
@@ -35,9 +34,6 @@ export interface PreparedModule {
   readonly prepareMs: number;
 }
 
-/** Optional rewriting of checked bytes before compilation (fuel metering plugs in here). */
-export type ModuleTransform = (bytes: Uint8Array, info: ModuleInspection) => Uint8Array;
-
 /**
  * Checks, compiles and warms up a module off the critical path, so the swap itself only has to
  * instantiate it (facts.md: compile 0.3–0.4 ms, instantiate 15–30 µs).
@@ -55,7 +51,6 @@ export async function prepareModule(
   input: Uint8Array,
   claimed: ClaimedModule,
   policy: ModulePolicy,
-  transform?: ModuleTransform,
   preparer: ModulePreparer = ModulePreparer.shared,
 ): Promise<PreparedModule> {
   const started = performance.now();
@@ -67,8 +62,7 @@ export async function prepareModule(
   };
   const size = bytes.byteLength;
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  const { runnable: checked, info } = await preparer.check(bytes, claimed, policy);
-  const runnable = transform ? transform(checked, info) : checked;
+  const { runnable, info } = await preparer.check(bytes, claimed, policy);
   const compiled = await WebAssembly.compile(new Uint8Array(runnable));
   const wasi = usesWasi(compiled);
   if (wasi) await wasiReady();
