@@ -2,10 +2,14 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { MEMORY_BASE, SIGNALS, type SignalName } from './abi/abi.js';
 import { parseCapabilities, type CapabilitiesConfig } from './capabilities/config.js';
+import { DEFAULT_PROBATION, type ProbationConfig } from './component/options.js';
 import type { SnapshotPolicy } from './component/swap.js';
 import type { LogLevelName } from './log.js';
 import { DEFAULT_FUEL, MAX_FUEL, type FuelBudgets } from './modules/fuel-budgets.js';
 import { defaultConfigPath } from './paths.js';
+
+// Defined in the component layer (the Probation that reads it lives there); re-exported here.
+export { DEFAULT_PROBATION, type ProbationConfig };
 
 export interface ListenConfig {
   proto: 'udp' | 'tcp';
@@ -47,16 +51,6 @@ export interface ControlConfig {
    * set, uploads need a valid signature (env HOTSWAP_TRUSTED_KEY). */
   trustedKey?: string;
 }
-
-/**
- * After an upgrade the new version is on probation for `windowMs`: more than `maxFaults` faults
- * in that time and the engine rolls back to the previous version by itself.
- */
-export interface ProbationConfig {
-  windowMs: number;
-  maxFaults: number;
-}
-export const DEFAULT_PROBATION: ProbationConfig = { windowMs: 60_000, maxFaults: 3 };
 
 export interface EngineConfig {
   dataDir: string;

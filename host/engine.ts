@@ -1,24 +1,28 @@
-import v8 from 'node:v8';
+/**
+ * The engine: owns the components, their sources and capabilities, the module factory and the
+ * signal router, and runs upgrades and rollbacks. The control API and the CLI are thin layers
+ * over its public methods; everything it needs comes in through EngineConfig and EngineOptions.
+ */
 import { BUS_CHANNEL, HostResult, MEMORY_BASE, type SignalName } from './abi/abi.js';
-import { Component, UpgradeInProgress, type ComponentStatus, type FaultRecord } from './component/component.js';
+import { UpgradeInProgress, type Component, type ComponentStatus, type FaultRecord } from './component/component.js';
 import { noTap, type EventTap } from './component/events.js';
+import { ModuleFactory } from './component/module-factory.js';
 import type { SwapReport } from './component/swap.js';
-import { GrantedCapabilities } from './capabilities/granted.js';
-import { DEFAULT_PROBATION, type ComponentConfig, type EngineConfig } from './config.js';
+import type { ComponentConfig, EngineConfig } from './config.js';
+import { Attempts, type Rejection, type UpgradeLog } from './engine/attempts.js';
+import { ComponentEntry } from './engine/component-entry.js';
+import { RollbackRule } from './engine/rollback-rule.js';
 import { Logger } from './log.js';
 import type { ModulePolicy } from './modules/check.js';
-import { prepareModule, type PreparedModule } from './modules/prepared.js';
+import { ModuleRejected } from './modules/errors.js';
+import { compileEagerly, type PreparedModule } from './modules/prepared.js';
 import { PreparedModuleCache } from './modules/prepared-cache.js';
-import { ModulePreparer } from './modules/preparer.js';
 import { BundledModules } from './repository/bundled.js';
-import { NotFound, type ModuleRepository } from './repository/repository.js';
+import { BlobDamaged, NotFound, type ModuleRepository } from './repository/repository.js';
 import { SignalRouter } from './sources/signals.js';
-import { TcpSource } from './sources/tcp.js';
-import { UdpSource } from './sources/udp.js';
 
-// Compile every function of a module when it is compiled (ahead of the swap) instead of on its
-// first call, which would otherwise land inside the first events after a swap (facts.md).
-v8.setFlagsFromString('--no-wasm-lazy-compilation');
+export type { Rejection, UpgradeLog } from './engine/attempts.js';
+export type { RollbackTarget } from './engine/rollback-rule.js';
 
 export class UnknownComponent extends Error {
   constructor(name: string) {
@@ -34,36 +38,27 @@ export type UpgradeTarget =
   /** A module already prepared for this component (a kept previous version, for rollback). */
   | { module: PreparedModule };
 
-interface Entry {
-  readonly component: Component;
-  readonly config: ComponentConfig;
-  readonly sources: (UdpSource | TcpSource)[];
-  /** Host capabilities the configuration granted (host/capabilities/), or null. */
-  readonly capabilities: GrantedCapabilities | null;
-}
-
 export interface EngineOptions {
   repository?: ModuleRepository;
   tap?: EventTap;
+  /** The engine's own logger (components log under their own name, at config.logLevel). */
   logger?: Logger;
+  /** Where every swap, fault and refused attempt is recorded (and the rollback rule's fallback). */
+  history?: UpgradeLog;
 }
 
-/**
- * The engine: owns the components, their sources and the signal router, and runs upgrades.
- * The control API and the CLI are thin layers over its public methods.
- */
 export class Engine {
   readonly config: EngineConfig;
   readonly repository: ModuleRepository;
-  readonly #entries = new Map<string, Entry>();
+  readonly #entries = new Map<string, ComponentEntry>();
   readonly #log: Logger;
   readonly #tap: EventTap;
   readonly #busy = new Set<string>();
-  readonly #swapListeners: ((report: SwapReport) => void)[] = [];
-  readonly #faultListeners: ((fault: FaultRecord) => void)[] = [];
+  readonly #attempts: Attempts;
+  readonly #rollbacks: RollbackRule;
   #signals: SignalRouter | null = null;
-  /** Runs the binaryen work of preparing modules in a worker thread, off this event loop. */
-  readonly #preparer = new ModulePreparer();
+  /** Prepares modules: its worker thread does the binaryen work, off this event loop. */
+  readonly #factory = new ModuleFactory();
   /** Modules already prepared: going back to a version skips preparing it again. */
   readonly #prepared = new PreparedModuleCache();
 
@@ -72,10 +67,13 @@ export class Engine {
     this.repository = options.repository ?? new BundledModules();
     this.#log = options.logger ?? new Logger('engine', config.logLevel);
     this.#tap = options.tap ?? noTap;
+    this.#attempts = new Attempts(options.history, this.#log);
+    this.#rollbacks = new RollbackRule(options.history);
   }
 
   /** Creates every configured component, loads its module, and opens its sockets. */
   static async start(config: EngineConfig, options: EngineOptions = {}): Promise<Engine> {
+    compileEagerly();
     const engine = new Engine(config, options);
     try {
       for (const c of config.components) await engine.#startComponent(c);
@@ -88,58 +86,48 @@ export class Engine {
   }
 
   async #startComponent(config: ComponentConfig): Promise<void> {
-    const log = new Logger(config.name, this.config.logLevel);
-    const component = new Component({
-      name: config.name,
+    const entry = new ComponentEntry(config, {
       policy: policyOf(config),
-      signals: config.signals,
-      snapshotPolicy: config.snapshot,
       tap: this.#tap,
-      logger: log,
       bus: (to, from, bytes) => this.#deliverBus(to, from, bytes),
-      probation: config.probation ?? DEFAULT_PROBATION,
+      rollback: (verdict) => this.#rollBackAutomatically(config.name, verdict),
+    }, new Logger(config.name, this.config.logLevel));
+    this.#entries.set(config.name, entry); // registered first: stop() closes what start() opened
+    await entry.start(async () => {
+      const stored = await this.repository.get(config.module, config.version);
+      return this.prepare(config.name, stored.bytes, config.version);
     });
-    component.on({
-      onSwap: (report) => this.#swapListeners.forEach((l) => l(report)),
-      onFault: (fault) => this.#faultListeners.forEach((l) => l(fault)),
+    // From now on every swap and fault is recorded; the first load is not an attempt to record.
+    entry.component.on({
+      onSwap: (report, replaced) => {
+        this.#rollbacks.noteSwap(report, replaced);
+        this.#attempts.swap(report);
+      },
+      onFault: (fault) => this.#attempts.fault(fault),
     });
-    // Granted before the first module loads: its INIT may already use them.
-    const capabilities = await GrantedCapabilities.open(component, config.capabilities ?? {}, log);
-    const entry: Entry = { component, config, sources: [], capabilities };
-    this.#entries.set(config.name, entry);
-    const stored = await this.repository.get(config.module, config.version);
-    const module = await this.prepare(config.name, stored.bytes, config.version);
-    const report = await component.load(module);
-    log.info(`loaded ${config.module}@${module.version} in ${report.pauseUs} µs`);
-    for (const [channel, l] of config.listen.entries()) {
-      const source = l.proto === 'udp'
-        ? await UdpSource.listen(component, channel, l)
-        : await TcpSource.listen(component, channel, l);
-      entry.sources.push(source);
-      log.info(`channel ${channel}: ${l.proto} ${source.address.host}:${source.address.port}`);
-    }
   }
 
-  /** Every finished swap (upgrade, rollback, failed attempt) of every component: feeds history and metrics. */
+  /** Every finished swap (upgrade, rollback, failed attempt) of every component: feeds metrics. */
   onSwap(listener: (report: SwapReport) => void): void {
-    this.#swapListeners.push(listener);
+    this.#attempts.onSwap(listener);
   }
 
-  /** Every trap while handling an event: feeds history and metrics. */
+  /** Every trap while handling an event: feeds metrics. */
   onFault(listener: (fault: FaultRecord) => void): void {
-    this.#faultListeners.push(listener);
+    this.#attempts.onFault(listener);
+  }
+
+  /** Every upgrade or rollback refused before a swap: feeds metrics. */
+  onRejected(listener: (rejection: Rejection) => void): void {
+    this.#attempts.onRejected(listener);
   }
 
   component(name: string): Component {
-    const entry = this.#entries.get(name);
-    if (!entry) throw new UnknownComponent(name);
-    return entry.component;
+    return this.#entry(name).component;
   }
 
   componentConfig(name: string): ComponentConfig {
-    const entry = this.#entries.get(name);
-    if (!entry) throw new UnknownComponent(name);
-    return entry.config;
+    return this.#entry(name).config;
   }
 
   names(): string[] {
@@ -152,65 +140,104 @@ export class Engine {
 
   /** Addresses the component's sources are bound to, by channel (useful when ports were 0). */
   addresses(name: string): { proto: string; host: string; port: number }[] {
-    const entry = this.#entries.get(name);
-    if (!entry) throw new UnknownComponent(name);
-    return entry.sources.map((s) => ({ proto: s.kind, ...s.address }));
+    return this.#entry(name).addresses();
   }
 
   /** Checks, compiles and warms up module bytes for a component, off the critical path. */
   async prepare(name: string, bytes: Uint8Array, version?: string): Promise<PreparedModule> {
-    const entry = this.#entries.get(name);
-    if (!entry) throw new UnknownComponent(name);
+    const entry = this.#entry(name);
     const claimed = { name: entry.config.module, ...(version !== undefined ? { version } : {}) };
     const policy = policyOf(entry.config);
-    return this.#prepared.get(bytes, claimed, policy, () =>
-      prepareModule(bytes, claimed, policy, this.#preparer));
+    return this.#prepared.get(bytes, claimed, policy, () => this.#factory.prepare(bytes, claimed, policy));
   }
 
   /**
    * Upgrades a component: fetch (or take) the bytes, check, compile and warm up while the old
-   * version keeps serving, then queue the swap behind the events already waiting.
+   * version keeps serving, then queue the swap behind the events already waiting. A refusal
+   * before the swap (unknown version, failed checks, damaged blob) is recorded, then thrown.
    */
   async upgrade(name: string, target: UpgradeTarget, reason: SwapReport['reason'] = 'upgrade'): Promise<SwapReport> {
-    const entry = this.#entries.get(name);
-    if (!entry) throw new UnknownComponent(name);
+    const entry = this.#entry(name);
     if (this.#busy.has(name) || entry.component.upgradeInFlight) throw new UpgradeInProgress(name);
+    const from = entry.component.module?.version ?? null;
     this.#busy.add(name);
     try {
-      let module: PreparedModule;
-      if ('module' in target) {
-        module = target.module;
-      } else if ('bytes' in target) {
-        module = await this.prepare(name, target.bytes, target.version);
-      } else {
-        const stored = await this.repository.get(entry.config.module, target.version);
-        module = await this.prepare(name, stored.bytes, stored.version);
-      }
+      const module = await this.#moduleFor(entry, target);
       const report = await entry.component.upgrade(module, reason);
       this.#log.info(
         `${name}: ${report.reason} ${report.from} -> ${report.to}: ${report.result}, pause ${report.pauseUs} µs, ` +
           `${report.queued} events queued${report.cause ? ` (${report.cause})` : ''}`,
       );
       return report;
+    } catch (e) {
+      const to = 'module' in target ? target.module.version : (target.version ?? null);
+      if (isRefusal(e)) this.#attempts.rejected({ component: name, kind: reason, from, to, cause: e.message });
+      throw e;
     } finally {
       this.#busy.delete(name);
     }
   }
 
-  /**
-   * Goes back to `version`, or to the version the running one replaced in its last successful
-   * upgrade: an upgrade with reason 'rollback' (control plane, issue 4; to reconcile with the
-   * safety work's rollback if it lands its own).
-   */
+  /** Goes back to `version`, or to where the RollbackRule (host/engine/rollback-rule.ts) says. */
   async rollback(name: string, version?: string): Promise<SwapReport> {
-    // The component keeps the replaced version prepared: no repository round trip, and it works
-    // for modules that were uploaded as bytes and never stored.
-    const previous = this.component(name).previous;
-    if (version === undefined && previous) return this.upgrade(name, { module: previous }, 'rollback');
-    const last = this.component(name).status().lastUpgrade;
-    const target = version ?? (last?.result === 'ok' && last.from !== null ? last.from : undefined);
-    if (target === undefined) throw new NotFound(`a previous version of ${name} to roll back to`);
-    return this.upgrade(name, { version: target }, 'rollback');
+    const component = this.component(name);
+    const running = component.module?.version ?? null;
+    let target;
+    try {
+      target = this.#rollbacks.target(name, running, version);
+    } catch (e) {
+      if (isRefusal(e)) this.#attempts.rejected({ component: name, kind: 'rollback', from: running, to: version ?? null, cause: e.message });
+      throw e;
+    }
+    return this.upgrade(name, target, 'rollback');
+  }
+
+  /**
+   * Records an attempt the caller refused before asking the engine (the HTTP layer: a bad
+   * signature), so the engine stays the one place that writes the history.
+   */
+  recordRejected(name: string, kind: 'upgrade' | 'rollback', to: string | null, cause: string): void {
+    const from = this.component(name).module?.version ?? null;
+    this.#attempts.rejected({ component: name, kind, from, to, cause });
+  }
+
+  /**
+   * A version failed its probation (the component's verdict): roll back where the rule says.
+   * Runs inside the component's dispatcher, so a target kept in memory is queued before the
+   * next waiting event; one only in the history must be fetched and prepared first.
+   */
+  #rollBackAutomatically(name: string, verdict: string): void {
+    const entry = this.#entry(name);
+    const { component, log } = entry;
+    let target;
+    try {
+      target = this.#rollbacks.target(name, component.module?.version ?? null);
+    } catch (e) {
+      log.warn(`not rolling back (${(e as Error).message}): ${verdict}`);
+      return;
+    }
+    if ('module' in target) {
+      void component.rollBackNow(target.module, verdict);
+      return;
+    }
+    this.#moduleFor(entry, target).then(
+      (module) => void component.rollBackNow(module, verdict),
+      (e: Error) => log.error(`not rolling back to ${target.version} (${e.message}): ${verdict}`),
+    );
+  }
+
+  async #moduleFor(entry: ComponentEntry, target: UpgradeTarget): Promise<PreparedModule> {
+    const name = entry.config.name;
+    if ('module' in target) return target.module;
+    if ('bytes' in target) return this.prepare(name, target.bytes, target.version);
+    const stored = await this.repository.get(entry.config.module, target.version);
+    return this.prepare(name, stored.bytes, stored.version);
+  }
+
+  #entry(name: string): ComponentEntry {
+    const entry = this.#entries.get(name);
+    if (!entry) throw new UnknownComponent(name);
+    return entry;
   }
 
   #deliverBus(to: string, from: string, bytes: Buffer): number {
@@ -236,15 +263,18 @@ export class Engine {
     this.#signals?.close();
     this.#signals = null;
     for (const e of this.#entries.values()) {
-      await Promise.all(e.sources.map((s) => s.close()));
-      e.capabilities?.beginShutdown(); // the final TERM may poison and withdraw through them
-      e.component.stop();
-      await e.capabilities?.close();
+      await e.close();
+      this.#rollbacks.forget(e.config.name);
     }
     this.#entries.clear();
     this.#prepared.clear();
-    await this.#preparer.close();
+    await this.#factory.close();
   }
+}
+
+/** Refusals before any swap: recorded as 'rejected' (an UpgradeInProgress is not one). */
+function isRefusal(e: unknown): e is Error {
+  return e instanceof NotFound || e instanceof ModuleRejected || e instanceof BlobDamaged;
 }
 
 export function policyOf(config: ComponentConfig): ModulePolicy {

@@ -158,7 +158,7 @@ test('rejections cross the worker as ModuleRejected with module, version and pro
 });
 
 test('compiled host (build/host): the worker loads, prepares, and does not keep the process alive', async () => {
-  const prepared = join(repoRoot, 'build', 'host', 'modules', 'prepared.js');
+  const factory = join(repoRoot, 'build', 'host', 'component', 'module-factory.js');
   assert.ok(
     existsSync(join(repoRoot, 'build', 'host', 'modules', 'prepare-worker.js')),
     'build/host/modules/prepare-worker.js is missing: run `npm run build:host`',
@@ -167,11 +167,11 @@ test('compiled host (build/host): the worker loads, prepares, and does not keep 
   // closing anything, so it exits only if the idle worker is unref'd.
   const script = `
     import { readFileSync } from 'node:fs';
-    const { prepareModule } = await import(${JSON.stringify(prepared)});
+    const { ModuleFactory } = await import(${JSON.stringify(factory)});
     const { MEMORY_BASE } = await import(${JSON.stringify(join(repoRoot, 'build', 'host', 'abi', 'abi.js'))});
     const bytes = readFileSync(${JSON.stringify(join(repoRoot, 'build', 'modules', 'kv', '2.0.0.wasm'))});
     const policy = { memoryBase: MEMORY_BASE, maxPages: MEMORY_BASE / 65536 + 256, maxModuleBytes: 1 << 20, allowWasi: false, trackDirtyPages: true };
-    const m = await prepareModule(bytes, { name: 'kv', version: '2.0.0' }, policy);
+    const m = await new ModuleFactory().prepare(bytes, { name: 'kv', version: '2.0.0' }, policy);
     console.log(JSON.stringify({ version: m.version, dirtyTracking: m.dirtyTracking, metered: m.fuel !== null, ms: m.prepareMs }));
   `;
   const started = performance.now();

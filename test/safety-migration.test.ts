@@ -8,8 +8,11 @@ import { MEMORY_BASE } from '../host/abi/abi.js';
 import { Component } from '../host/component/component.js';
 import type { ModulePolicy } from '../host/modules/check.js';
 import { DEFAULT_FUEL } from '../host/modules/fuel-budgets.js';
-import { prepareModule, type PreparedModule } from '../host/modules/prepared.js';
+import { ModuleFactory } from '../host/component/module-factory.js';
+import type { PreparedModule } from '../host/modules/prepared.js';
 import { bundled } from './hostile/corpus.js';
+
+const factory = new ModuleFactory(); // prepares modules outside an engine
 
 const KEYS = 100_000;
 const policy: ModulePolicy = {
@@ -52,7 +55,7 @@ async function everyKeyReadsBack(step: string): Promise<void> {
 
 test.before(async () => {
   for (const v of ['1.0.0', '2.0.0', '3.0.0']) {
-    modules.set(v, await prepareModule(bundled('kv', v), { name: 'kv', version: v }, policy));
+    modules.set(v, await factory.prepare(bundled('kv', v), { name: 'kv', version: v }, policy));
   }
   assert.is(modules.get('3.0.0')!.layoutVersion, 2);
   assert.is(modules.get('1.0.0')!.layoutVersion, 1);

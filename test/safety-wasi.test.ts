@@ -9,8 +9,10 @@ import { Component } from '../host/component/component.js';
 import { Logger } from '../host/log.js';
 import type { ModulePolicy } from '../host/modules/check.js';
 import { ModuleRejected } from '../host/modules/errors.js';
-import { prepareModule } from '../host/modules/prepared.js';
+import { ModuleFactory } from '../host/component/module-factory.js';
 import { bundled, TEST_FUEL } from './hostile/corpus.js';
+
+const factory = new ModuleFactory(); // prepares modules outside an engine
 
 const policy: ModulePolicy = {
   memoryBase: MEMORY_BASE, maxPages: (MEMORY_BASE >> 16) + 64, maxModuleBytes: 1 << 20, allowWasi: true, fuel: TEST_FUEL,
@@ -28,7 +30,7 @@ test.after(() => component.stop());
 
 test('a WASI module is rejected where WASI is not enabled', async () => {
   try {
-    await prepareModule(bundled('wasi-echo', '1.0.0'), { name: 'wasi-echo', version: '1.0.0' }, { ...policy, allowWasi: false });
+    await factory.prepare(bundled('wasi-echo', '1.0.0'), { name: 'wasi-echo', version: '1.0.0' }, { ...policy, allowWasi: false });
     assert.unreachable('should have been rejected');
   } catch (e) {
     assert.instance(e, ModuleRejected);
@@ -37,8 +39,8 @@ test('a WASI module is rejected where WASI is not enabled', async () => {
 });
 
 test('stdout and stderr land in the log under the component name, across a swap', async () => {
-  const v1 = await prepareModule(bundled('wasi-echo', '1.0.0'), { name: 'wasi-echo', version: '1.0.0' }, policy);
-  const v2 = await prepareModule(bundled('wasi-echo', '1.1.0'), { name: 'wasi-echo', version: '1.1.0' }, policy);
+  const v1 = await factory.prepare(bundled('wasi-echo', '1.0.0'), { name: 'wasi-echo', version: '1.0.0' }, policy);
+  const v2 = await factory.prepare(bundled('wasi-echo', '1.1.0'), { name: 'wasi-echo', version: '1.1.0' }, policy);
   assert.ok(v1.usesWasi);
   await component.load(v1);
   seen(/info +\[echo\] stdout: wasi-echo 1\.0\.0 initialised/);

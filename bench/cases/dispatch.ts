@@ -27,12 +27,15 @@ import { EventQueue } from '../../host/component/event-queue.js';
 import type { ComponentEvent, ReplyTarget } from '../../host/component/events.js';
 import { ModuleInstance } from '../../host/component/instance.js';
 import { policyOf } from '../../host/engine.js';
-import { prepareModule, type PreparedModule } from '../../host/modules/prepared.js';
+import { ModuleFactory } from '../../host/component/module-factory.js';
+import type { PreparedModule } from '../../host/modules/prepared.js';
 import { BundledModules } from '../../host/repository/bundled.js';
 import { collectGarbage, progress, runCase } from '../lib/case.js';
 import { ReplyCounter, messageEvent, request, startKvEngine } from '../lib/kv-engine.js';
 import { handleKvLine } from '../peers/dgram-kv-server.js';
 import { round } from '../peers/stats.js';
+
+const factory = new ModuleFactory(); // prepares modules outside an engine
 
 const DISTINCT = 1024;
 const BATCH = 4096;
@@ -205,7 +208,7 @@ export async function measureDispatch(quick: boolean): Promise<unknown> {
     const stored = await new BundledModules().get('kv', '1.0.0');
     const policy = policyOf(engine.componentConfig('kv-unmetered'));
     const metered = engine.component('kv-metered').module!;
-    const unmetered = await prepareModule(stored.bytes, { name: 'kv', version: '1.0.0' }, { ...policy, fuel: null });
+    const unmetered = await factory.prepare(stored.bytes, { name: 'kv', version: '1.0.0' }, { ...policy, fuel: null });
     await engine.component('kv-unmetered').upgrade(unmetered);
     if (!metered.fuel || unmetered.fuel) throw new Error('expected kv-metered to run with fuel and kv-unmetered without');
 

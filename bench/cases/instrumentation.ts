@@ -6,7 +6,7 @@
  *
  * - Per request: kv 1.0.0's `on_message` called in a loop (like dispatch.ts's bare path: inbox
  *   written through cached views, no-op reply; fuel budgets refill inside the module) on the dispatch workload,
- *   64-byte GET/SET alternating, in four builds prepared by prepareModule: plain, fuel only,
+ *   64-byte GET/SET alternating, in four builds prepared by ModuleFactory.prepare: plain, fuel only,
  *   dirty tracking only, both (the engine's default). The four run in alternating rounds in this
  *   one process and the median round of each is kept, so machine noise hits all alike.
  * - Instrumentation time: meterFuel and instrumentDirtyPages on kv's bytes, as the preparer runs
@@ -16,13 +16,16 @@ import { INBOX_DATA, InboxField } from '../../host/abi/abi.js';
 import { policyOf } from '../../host/engine.js';
 import { instrumentDirtyPages } from '../../host/modules/dirty-pages.js';
 import { DEFAULT_FUEL, meterFuel } from '../../host/modules/fuel.js';
-import { prepareModule, type PreparedModule } from '../../host/modules/prepared.js';
+import { ModuleFactory } from '../../host/component/module-factory.js';
+import type { PreparedModule } from '../../host/modules/prepared.js';
 import { BundledModules } from '../../host/repository/bundled.js';
 import { collectGarbage, progress, runCase } from '../lib/case.js';
 import { engineConfig } from '../lib/kv-engine.js';
 import type { Json } from '../lib/report.js';
 import { round, summarize } from '../peers/stats.js';
 import { bareKv, workload } from './dispatch.js';
+
+const factory = new ModuleFactory(); // prepares modules outside an engine
 
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 
@@ -31,7 +34,7 @@ export async function kvBuilds(): Promise<Record<'plain' | 'fuel' | 'dirty' | 'b
   const stored = await new BundledModules().get('kv', '1.0.0');
   const policy = policyOf(engineConfig([{ name: 'kv' }]).components[0]!);
   const prepare = (fuel: boolean, dirty: boolean): Promise<PreparedModule> =>
-    prepareModule(stored.bytes, { name: 'kv', version: '1.0.0' }, { ...policy, ...(fuel ? {} : { fuel: null }), trackDirtyPages: dirty });
+    factory.prepare(stored.bytes, { name: 'kv', version: '1.0.0' }, { ...policy, ...(fuel ? {} : { fuel: null }), trackDirtyPages: dirty });
   return { plain: await prepare(false, false), fuel: await prepare(true, false), dirty: await prepare(false, true), both: await prepare(true, true) };
 }
 

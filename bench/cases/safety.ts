@@ -5,7 +5,7 @@
  *    persistent data in use, against a bare memcpy of the same bytes into a buffer allocated
  *    once (what the copy costs without a fresh allocation and its page faults);
  *  - what preparing a module costs before a swap (binaryen inspection, fuel metering, compile,
- *    all of prepareModule): this runs on the engine's event loop during engine.upgrade().
+ *    all of ModuleFactory.prepare): this runs on the engine's event loop during engine.upgrade().
  *
  *   node --import tsx --expose-gc bench/cases/safety.ts [--quick]
  */
@@ -14,11 +14,13 @@ import { PersistentMemory } from '../../host/abi/memory.js';
 import { policyOf } from '../../host/engine.js';
 import { DEFAULT_FUEL, meterFuel } from '../../host/modules/fuel.js';
 import { inspectModule } from '../../host/modules/inspect.js';
-import { prepareModule } from '../../host/modules/prepared.js';
+import { ModuleFactory } from '../../host/component/module-factory.js';
 import { BundledModules } from '../../host/repository/bundled.js';
 import { collectGarbage, progress, runCase } from '../lib/case.js';
 import { engineConfig } from '../lib/kv-engine.js';
 import { summarize } from '../peers/stats.js';
+
+const factory = new ModuleFactory(); // prepares modules outside an engine
 
 const MB = 1024 * 1024;
 
@@ -83,10 +85,10 @@ export async function measureSafety(quick: boolean): Promise<unknown> {
     await WebAssembly.compile(new Uint8Array(unique));
     compile.push((performance.now() - t0) * 1000);
     t0 = performance.now();
-    await prepareModule(withCustomSection(stored.bytes, i), { name: 'kv', version: '2.0.0' }, policy);
+    await factory.prepare(withCustomSection(stored.bytes, i), { name: 'kv', version: '2.0.0' }, policy);
     prepare.push((performance.now() - t0) * 1000);
     t0 = performance.now();
-    await prepareModule(withCustomSection(stored.bytes, 1000 + i), { name: 'kv', version: '2.0.0' }, { ...policy, fuel: null });
+    await factory.prepare(withCustomSection(stored.bytes, 1000 + i), { name: 'kv', version: '2.0.0' }, { ...policy, fuel: null });
     prepareUnmetered.push((performance.now() - t0) * 1000);
   }
   return {

@@ -24,7 +24,6 @@ export class DirtyPageCheckpoint {
   readonly #memory: PersistentMemory;
   /** Shadow of persistent memory up to the highest page ever synced; beyond it, memory was zero. */
   #shadow: Buffer = Buffer.alloc(0);
-  #syncedPages = 0;
   /** Pages below the high-water mark at the last sync: what the shadow covers for sure. */
   #syncedLimit = 0;
 
@@ -61,7 +60,6 @@ export class DirtyPageCheckpoint {
       map[page] = 0;
       copied++;
     });
-    this.#syncedPages += copied;
     this.#syncedLimit = limit;
     return copied;
   }
@@ -83,11 +81,6 @@ export class DirtyPageCheckpoint {
       restored++;
     });
     return restored;
-  }
-
-  /** Total pages copied into the shadow so far (for metrics). */
-  get syncedPages(): number {
-    return this.#syncedPages;
   }
 
   #map(): Uint8Array {

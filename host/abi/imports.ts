@@ -1,8 +1,11 @@
+/**
+ * The import object a module instance links against: the paper's "library API symbol" table,
+ * built over the HostServices its component implements and the capabilities it was granted.
+ */
 import { randomFillSync } from 'node:crypto';
 import { HEADER_OFFSET, HOST_NAMESPACE, LogLevel, WASI_NAMESPACE } from './abi.js';
+import { capabilityImports, type HostCapabilities } from './capability-imports.js';
 import type { PersistentMemory } from './memory.js';
-import { capabilitiesOf } from '../capabilities/granted.js';
-import { capabilityImports } from '../capabilities/imports.js';
 
 /**
  * Everything non-deterministic a module can observe. Injected so that a future event journal
@@ -20,7 +23,7 @@ export const systemEnvironment: Environment = {
   randomFill: (target) => void randomFillSync(target),
 };
 
-/** What the host does for a module; implemented by the Component that owns the memory. */
+/** What the host does for a module; implemented by the component's ModuleHost (host/component/module-host.ts). */
 export interface HostServices {
   readonly memory: PersistentMemory;
   readonly environment: Environment;
@@ -46,10 +49,11 @@ export const levelName = (level: number): string =>
   (Object.entries(LogLevel).find(([, v]) => v === level)?.[0]) ?? 'info';
 
 /**
- * Builds the import object for one module instance: the paper's "library API symbol" table.
- * It is the only door out of the sandbox; see docs/ABI.md for each function.
+ * Builds the import object for one module instance. It is the only door out of the sandbox; see
+ * docs/ABI.md for each function. `capabilities` is what the component's configuration granted
+ * (absent: every capability import answers denied, e.g. during a warm-up).
  */
-export function buildImports(host: HostServices): WebAssembly.Imports {
+export function buildImports(host: HostServices, capabilities?: HostCapabilities): WebAssembly.Imports {
   const mem = host.memory;
   const hs = {
     log: (level: number, ptr: number, len: number): void => host.log(level, mem.readUtf8(ptr, len)),
@@ -67,7 +71,7 @@ export function buildImports(host: HostServices): WebAssembly.Imports {
     output: (ptr: number, len: number): void => host.output(mem.readUtf8(ptr, len)),
     data_root: (): number => HEADER_OFFSET,
     // Host capabilities: denied unless the component's configuration grants them.
-    ...capabilityImports(capabilitiesOf(host), mem),
+    ...capabilityImports(capabilities, mem),
   };
   const env = {
     memory: mem.memory,

@@ -42,7 +42,7 @@ export class PersistentMemory {
         `memory limit ${options.maxBytes} bytes is below the memoryBase ${this.memoryBase} + one page`,
       );
     }
-    // The maximum is the host's, never the module's (facts.md): a module that grows past it traps.
+    // The maximum is the host's, never the module's (docs/MEASUREMENTS.md): a module that grows past it traps.
     this.memory = new WebAssembly.Memory({ initial, maximum: this.maxPages });
   }
 

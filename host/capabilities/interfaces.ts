@@ -26,7 +26,7 @@ const maskOf = (len: number): number => (len === 0 ? 0 : (0xffffffff << (32 - le
 
 /**
  * The interfaces of the namespace the engine runs in, read once when the capability is granted.
- * Node has no IP_PKTINFO (facts.md), so the interface a datagram came in on is found from its
+ * Node has no IP_PKTINFO (docs/MEASUREMENTS.md), so the interface a datagram came in on is found from its
  * source address: the interface whose connected subnet contains it.
  */
 export class InterfaceTable {

@@ -2,11 +2,12 @@ import dgram from 'node:dgram';
 import { HostResult, NET_CHANNEL_BASE } from '../abi/abi.js';
 import type { Channel, Component } from '../component/component.js';
 import type { Logger } from '../log.js';
-import { parseHostPort } from '../sources/udp.js';
+import { parseHostPort } from '../sources/address.js';
 import type { NetCapabilityConfig } from './config.js';
 import type { InterfaceTable, NetInterface } from './interfaces.js';
 
-type Target = Pick<Component, 'name' | 'enqueue' | 'attachChannel'>;
+/** Where the sockets deliver: the component that was granted them. */
+export type SocketTarget = Pick<Component, 'name' | 'enqueue' | 'attachChannel'>;
 
 /** How long close() waits for datagrams already handed to send() (the TERM poison) to leave. */
 const FLUSH_TIMEOUT_MS = 500;
@@ -33,7 +34,7 @@ class InterfaceChannel implements Channel {
 
 /**
  * Per-interface UDP sockets on one port with a multicast group (RIPv2: 520 and 224.0.0.9), set up
- * the way facts.md found to work from Node:
+ * the way docs/MEASUREMENTS.md found to work from Node:
  *  - receive: ONE socket on 0.0.0.0:port (reuseAddr) that joins the group once per interface;
  *  - send: one socket per interface bound to ifaddr:port (so datagrams leave from the port the
  *    neighbours require), with that interface as the multicast interface, TTL 1 and no loopback.
@@ -53,7 +54,7 @@ export class NetSockets {
     this.#log = log;
   }
 
-  static async open(target: Target, table: InterfaceTable, config: NetCapabilityConfig, log: Logger): Promise<NetSockets> {
+  static async open(target: SocketTarget, table: InterfaceTable, config: NetCapabilityConfig, log: Logger): Promise<NetSockets> {
     const net = new NetSockets(log);
     try {
       const receive = await net.#bind(target, table, '0.0.0.0', config.port, undefined);
@@ -74,7 +75,7 @@ export class NetSockets {
     return net;
   }
 
-  async #bind(target: Target, table: InterfaceTable, address: string, port: number, own: NetInterface | undefined): Promise<dgram.Socket> {
+  async #bind(target: SocketTarget, table: InterfaceTable, address: string, port: number, own: NetInterface | undefined): Promise<dgram.Socket> {
     const socket = dgram.createSocket({ type: 'udp4', reuseAddr: true });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', (e) => reject(new Error(`net: udp ${address}:${port} for ${target.name}: ${e.message}`)));

@@ -1,4 +1,4 @@
-import type { ProbationConfig } from '../config.js';
+import type { ProbationConfig } from './options.js';
 
 /**
  * The health gate after an upgrade (docs/SAFETY.md, "Probation"). A version that was just

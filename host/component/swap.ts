@@ -1,11 +1,15 @@
+/** The swap procedure (paper, section 2.2) made transactional, and the report it produces. */
 import { DIRTY_PAGE_SHIFT, HEADER_OFFSET } from '../abi/abi.js';
 import type { DirtyPageCheckpoint } from '../abi/checkpoint.js';
 import type { PersistentMemory, PersistentSnapshot } from '../abi/memory.js';
 import type { PreparedModule } from '../modules/prepared.js';
 import { CallbackTrap, type ModuleInstance, type TrapKind } from './instance.js';
 
-export type SwapPhase =
-  | 'snapshot' | 'term' | 'hold' | 'migrate_down' | 'instantiate' | 'bind' | 'migrate' | 'restart' | 'drain';
+/** The phases of a swap, in the order they run (a report lists the ones that ran). */
+export const SWAP_PHASES = [
+  'snapshot', 'term', 'hold', 'migrate_down', 'instantiate', 'bind', 'migrate', 'restart', 'drain',
+] as const;
+export type SwapPhase = (typeof SWAP_PHASES)[number];
 
 const DIRTY_PAGE_BYTES = 1 << DIRTY_PAGE_SHIFT;
 

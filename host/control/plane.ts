@@ -10,7 +10,7 @@ import { EngineMetrics } from './metrics.js';
 import { ControlServer } from './server.js';
 import { loadPublicKey, SignatureCheck } from './signatures.js';
 
-export interface ControlPlaneOptions extends Omit<EngineOptions, 'repository'> {
+export interface ControlPlaneOptions extends Omit<EngineOptions, 'repository' | 'history'> {
   /** Where the bundled example modules come from (tests point this elsewhere). */
   bundled?: BundledModules;
 }
@@ -60,7 +60,8 @@ export class ControlPlane {
       const registered = await bundled.registerInto(store, log);
       if (registered.length > 0) log.info(`repository: registered bundled ${registered.join(', ')}`);
       const { bundled: _b, ...engineOptions } = options;
-      engine = await Engine.start(config, { ...engineOptions, logger: log, repository: store });
+      // The engine records every swap, fault and refusal in the history itself.
+      engine = await Engine.start(config, { ...engineOptions, logger: log, repository: store, history });
       const metrics = new EngineMetrics(engine);
       const noteRunning = (component: string): void => {
         const m = engine!.component(component).module;
@@ -78,13 +79,10 @@ export class ControlPlane {
       };
       engine.onSwap(guarded('a swap', (report) => {
         metrics.recordSwap(report);
-        history.recordSwap(report);
         if (report.result === 'ok') noteRunning(report.component);
       }));
-      engine.onFault(guarded('a fault', (fault) => {
-        metrics.recordFault(fault);
-        history.recordFault(fault);
-      }));
+      engine.onFault(guarded('a fault', (fault) => metrics.recordFault(fault)));
+      engine.onRejected(guarded('a rejection', (r) => metrics.recordRejected(r.component, r.kind)));
       const auth = BearerAuth.resolve(config.control.token, config.dataDir);
       const server = await ControlServer.start(engine, {
         host: config.control.host,

@@ -14,22 +14,15 @@ export const PREPARED_CACHE_ENTRIES = 32;
  *
  * The key is everything the outcome depends on: the sha256 of the input bytes, the name the
  * module is prepared under, and the policy (memoryBase, maxPages, the size limit, WASI, fuel
- * budgets, dirty-page tracking). The engine's transform is the same for all its modules and is
- * not part of the key, so a cache belongs to one engine. Only successes are kept; a rejected
- * module is checked afresh every time. Least recently used entries go first.
+ * budgets, dirty-page tracking). Only successes are kept; a rejected module is checked afresh
+ * every time. Least recently used entries go first. Each engine owns one.
  */
 export class PreparedModuleCache {
   readonly #capacity: number;
   readonly #modules = new Map<string, PreparedModule>();
-  #hits = 0;
-  #misses = 0;
 
   constructor(capacity = PREPARED_CACHE_ENTRIES) {
     this.#capacity = capacity;
-  }
-
-  get stats(): { hits: number; misses: number; entries: number } {
-    return { hits: this.#hits, misses: this.#misses, entries: this.#modules.size };
   }
 
   /** The cached module for these bytes under this policy, or `prepare()`'s result, which is kept. */
@@ -43,12 +36,10 @@ export class PreparedModuleCache {
     const cached = this.#modules.get(key);
     // A claimed version the module doesn't report is a rejection: prepare() words it.
     if (cached && (claimed.version === undefined || claimed.version === cached.version)) {
-      this.#hits++;
       this.#modules.delete(key); // re-inserted: Map order is recency order
       this.#modules.set(key, cached);
       return cached;
     }
-    this.#misses++;
     const module = await prepare();
     this.#modules.delete(key);
     this.#modules.set(key, module);

@@ -91,27 +91,14 @@ function startWorker(): Worker {
  * in flight: an idle preparer never keeps the process alive, and a pending one can't be dropped
  * by the process exiting under it. Requests are served one at a time, in order. If the worker
  * dies, or fails with anything but a rejection (binaryen aborts leave its heap unusable), the
- * request fails and the next one gets a fresh worker.
+ * request fails and the next one gets a fresh worker. Its owner (the ModuleFactory of an engine,
+ * host/component/module-factory.ts) creates it and closes it: there is no process-wide one.
  */
 export class ModulePreparer {
-  static #shared: ModulePreparer | null = null;
-
-  /** The process-wide preparer for callers without an Engine (prepareModule's default). */
-  static get shared(): ModulePreparer {
-    ModulePreparer.#shared ??= new ModulePreparer();
-    return ModulePreparer.#shared;
-  }
-
   #worker: Worker | null = null;
   readonly #queue: Job[] = [];
   #current: Job | null = null;
   #nextId = 1;
-  #started = 0;
-
-  /** How many workers this preparer has started (one unless a worker died or failed). */
-  get workersStarted(): number {
-    return this.#started;
-  }
 
   /**
    * Checks and instruments `bytes` in the worker. The bytes are transferred: the caller's view is
@@ -159,7 +146,6 @@ export class ModulePreparer {
 
   #start(): Worker {
     const worker = startWorker();
-    this.#started++;
     this.#worker = worker;
     worker.on('message', (reply: PrepareReply) => this.#settle(worker, reply));
     worker.on('error', (e) => this.#lose(worker, new PreparerFailed(`module preparer worker failed: ${e.message}`, { cause: e })));

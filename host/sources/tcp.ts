@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { HostResult, INBOX_CAPACITY } from '../abi/abi.js';
 import type { Channel, Component } from '../component/component.js';
-import type { ListenAddress } from './udp.js';
+import type { ListenAddress } from './address.js';
 
 const NEWLINE = 0x0a;
 
@@ -46,7 +46,7 @@ export class TcpSource implements Channel {
     const replyTo = { reply: (bytes: Buffer): number => writeLine(socket, bytes) };
     let pending: Buffer = Buffer.alloc(0);
     socket.on('data', (chunk: Buffer) => {
-      let data = pending.length > 0 ? Buffer.concat([pending, chunk]) : chunk;
+      const data = pending.length > 0 ? Buffer.concat([pending, chunk]) : chunk;
       let start = 0;
       let nl: number;
       while ((nl = data.indexOf(NEWLINE, start)) !== -1) {
@@ -60,7 +60,6 @@ export class TcpSource implements Channel {
         socket.end(`ERROR line longer than ${INBOX_CAPACITY} bytes\n`);
         pending = Buffer.alloc(0);
       }
-      data = pending;
     });
     socket.on('error', () => {}); // a reset by the peer just ends the connection
     socket.on('close', () => this.#connections.delete(id));

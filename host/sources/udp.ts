@@ -1,20 +1,9 @@
 import dgram from 'node:dgram';
 import { HostResult } from '../abi/abi.js';
 import type { Channel, Component } from '../component/component.js';
+import { parseHostPort, type ListenAddress } from './address.js';
 
-export interface ListenAddress {
-  host: string;
-  port: number;
-}
-
-/** Parses "host:port" (IPv4 or name) as a module gives it to hs.send. */
-export function parseHostPort(peer: string): ListenAddress | null {
-  const i = peer.lastIndexOf(':');
-  if (i <= 0) return null;
-  const port = Number(peer.slice(i + 1));
-  if (!Number.isInteger(port) || port <= 0 || port > 65535) return null;
-  return { host: peer.slice(0, i), port };
-}
+export type { ListenAddress } from './address.js';
 
 /**
  * A host-owned UDP socket feeding one component: each datagram becomes one message event, and
@@ -24,12 +13,10 @@ export function parseHostPort(peer: string): ListenAddress | null {
 export class UdpSource implements Channel {
   readonly kind = 'udp';
   readonly #socket: dgram.Socket;
-  readonly #channel: number;
-  #address: ListenAddress;
+  readonly #address: ListenAddress;
 
-  private constructor(socket: dgram.Socket, channel: number, address: ListenAddress) {
+  private constructor(socket: dgram.Socket, address: ListenAddress) {
     this.#socket = socket;
-    this.#channel = channel;
     this.#address = address;
   }
 
@@ -40,7 +27,7 @@ export class UdpSource implements Channel {
       socket.bind(at.port, at.host, () => resolve());
     });
     const bound = socket.address();
-    const source = new UdpSource(socket, channel, { host: bound.address, port: bound.port });
+    const source = new UdpSource(socket, { host: bound.address, port: bound.port });
     socket.on('error', () => {}); // send errors are reported by send()'s result, not as crashes
     socket.on('message', (payload, rinfo) => {
       component.enqueue({
@@ -57,9 +44,6 @@ export class UdpSource implements Channel {
 
   get address(): ListenAddress {
     return this.#address;
-  }
-  get channel(): number {
-    return this.#channel;
   }
 
   send(peer: string, bytes: Buffer): number {

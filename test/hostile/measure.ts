@@ -9,8 +9,10 @@ import { PersistentMemory } from '../../host/abi/memory.js';
 import { Component } from '../../host/component/component.js';
 import type { ModulePolicy } from '../../host/modules/check.js';
 import { DEFAULT_FUEL, type FuelBudgets } from '../../host/modules/fuel-budgets.js';
-import { prepareModule } from '../../host/modules/prepared.js';
+import { ModuleFactory } from '../../host/component/module-factory.js';
 import { bundled, hostile, TEST_FUEL } from './corpus.js';
+
+const factory = new ModuleFactory(); // prepares modules outside an engine
 
 const median = (xs: number[]): number => xs.sort((a, b) => a - b)[xs.length >> 1]!;
 const base: ModulePolicy = { memoryBase: MEMORY_BASE, maxPages: (MEMORY_BASE >> 16) + 1024, maxModuleBytes: 1 << 20, allowWasi: false };
@@ -18,7 +20,7 @@ const base: ModulePolicy = { memoryBase: MEMORY_BASE, maxPages: (MEMORY_BASE >> 
 async function perEvent(fuel: FuelBudgets | null): Promise<{ get: number; set: number; prepareMs: number }> {
   const policy = { ...base, fuel };
   const c = new Component({ name: 'kv', policy });
-  const m = await prepareModule(bundled('kv', '2.0.0'), { name: 'kv', version: '2.0.0' }, policy);
+  const m = await factory.prepare(bundled('kv', '2.0.0'), { name: 'kv', version: '2.0.0' }, policy);
   await c.load(m);
   const N = 100_000;
   const run = async (line: (i: number) => string): Promise<number> => {
@@ -50,8 +52,8 @@ console.log(`  metered:   GET ${metered.get.toFixed(0)}  SET ${metered.set.toFix
 { // How long a runaway handler runs before its budget traps it.
   const policy = { ...base, fuel: TEST_FUEL };
   const c = new Component({ name: 'kv', policy });
-  await c.load(await prepareModule(bundled('kv', '2.0.0'), { name: 'kv' }, policy));
-  await c.upgrade(await prepareModule(hostile('loop-message'), { name: 'kv' }, policy));
+  await c.load(await factory.prepare(bundled('kv', '2.0.0'), { name: 'kv' }, policy));
+  await c.upgrade(await factory.prepare(hostile('loop-message'), { name: 'kv' }, policy));
   const samples: number[] = [];
   c.on({ onFault: () => {} });
   for (let i = 0; i < 5; i++) {
@@ -89,15 +91,15 @@ for (const mb of [1, 100]) { // snapshot and restore of the persistent bytes in 
 { // Pause of a rolled-back swap (scribble + trap in restart) over 100k keys, by snapshot size.
   const policy = { ...base, fuel: TEST_FUEL };
   const c = new Component({ name: 'kv', policy });
-  await c.load(await prepareModule(bundled('kv', '2.0.0'), { name: 'kv' }, policy));
+  await c.load(await factory.prepare(bundled('kv', '2.0.0'), { name: 'kv' }, policy));
   await new Promise<void>((done) => {
     let left = 100_000;
     for (let i = 0; i < 100_000; i++) {
       c.enqueue({ kind: 'message', channel: 0, peer: 'm', payload: Buffer.from(`SET key${i} value${i}`), replyTo: { reply: () => (--left === 0 && done(), 0) } });
     }
   });
-  const bad = await prepareModule(hostile('restart-writes-then-traps'), { name: 'kv' }, policy);
-  const ok = await prepareModule(bundled('kv', '2.0.0'), { name: 'kv' }, policy);
+  const bad = await factory.prepare(hostile('restart-writes-then-traps'), { name: 'kv' }, policy);
+  const ok = await factory.prepare(bundled('kv', '2.0.0'), { name: 'kv' }, policy);
   const pauses: number[] = [];
   let bytes = 0;
   for (let i = 0; i < 5; i++) {

@@ -1,14 +1,37 @@
-import { HostResult } from '../abi/abi.js';
-import type { PersistentMemory } from '../abi/memory.js';
-import type { GrantedCapabilities } from './granted.js';
-
 /**
  * The capability imports of the `hs` namespace (declared in host/abi/abi.ts, documented in
- * docs/ABI.md). Every module can link them; each answers HostResult.denied unless the
- * component's configuration granted the capability, so an ungranted module fails visibly
- * instead of acting on the host. Addresses travel as big-endian u32 values in an i32.
+ * docs/ABI.md), over the HostCapabilities port that host/capabilities/ implements. Every module
+ * can link them; each answers HostResult.denied unless the component's configuration granted the
+ * capability, so an ungranted module fails visibly instead of acting on the host. Addresses
+ * travel as big-endian u32 values in an i32.
  */
-export function capabilityImports(caps: GrantedCapabilities | undefined, mem: PersistentMemory): Record<string, (...args: number[]) => number> {
+import { HostResult } from './abi.js';
+import type { PersistentMemory } from './memory.js';
+
+/** One interface as the imports see it (host/capabilities/interfaces.ts holds the real table). */
+export interface CapabilityInterface {
+  readonly name: string;
+  readonly addr: number;
+  readonly prefixLen: number;
+  readonly active: boolean;
+}
+
+/**
+ * What a component was granted, as the imports need it. Declared here, below the capabilities
+ * layer that implements it (GrantedCapabilities), so the ABI never imports upwards.
+ */
+export interface HostCapabilities {
+  readonly interfaces: { readonly size: number; at(index: number): CapabilityInterface | undefined } | null;
+  readonly routes: {
+    install(prefix: number, len: number, nextHop: number, dev: string): number;
+    withdraw(prefix: number, len: number): number;
+  } | null;
+  readonly settings: ReadonlyMap<string, string> | null;
+  /** True once the engine is shutting down: a TERM now is for good, not for a swap. */
+  readonly stopping: boolean;
+}
+
+export function capabilityImports(caps: HostCapabilities | undefined, mem: PersistentMemory): Record<string, (...args: number[]) => number> {
   const iface = (i: number) => caps?.interfaces?.at(i);
   const copyOut = (text: string, ptr: number, capacity: number): number => {
     const bytes = Buffer.from(text, 'utf8');

@@ -1,0 +1,58 @@
+/**
+ * The host's layers, lowest first; a file may import from its own layer or any layer below,
+ * never from one above (docs/ARCHITECTURE.md, "Layers"):
+ *   abi → modules → component → capabilities, sources → repository → engine (+ config) → control → cli
+ * host/log.ts and host/paths.ts are leaf utilities anyone may import. `npm run check:deps`.
+ */
+const layers = [
+  ['abi', '^host/abi/'],
+  ['modules', '^host/modules/'],
+  ['component', '^host/component/'],
+  ['capabilities and sources', '^host/(capabilities|sources)/'],
+  ['repository', '^host/repository/'],
+  ['engine', '^host/(engine\\.ts|engine/|config)'],
+  ['control', '^host/control/'],
+  ['cli', '^host/cli/'],
+];
+
+const upward = layers.slice(0, -1).map(([name, path], i) => ({
+  name: `no-upward-from-${name.replace(/\W+/g, '-')}`,
+  comment: `the ${name} layer must not import from a layer above it`,
+  severity: 'error',
+  from: { path },
+  to: { path: layers.slice(i + 1).map(([, p]) => `(${p})`).join('|') },
+}));
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      comment: 'import cycles make the layers meaningless: every file in a cycle depends on every other',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+    ...upward,
+    {
+      name: 'leaf-utilities-import-nothing',
+      comment: 'host/log.ts and host/paths.ts are importable from every layer, so they import no host file',
+      severity: 'error',
+      from: { path: '^host/(log|paths)\\.ts$' },
+      to: { path: '^host/' },
+    },
+    {
+      name: 'not-to-unresolvable',
+      comment: 'an import that does not resolve is a typo or a missing file',
+      severity: 'error',
+      from: {},
+      to: { couldNotResolve: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    // Type-only imports count too: a type import upwards still ties a lower layer to a higher one.
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { extensions: ['.ts', '.js'] },
+  },
+};

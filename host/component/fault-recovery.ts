@@ -1,0 +1,109 @@
+/**
+ * What happens when a module traps while handling an event: the fault is recorded, the same
+ * module is instantiated again over the same persistent memory and RESTARTed, and the queue goes
+ * on with the next event (docs/SAFETY.md). A version on probation that faults too often, or that
+ * cannot be restarted, gets a verdict, which the component's owner turns into a rollback.
+ */
+import type { Logger } from '../log.js';
+import type { Dispatcher } from './dispatcher.js';
+import type { ComponentEvent } from './events.js';
+import { CallbackTrap, type TrapKind } from './instance.js';
+import type { Instantiator } from './instantiator.js';
+import type { Probation } from './probation.js';
+
+/** A fault: a trap while handling an event. Kept for `history` and metrics. */
+export interface FaultRecord {
+  at: string;
+  component: string;
+  module: string;
+  version: string;
+  event: string;
+  error: string;
+  /** Why it trapped: out of fuel, out of memory at the cap, stack overflow, abort, other trap. */
+  kind: TrapKind;
+  /** The callback that trapped (on_message, on_timer, ...). */
+  callback: string;
+}
+
+export class FaultRecovery {
+  readonly #name: string;
+  readonly #dispatcher: Dispatcher;
+  readonly #instantiator: Instantiator;
+  readonly #probation: Probation | null;
+  readonly #log: Logger;
+  readonly #recorded: (fault: FaultRecord) => void;
+  readonly #verdict: (verdict: string) => void;
+  #faults = 0;
+
+  constructor(options: {
+    name: string;
+    dispatcher: Dispatcher;
+    instantiator: Instantiator;
+    probation: Probation | null;
+    log: Logger;
+    /** Every fault, as it happens. */
+    recorded: (fault: FaultRecord) => void;
+    /** The running version must go: called inside the dispatch loop, before the next event. */
+    verdict: (verdict: string) => void;
+  }) {
+    this.#name = options.name;
+    this.#dispatcher = options.dispatcher;
+    this.#instantiator = options.instantiator;
+    this.#probation = options.probation;
+    this.#log = options.log;
+    this.#recorded = options.recorded;
+    this.#verdict = options.verdict;
+  }
+
+  get faults(): number {
+    return this.#faults;
+  }
+
+  /**
+   * A trap while handling an event: the instance's transient state can't be trusted, so the
+   * same module is instantiated again over the same persistent memory and RESTARTed.
+   */
+  recover(event: ComponentEvent, error: unknown): void {
+    this.#faults++;
+    const dispatcher = this.#dispatcher;
+    const module = dispatcher.module!;
+    const record: FaultRecord = {
+      at: new Date().toISOString(),
+      component: this.#name,
+      module: module.name,
+      version: module.version,
+      event: describeEvent(event),
+      error: error instanceof Error ? error.message : String(error),
+      kind: error instanceof CallbackTrap ? error.kind : 'trap',
+      callback: error instanceof CallbackTrap ? error.callback : `on_${event.kind}`,
+    };
+    this.#log.error(`${module.name}@${module.version} trapped handling ${record.event}: ${record.error}`);
+    this.#recorded(record);
+    dispatcher.bind(null);
+    let verdict = this.#probation?.fault(module.version, record.error) ?? null;
+    try {
+      const again = this.#instantiator.create(module);
+      const code = again.restart();
+      if (code !== 0) throw new Error(`restart returned ${code}`);
+      dispatcher.bind(again);
+    } catch (e) {
+      dispatcher.state = 'failed';
+      this.#log.error(`could not re-instantiate ${module.name}@${module.version} after a trap: ${(e as Error).message}`);
+      verdict ??= `${module.version} could not be restarted after a fault: ${(e as Error).message}`;
+    }
+    if (verdict !== null) this.#verdict(verdict);
+  }
+}
+
+export function describeEvent(event: ComponentEvent): string {
+  switch (event.kind) {
+    case 'message':
+      return `message on channel ${event.channel} from ${event.peer} (${event.payload.byteLength} bytes: ${JSON.stringify(event.payload.subarray(0, 48).toString('latin1'))})`;
+    case 'timer':
+      return `timer ${event.id}`;
+    case 'signal':
+      return `signal ${event.name}`;
+    case 'upgrade':
+      return `upgrade to ${event.module.version}`;
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * Creates the component's module instances: over its persistent memory, with the import object
+ * built from its host services and the capabilities it was granted, and with its WASI sandbox
+ * for modules that import WASI. Swaps and fault recovery both instantiate through here.
+ */
+import type { HostCapabilities } from '../abi/capability-imports.js';
+import { buildImports, type HostServices } from '../abi/imports.js';
+import type { Logger } from '../log.js';
+import type { PreparedModule } from '../modules/prepared.js';
+import { WasiSandbox } from '../modules/wasi.js';
+import { ModuleInstance } from './instance.js';
+
+export class Instantiator {
+  readonly #host: HostServices;
+  readonly #capabilities: HostCapabilities | undefined;
+  readonly #log: Logger;
+  /** Created with the first module that imports WASI; then re-bound to every new instance. */
+  #wasi: WasiSandbox | undefined;
+
+  constructor(host: HostServices, capabilities: HostCapabilities | undefined, log: Logger) {
+    this.#host = host;
+    this.#capabilities = capabilities;
+    this.#log = log;
+  }
+
+  /** A new instance of `module` over this component's memory, imports and WASI sandbox. */
+  create(module: PreparedModule): ModuleInstance {
+    if (module.usesWasi) {
+      this.#wasi ??= new WasiSandbox((stream, line) => this.#log.log(stream === 'stderr' ? 'warn' : 'info', `${stream}: ${line}`));
+    }
+    const imports = buildImports(this.#host, this.#capabilities);
+    return new ModuleInstance(module, imports, { memory: this.#host.memory, ...(this.#wasi ? { wasi: this.#wasi } : {}) });
+  }
+}
