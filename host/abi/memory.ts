@@ -1,3 +1,4 @@
+/** A component's persistent memory as the host sees it: the header, the inbox, snapshots and growth up to the host's cap. */
 import {
   ARENA_OFFSET, FLAG_INITIALISED, HEADER_MAGIC, HEADER_OFFSET, HeaderField, INBOX_CAPACITY,
   INBOX_DATA, INBOX_OFFSET, INBOX_PEER, INBOX_PEER_CAPACITY, InboxField, MEMORY_BASE,

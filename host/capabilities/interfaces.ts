@@ -1,3 +1,4 @@
+/** The `net` capability's interface table: the IPv4 interfaces modules see through hs.net_if_*, and address helpers. */
 import os from 'node:os';
 
 /** One IPv4 interface as modules see it (hs.net_if_*). Its index is its position in the table. */

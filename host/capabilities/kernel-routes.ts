@@ -1,3 +1,4 @@
+/** The `routes` capability: kernel routes installed and withdrawn through one long-lived `ip -batch` process. */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { HostResult } from '../abi/abi.js';
 import type { Logger } from '../log.js';

@@ -1,3 +1,4 @@
+/** The `net` capability's sockets: per-interface UDP sockets on one port with a multicast group. */
 import dgram from 'node:dgram';
 import { HostResult, NET_CHANNEL_BASE } from '../abi/abi.js';
 import type { Channel, Component } from '../component/component.js';

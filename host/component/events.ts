@@ -1,3 +1,4 @@
+/** The events a component's queue carries (message, timer, signal, upgrade) and the EventTap every one of them passes before dispatch. */
 import type { PreparedModule } from '../modules/prepared.js';
 import type { SwapReport } from './swap.js';
 

@@ -19,7 +19,7 @@ export interface ProbationConfig {
   windowMs: number;
   maxFaults: number;
 }
-export const DEFAULT_PROBATION: ProbationConfig = { windowMs: 60_000, maxFaults: 3 };
+export const DEFAULT_PROBATION: ProbationConfig = Object.freeze({ windowMs: 60_000, maxFaults: 3 });
 
 export interface ComponentOptions {
   name: string;

@@ -1,3 +1,4 @@
+/** The engine's cache of prepared modules, so going back to a version skips preparing it again. */
 import { createHash } from 'node:crypto';
 import type { ModulePolicy } from './check.js';
 import { fuelOf, type ClaimedModule } from './checked-bytes.js';

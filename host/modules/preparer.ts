@@ -1,3 +1,4 @@
+/** Runs the binaryen half of preparing a module (checks and instrumentation) in a worker thread. */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
