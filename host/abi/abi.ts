@@ -1,8 +1,11 @@
 /**
  * The Wasm ABI between the engine and an implementation module: the ONE place it is defined.
  *
- * `scripts/gen-abi.ts` turns the constants below into `assembly/sdk/generated/abi.ts`, so the
- * AssemblyScript SDK can never disagree with the host. `docs/ABI.md` explains every entry.
+ * `scripts/gen-abi.ts` turns the numbers below into `assembly/sdk/generated/abi.ts` and
+ * HOST_IMPORTS into the SDK's `hs` declarations (`assembly/sdk/generated/imports.ts`), and checks
+ * the SDK's exports against EXPORTS, so the AssemblyScript SDK can never disagree with the host.
+ * Numbers that follow from others are computed here, never restated. `docs/ABI.md` explains
+ * every entry and lists what is derived from what.
  *
  * Why a fixed layout: the paper keeps user data inside the persistent "main task module" and
  * hands its reference to each new module on RESTART. Here that data lives in one imported
