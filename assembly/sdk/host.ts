@@ -3,31 +3,14 @@
 // too, so a future journal can replay a module deterministically.
 import {
   INBOX_OFFSET, INBOX_PEER, INBOX_DATA, INBOX_PEER_LENGTH, INBOX_IFACE, BUS_CHANNEL,
-  LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, NET_CHANNEL_BASE, NET_IF_ACTIVE,
+  LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, NET_CHANNEL_BASE, NET_IF_ACTIVE, HOST_OK,
 } from "./generated/abi";
-
-// @ts-ignore: decorator
-@external("hs", "log") declare function hs_log(level: i32, ptr: usize, len: usize): void;
-// @ts-ignore: decorator
-@external("hs", "reply") declare function hs_reply(ptr: usize, len: usize): i32;
-// @ts-ignore: decorator
-@external("hs", "send") declare function hs_send(channel: u32, peerPtr: usize, peerLen: usize, ptr: usize, len: usize): i32;
-// @ts-ignore: decorator
-@external("hs", "timer_set") declare function hs_timer_set(id: u32, delayMs: f64, repeatMs: f64): void;
-// @ts-ignore: decorator
-@external("hs", "timer_cancel") declare function hs_timer_cancel(id: u32): i32;
-// @ts-ignore: decorator
-@external("hs", "timer_due_in") declare function hs_timer_due_in(id: u32): f64;
-// @ts-ignore: decorator
-@external("hs", "now_ms") declare function hs_now_ms(): f64;
-// @ts-ignore: decorator
-@external("hs", "monotonic_ms") declare function hs_monotonic_ms(): f64;
-// @ts-ignore: decorator
-@external("hs", "random_fill") declare function hs_random_fill(ptr: usize, len: usize): void;
-// @ts-ignore: decorator
-@external("hs", "output") declare function hs_output(ptr: usize, len: usize): void;
-// @ts-ignore: decorator
-@external("hs", "data_root") declare function hs_data_root(): usize;
+// The declarations are generated from HOST_IMPORTS in host/abi/abi.ts (scripts/gen-abi.ts).
+import {
+  hs_log, hs_reply, hs_send, hs_timer_set, hs_timer_cancel, hs_timer_due_in, hs_now_ms, hs_monotonic_ms,
+  hs_random_fill, hs_output, hs_data_root, hs_net_if_count, hs_net_if_addr, hs_net_if_prefix_len,
+  hs_net_if_flags, hs_net_if_name, hs_route_install, hs_route_withdraw, hs_settings_get, hs_engine_stopping,
+} from "./generated/imports";
 
 function withUtf8(text: string, fn: (ptr: usize, len: usize) => void): void {
   const buf = String.UTF8.encode(text);
@@ -64,7 +47,7 @@ export function sendToComponent(name: string, text: string): i32 {
 /** Host-owned timers: they keep running while modules are swapped. Ids are chosen by the module. */
 export namespace timers {
   export function set(id: u32, delayMs: f64, repeatMs: f64 = 0): void { hs_timer_set(id, delayMs, repeatMs); }
-  export function cancel(id: u32): bool { return hs_timer_cancel(id) == 0; }
+  export function cancel(id: u32): bool { return hs_timer_cancel(id) == HOST_OK; }
   /** Milliseconds until the timer is due, or -1 when it is not set. */
   export function dueIn(id: u32): f64 { return hs_timer_due_in(id); }
 }
@@ -99,27 +82,8 @@ export class Message {
   byte(i: u32): u8 { return load<u8>(INBOX_DATA + i); }
 }
 
-// ---- Host capabilities (docs/ABI.md, "Capability imports"). Each answers HOST_DENIED (-5)
+// ---- Host capabilities (docs/ABI.md, "Capability imports"). Each answers HOST_DENIED
 // unless the component's configuration grants it. Addresses are IPv4 as u32 (10.0.1.2 = 0x0A000102).
-
-// @ts-ignore: decorator
-@external("hs", "net_if_count") declare function hs_net_if_count(): i32;
-// @ts-ignore: decorator
-@external("hs", "net_if_addr") declare function hs_net_if_addr(i: i32): u32;
-// @ts-ignore: decorator
-@external("hs", "net_if_prefix_len") declare function hs_net_if_prefix_len(i: i32): i32;
-// @ts-ignore: decorator
-@external("hs", "net_if_flags") declare function hs_net_if_flags(i: i32): i32;
-// @ts-ignore: decorator
-@external("hs", "net_if_name") declare function hs_net_if_name(i: i32, ptr: usize, cap: usize): i32;
-// @ts-ignore: decorator
-@external("hs", "route_install") declare function hs_route_install(prefix: u32, len: i32, nextHop: u32, iface: i32): i32;
-// @ts-ignore: decorator
-@external("hs", "route_withdraw") declare function hs_route_withdraw(prefix: u32, len: i32): i32;
-// @ts-ignore: decorator
-@external("hs", "settings_get") declare function hs_settings_get(keyPtr: usize, keyLen: usize, ptr: usize, cap: usize): i32;
-// @ts-ignore: decorator
-@external("hs", "engine_stopping") declare function hs_engine_stopping(): i32;
 
 /** The `net` capability: the host's IPv4 interfaces and their sockets (channel NET_CHANNEL_BASE + i). */
 export namespace net {

@@ -3,12 +3,15 @@
 // module version shares it and the host can read its high-water mark to snapshot only the
 // bytes in use. Every mutation ends in ONE u32 store, so a trap can leak a block but never
 // corrupt the allocator (the commit order asked for by docs/ABI.md).
+// The block header's size and the size classes are part of the ABI (host/abi/abi.ts): every
+// module version must read the blocks and free lists the earlier ones wrote.
 import {
   HEADER_OFFSET, HDR_HEAP_TOP, HDR_HEAP_LIMIT, HDR_FREE_LISTS, FREE_LIST_CLASSES, ARENA_OFFSET,
+  PALLOC_BLOCK_HEADER, PALLOC_MIN_CLASS,
 } from "./generated/abi";
 
-const BLOCK_HEADER: usize = 8;
-const MIN_CLASS: u32 = 4;
+const BLOCK_HEADER: usize = PALLOC_BLOCK_HEADER;
+const MIN_CLASS: u32 = PALLOC_MIN_CLASS;
 
 // @ts-ignore: decorator
 @inline function sizeClass(total: usize): u32 {

@@ -1,10 +1,13 @@
-import { FUEL_GLOBAL, HEADER_OFFSET } from '../abi/abi.js';
+import {
+  EXPORT_NAMES, EXPORTS, type ExportName, FUEL_GLOBAL, type FuelKind, HEADER_OFFSET, type OptionalExportName, type RequiredExportName,
+} from '../abi/abi.js';
 import type { PersistentMemory } from '../abi/memory.js';
-import type { FuelKind } from '../modules/fuel-budgets.js';
 import type { PreparedModule } from '../modules/prepared.js';
 import type { WasiSandbox } from '../modules/wasi.js';
 
 type Fn = (...args: number[]) => number;
+/** A module's ABI exports (EXPORTS in abi/abi.ts), bound by name; the optional ones may be missing. */
+type BoundExports = { readonly [K in ExportName]: K extends RequiredExportName ? Fn : Fn | undefined };
 
 /** Why a callback stopped early; FaultRecord and SwapReport carry it into the history. */
 export type TrapKind = 'fuel' | 'memory' | 'stack' | 'abort' | 'trap';
@@ -33,8 +36,8 @@ export interface InstanceContext {
 /**
  * One live instance of a module: the paper's "event-receive symbol mapping" table. Its exports
  * are bound once, when it is created; a swap builds a new ModuleInstance and drops this one, so
- * no one keeps a reference through which the old instance could be called again (facts.md: a
- * stale call corrupted persistent bytes through its allocator's stale pointers).
+ * no one keeps a reference through which the old instance could be called again (a stale call
+ * corrupted persistent bytes through its allocator's stale pointers: docs/MEASUREMENTS.md).
  *
  * Each export refills its own fuel budget on entry (the trampolines of modules/fuel.ts), so the
  * host sets nothing per call; every call turns a trap into a CallbackTrap that says why: out of
@@ -42,19 +45,11 @@ export interface InstanceContext {
  */
 export class ModuleInstance {
   readonly module: PreparedModule;
-  readonly #abiVersion: Fn;
-  readonly #layoutVersion: Fn;
-  readonly #init: Fn;
-  readonly #restart: Fn;
-  readonly #term: Fn;
-  readonly #hold: Fn;
+  readonly #exports: BoundExports;
+  // The event callbacks, cached in their own fields: the dispatch path calls them directly.
   readonly #onMessage: Fn;
   readonly #onTimer: Fn;
   readonly #onSignal: Fn;
-  readonly #version: Fn;
-  readonly #status: Fn;
-  readonly #migrate: Fn | undefined;
-  readonly #migrateDown: Fn | undefined;
   readonly #fuel: WebAssembly.Global | undefined;
   readonly #context: InstanceContext | undefined;
 
@@ -73,35 +68,24 @@ export class ModuleInstance {
       throw this.#explain('instantiation (top-level code)', 'lifecycle', e, context?.memory.pages ?? 0);
     }
     wasi?.bind(instance);
-    const ex = instance.exports as Record<string, Fn>;
-    // Presence and signatures were checked before the module was accepted (modules/check.ts).
-    this.#abiVersion = ex.abi_version!;
-    this.#layoutVersion = ex.layout_version!;
-    this.#init = ex.init!;
-    this.#restart = ex.restart!;
-    this.#term = ex.term!;
-    this.#hold = ex.hold!;
-    this.#onMessage = ex.on_message!;
-    this.#onTimer = ex.on_timer!;
-    this.#onSignal = ex.on_signal!;
-    this.#version = ex.version!;
-    this.#status = ex.status!;
-    this.#migrate = ex.migrate;
-    this.#migrateDown = ex.migrate_down;
+    this.#exports = bindExports(instance, module);
+    this.#onMessage = this.#exports.on_message;
+    this.#onTimer = this.#exports.on_timer;
+    this.#onSignal = this.#exports.on_signal;
     this.#fuel = module.fuel ? (instance.exports[FUEL_GLOBAL] as WebAssembly.Global | undefined) : undefined;
     wasi?.flush();
   }
 
-  abiVersion(): number { return this.#call('abi_version', 'lifecycle', () => this.#abiVersion()); }
-  layoutVersion(): number { return this.#call('layout_version', 'lifecycle', () => this.#layoutVersion()); }
-  init(): number { return this.#call('init', 'init', () => this.#init(HEADER_OFFSET)); }
-  restart(): number { return this.#call('restart', 'restart', () => this.#restart(HEADER_OFFSET)); }
-  term(): void { this.#call('term', 'lifecycle', () => this.#term()); }
-  hold(): void { this.#call('hold', 'lifecycle', () => this.#hold()); }
-  version(): void { this.#call('version', 'lifecycle', () => this.#version()); }
-  status(): void { this.#call('status', 'lifecycle', () => this.#status()); }
-  onTimer(id: number): void { this.#call('on_timer', 'timer', () => this.#onTimer(id)); }
-  onSignal(signo: number): void { this.#call('on_signal', 'signal', () => this.#onSignal(signo)); }
+  abiVersion(): number { return this.#call('abi_version', () => this.#exports.abi_version()); }
+  layoutVersion(): number { return this.#call('layout_version', () => this.#exports.layout_version()); }
+  init(): number { return this.#call('init', () => this.#exports.init(HEADER_OFFSET)); }
+  restart(): number { return this.#call('restart', () => this.#exports.restart(HEADER_OFFSET)); }
+  term(): void { this.#call('term', () => this.#exports.term()); }
+  hold(): void { this.#call('hold', () => this.#exports.hold()); }
+  version(): void { this.#call('version', () => this.#exports.version()); }
+  status(): void { this.#call('status', () => this.#exports.status()); }
+  onTimer(id: number): void { this.#call('on_timer', () => this.#onTimer(id)); }
+  onSignal(signo: number): void { this.#call('on_signal', () => this.#onSignal(signo)); }
 
   /** The hot path: written out instead of going through #call, so no closure per message. */
   onMessage(channel: number, length: number): void {
@@ -109,29 +93,34 @@ export class ModuleInstance {
     try {
       this.#onMessage(channel, length);
     } catch (e) {
-      throw this.#explain('on_message', 'message', e, pages);
+      throw this.#explain('on_message', EXPORTS.on_message.fuel, e, pages);
     } finally {
       if (this.module.usesWasi) this.#context?.wasi?.flush();
     }
   }
 
   migrate(fromLayout: number): number {
-    const fn = this.#migrate;
-    if (!fn) throw new Error(`${this.module.name}@${this.module.version} has no migrate export`);
-    return this.#call('migrate', 'migrate', () => fn(fromLayout));
+    const fn = this.#optional('migrate');
+    return this.#call('migrate', () => fn(fromLayout));
   }
   migrateDown(toLayout: number): number {
-    const fn = this.#migrateDown;
-    if (!fn) throw new Error(`${this.module.name}@${this.module.version} has no migrate_down export`);
-    return this.#call('migrate_down', 'migrate', () => fn(toLayout));
+    const fn = this.#optional('migrate_down');
+    return this.#call('migrate_down', () => fn(toLayout));
   }
 
-  #call<T>(callback: string, kind: FuelKind, fn: () => T): T {
+  #optional(name: OptionalExportName): Fn {
+    const fn = this.#exports[name];
+    if (!fn) throw new Error(`${this.module.name}@${this.module.version} has no ${name} export`);
+    return fn;
+  }
+
+  /** Calls an export; a trap becomes a CallbackTrap that names the export's fuel budget (EXPORTS). */
+  #call<T>(callback: ExportName, fn: () => T): T {
     const pages = this.#context?.memory.pages ?? 0;
     try {
       return fn();
     } catch (e) {
-      throw this.#explain(callback, kind, e, pages);
+      throw this.#explain(callback, EXPORTS[callback].fuel, e, pages);
     } finally {
       if (this.module.usesWasi) this.#context?.wasi?.flush();
     }
@@ -160,6 +149,20 @@ export class ModuleInstance {
     }
     return new CallbackTrap('trap', callback, this.module, `trapped: ${message}`);
   }
+}
+
+/**
+ * Binds every export of the ABI's table by name. Presence and signatures were checked before
+ * the module was accepted (modules/check.ts), so a missing required export is a host bug.
+ */
+function bindExports(instance: WebAssembly.Instance, module: PreparedModule): BoundExports {
+  const bound: Partial<Record<ExportName, Fn>> = {};
+  for (const name of EXPORT_NAMES) {
+    const fn = instance.exports[name];
+    if (typeof fn === 'function') bound[name] = fn as Fn;
+    else if (EXPORTS[name].required) throw new Error(`${module.name}@${module.version} does not export the function ${name}`);
+  }
+  return bound as BoundExports;
 }
 
 function mergeNamespaces(base: WebAssembly.Imports, over: WebAssembly.Imports): WebAssembly.Imports {

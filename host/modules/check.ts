@@ -1,5 +1,5 @@
 import {
-  ENV_IMPORTS, FUEL_GLOBAL, HOST_IMPORTS, HOST_NAMESPACE, OPTIONAL_EXPORTS, REQUIRED_EXPORTS, WASI_ALLOWED, WASI_NAMESPACE,
+  ENV_IMPORTS, EXPORT_NAMES, EXPORTS, FUEL_GLOBAL, HOST_IMPORTS, HOST_NAMESPACE, WASI_ALLOWED, WASI_NAMESPACE,
   type Signature,
 } from '../abi/abi.js';
 import type { FuelBudgets } from './fuel-budgets.js';
@@ -33,11 +33,11 @@ const show = (s: Signature | FunctionSignature): string => `(${s.params.join(', 
 
 /**
  * Checks a module against the ABI and a component's policy before it may run (docs/SAFETY.md).
- * Returns every problem found, each naming the import, export or segment at fault.
+ * Returns every problem found, each naming the import, export or segment at fault. The size
+ * limit is not checked here: checkAndInstrument refuses an oversized module before parsing it.
  */
-export function checkModule(info: ModuleInspection, size: number, policy: ModulePolicy): string[] {
+export function checkModule(info: ModuleInspection, policy: ModulePolicy): string[] {
   const problems: string[] = [];
-  if (size > policy.maxModuleBytes) problems.push(`module is ${size} bytes, over the limit of ${policy.maxModuleBytes}`);
 
   for (const imp of info.functionImports) {
     const where = `import ${imp.module}.${imp.name}`;
@@ -82,14 +82,11 @@ export function checkModule(info: ModuleInspection, size: number, policy: Module
     }
   }
 
-  const wanted: [string, Signature, boolean][] = [
-    ...Object.entries(REQUIRED_EXPORTS).map(([n, s]): [string, Signature, boolean] => [n, s, true]),
-    ...Object.entries(OPTIONAL_EXPORTS).map(([n, s]): [string, Signature, boolean] => [n, s, false]),
-  ];
-  for (const [name, expected, required] of wanted) {
+  for (const name of EXPORT_NAMES) {
+    const expected = EXPORTS[name];
     const exp = info.exports.get(name);
     if (!exp) {
-      if (required) problems.push(`export ${name}: missing (expected a function ${show(expected)})`);
+      if (expected.required) problems.push(`export ${name}: missing (expected a function ${show(expected)})`);
     } else if (exp.kind !== 'function' || !exp.signature) {
       problems.push(`export ${name}: is a ${exp.kind}, expected a function ${show(expected)}`);
     } else if (!sameSignature(exp.signature, expected)) {

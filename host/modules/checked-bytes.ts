@@ -60,7 +60,7 @@ export async function checkAndInstrument(
   } catch (e) {
     return reject(`binaryen could not read the module: ${(e as Error).message}`);
   }
-  const problems = checkModule(info, bytes.byteLength, policy);
+  const problems = checkModule(info, policy);
   if (problems.length > 0) reject(...problems);
 
   const fuel = fuelOf(policy);

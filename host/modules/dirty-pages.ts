@@ -7,7 +7,7 @@ export class InstrumentationError extends Error {}
 /**
  * binaryen's per-kind expression accessors (`binaryen.Store.getPtr`, `binaryen.Call.setOperandAt`,
  * …) and the one C entry point we need: they exist at runtime, but index.d.ts lacks them
- * (facts.md: the typings lag). `byClass` is the untyped view the generic walker uses.
+ * (docs/MEASUREMENTS.md: the typings lag). `byClass` is the untyped view the generic walker uses.
  */
 type Accessor = (e: number, ...args: number[]) => number;
 const byClass = binaryen as unknown as Record<string, Record<string, Accessor> | undefined>;
@@ -24,7 +24,7 @@ export const binaryenApi = binaryen as unknown as {
   MemoryFill: { getDest(e: number): number; setDest(e: number, v: number): void; getSize(e: number): number; setSize(e: number, v: number): void };
 };
 
-/** The features AssemblyScript output uses; without them binaryen's optimizer and validator assert (facts.md). */
+/** The features AssemblyScript output uses; without them binaryen's optimizer and validator assert (docs/MEASUREMENTS.md). */
 export const BINARYEN_FEATURES =
   binaryen.Features.MutableGlobals | binaryen.Features.NontrappingFPToInt | binaryen.Features.BulkMemory |
   binaryen.Features.BulkMemoryOpt | binaryen.Features.SignExt;

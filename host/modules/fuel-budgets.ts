@@ -5,25 +5,22 @@
  * lifecycle steps of a swap, because a migration over a million keys legitimately needs far
  * more than one message.
  *
- * Kept apart from fuel.ts so that reading a configuration does not load binaryen (14 MB).
+ * The kinds, and which export runs under which, are part of the ABI (EXPORTS in
+ * host/abi/abi.ts); this file only sizes them. Kept apart from fuel.ts so that reading a
+ * configuration does not load binaryen (14 MB).
  */
-export interface FuelBudgets {
-  /** on_message */
-  message: number;
-  /** on_timer */
-  timer: number;
-  /** on_signal */
-  signal: number;
-  /** init (first load over a fresh memory) */
-  init: number;
-  /** restart (after a swap, and after a fault) */
-  restart: number;
-  /** migrate and migrate_down */
-  migrate: number;
-  /** term, hold, version, status, abi_version, layout_version and top-level (start) code */
-  lifecycle: number;
-}
-export type FuelKind = keyof FuelBudgets;
+import { EXPORT_NAMES, EXPORTS, type ExportName, type FuelKind } from '../abi/abi.js';
+
+export type { FuelKind };
+
+/**
+ * One budget per FuelKind: message (on_message), timer (on_timer), signal (on_signal),
+ * init (first load over a fresh memory), restart (after a swap, and after a fault),
+ * migrate (migrate and migrate_down), lifecycle (term, hold, version, status, abi_version,
+ * layout_version and top-level code). A kind added to the ABI without a budget here fails to
+ * compile.
+ */
+export type FuelBudgets = { [K in FuelKind]: number };
 
 /** The fuel global is an i32: the largest budget it can hold. */
 export const MAX_FUEL = 0x7fffffff;
@@ -38,19 +35,7 @@ export const DEFAULT_FUEL: FuelBudgets = {
   lifecycle: 20_000_000,
 };
 
-/** Which budget each export the host calls runs under (the ABI's exports, docs/ABI.md). */
-export const EXPORT_FUEL_KIND: Readonly<Record<string, FuelKind>> = {
-  on_message: 'message',
-  on_timer: 'timer',
-  on_signal: 'signal',
-  init: 'init',
-  restart: 'restart',
-  migrate: 'migrate',
-  migrate_down: 'migrate',
-  term: 'lifecycle',
-  hold: 'lifecycle',
-  version: 'lifecycle',
-  status: 'lifecycle',
-  abi_version: 'lifecycle',
-  layout_version: 'lifecycle',
-};
+/** Which budget each export the host calls runs under, taken from the ABI's export table. */
+export const EXPORT_FUEL_KIND: Readonly<Record<ExportName, FuelKind>> = Object.fromEntries(
+  EXPORT_NAMES.map((name) => [name, EXPORTS[name].fuel]),
+) as Record<ExportName, FuelKind>;

@@ -11,7 +11,7 @@ export { DEFAULT_FUEL, MAX_FUEL, type FuelBudgets, type FuelKind } from './fuel-
  * re-optimization, so metering costs a walk of the code rather than an optimizer run):
  *
  * - A module-internal i32 global, exported as FUEL_GLOBAL, holds the fuel left; an internal
- *   global costs less per check than an imported one (facts.md). Its initial value is the
+ *   global costs less per check than an imported one (docs/MEASUREMENTS.md). Its initial value is the
  *   lifecycle budget: it pays for top-level code that runs inside instantiation.
  * - Each export the host calls is replaced by a trampoline that sets its callback's budget and
  *   calls the original. The budget is thus refilled inside the module, at no cost to the host:

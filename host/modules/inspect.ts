@@ -41,7 +41,7 @@ const EXPORT_KINDS = ['function', 'table', 'memory', 'global', 'tag'] as const;
 
 /**
  * Reads a module with binaryen. Node 20 cannot report an imported memory's limits, and data
- * segment offsets are only visible this way (facts.md). Throws when the bytes don't parse.
+ * segment offsets are only visible this way (docs/MEASUREMENTS.md). Throws when the bytes don't parse.
  */
 export function inspectModule(bytes: Uint8Array): ModuleInspection {
   const mod = binaryen.readBinary(bytes);
@@ -65,7 +65,7 @@ export function inspectModule(bytes: Uint8Array): ModuleInspection {
     }
     let memory: ModuleInspection['memory'] = null;
     if (mod.hasMemory()) {
-      // binaryen's typings lag its runtime (facts.md): read the fields defensively.
+      // binaryen's typings lag its runtime (docs/MEASUREMENTS.md): read the fields defensively.
       const info = mod.getMemoryInfo() as unknown as {
         module?: string; base?: string; initial: number; max?: number; shared: boolean;
       };

@@ -4,9 +4,11 @@
 //   COUNT → <n>                 VERSION → <module version>
 //   DEL <key> → DELETED | NOT_FOUND   (only when the build enables it: 2.0.0 and later)
 import { App, Message, PMap, Words, root, replyBytes, reply } from "../../sdk";
+import { INBOX_CAPACITY } from "../../sdk/generated/abi";
 
-// Scratch space for building replies without allocating strings on the hot path.
-const OUT_CAPACITY: usize = 65536 + 16;
+// Scratch space for building replies without allocating strings on the hot path: a whole
+// message plus a reply prefix.
+const OUT_CAPACITY: usize = INBOX_CAPACITY + 16;
 const OUT = heap.alloc(OUT_CAPACITY); // transient: rebuilt by each version at start-up
 
 // The common replies, encoded once per instance: encoding a string per request would allocate

@@ -9,6 +9,7 @@
 //  - transient (rebuilt by every version on INIT/RESTART): settings and the interface list.
 import { App, Message, log, timers, clock, randomU32, replyBytes, sendTo, root } from "../../sdk";
 import { net, routes, settings, engineStopping } from "../../sdk/host";
+import { NO_IFACE } from "../../sdk/generated/abi";
 import {
   RIP_PORT, RIP_GROUP, CMD_REQUEST, CMD_RESPONSE, RIP_VERSION, AFI_INET, AFI_AUTH, INFINITY,
   HEADER_BYTES, ENTRY_BYTES, MAX_ENTRIES, be16, be32, maskOf, maskLen, ipString, parseIp, Prefix, PacketWriter,
@@ -21,7 +22,6 @@ import {
 const T_UPDATE: u32 = 1;
 const T_TICK: u32 = 2;
 const T_TRIGGER: u32 = 3;
-const NO_IFACE: u32 = 0xffffffff;
 
 /** What differs between the versions built from this source. */
 export class Features {
