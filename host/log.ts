@@ -29,7 +29,8 @@ interface Root {
 
 /**
  * A scoped logger. `child(scope)` makes the logger of one component: same level and output,
- * its own scope (`[kv] loaded kv@1.0.0` in text, `"scope":"kv"` in JSON).
+ * its own scope (`[kv] loaded kv@1.0.0` in text, `"scope":"kv"` in JSON). The child's scope is
+ * the name alone, not nested under the parent's: log lines read `[kv]`, not `[engine/kv]`.
  */
 export class Logger {
   /** The pino logger of this scope (the control server hands it to fastify). */
@@ -91,17 +92,21 @@ function jsonLines(sink: LogSink): DestinationStream {
 /**
  * pino-pretty's formatter called in line (prettyFactory), not its stream: the stream runs
  * through asynchronous stream plumbing, and the last lines before an exit could be lost.
- * `[2026-01-01T12:00:00.000Z] INFO: [kv] loaded kv@1.0.0 in 512 µs`. Structured fields (the
- * request log's method, status, time) stay in the JSON format; the text line says them in words.
+ * One line per entry, `2026-01-01T12:00:00.000Z info  [kv] loaded kv@1.0.0 in 512 µs`: the
+ * level padded so the scopes line up, and the same shape as before the logger was pino, so
+ * what watches for a line keeps matching. Structured fields (the request log's method, status,
+ * time) are in the JSON format; the text line says them in words.
  */
 function textLines(sink: LogSink): DestinationStream {
   const pretty = prettyFactory({
-    colorize: sink === stdoutSink && process.stdout.isTTY === true,
-    translateTime: "UTC:yyyy-mm-dd'T'HH:MM:ss.l'Z'",
-    messageFormat: '[{scope}] {msg}',
-    ignore: 'scope',
+    colorize: false,
+    ignore: 'time,level,scope',
     hideObject: true,
     singleLine: true,
+    messageFormat: (log, messageKey) => {
+      const level = pino.levels.labels[Number(log.level)] ?? String(log.level);
+      return `${new Date(Number(log.time)).toISOString()} ${level.padEnd(5)} [${String(log.scope)}] ${String(log[messageKey])}`;
+    },
   });
   return {
     write: (chunk) => {

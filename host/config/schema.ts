@@ -28,11 +28,12 @@ const LISTEN = {
 } as const;
 
 /** `limits.fuel`: false runs modules unmetered; an object sets budgets over DEFAULT_FUEL. */
+const FUEL_HINT = 'be false (unmetered) or an object of budgets per callback kind';
 const FUEL = {
   type: ['boolean', 'object'],
-  hint: 'be false (unmetered) or an object of budgets per callback kind',
+  hint: FUEL_HINT,
   if: { type: 'boolean' },
-  then: { const: false },
+  then: { const: false, hint: FUEL_HINT },
   else: {
     additionalProperties: false,
     properties: Object.fromEntries(
