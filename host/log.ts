@@ -19,7 +19,7 @@ export interface LogSink {
  * Linux): a line logged just before the process exits is never lost, as it could be with a
  * worker-thread transport.
  */
-export const stdoutSink: LogSink = { write: (line) => void process.stdout.write(line + '\n') };
+const stdoutSink: LogSink = { write: (line) => void process.stdout.write(line + '\n') };
 
 /** Only the Logger class below can make one: how a child shares its parent's pino root. */
 const ROOT = Symbol('pino root');
@@ -48,10 +48,6 @@ export class Logger {
   /** A logger for `scope` (a component's name) writing where this one writes, at its level. */
   child(scope: string): Logger {
     return new Logger(scope, { [ROOT]: this.#root });
-  }
-
-  get level(): LogLevelName {
-    return this.pino.level as LogLevelName;
   }
 
   log(level: LogLevelName, text: string): void {
