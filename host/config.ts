@@ -148,7 +148,7 @@ function fromChecked(path: string, checked: CheckedConfig): EngineConfig {
         moduleBytes: c.limits.moduleBytes,
         fuel: fuelOf(c.limits.fuel),
       },
-      probation: c.probation,
+      probation: { ...DEFAULT_PROBATION, ...c.probation },
       snapshot: c.snapshot,
       wasi: c.wasi,
       capabilities: parseCapabilities(c.capabilities, `components[${i}].capabilities`, fail),

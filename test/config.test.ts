@@ -286,7 +286,14 @@ test('hotswap start --log-format json: one JSON object per line, the request log
   engine.kill('SIGTERM');
   const r = await engine.exited;
   assert.is(r.code, 0, r.stderr);
-  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = r.stdout.trim().split('\n').map((line) => {
+    try {
+      return JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      // Components log through children of the engine's logger (EngineOptions.logger), in its format.
+      return assert.unreachable(`not a JSON line: ${line}`) as never;
+    }
+  });
   const find = (pattern: RegExp) => lines.find((l) => pattern.test(String(l.msg)));
   const loaded = find(/^loaded kv@1\.0\.0 in \d+ µs$/);
   assert.equal([loaded?.level, loaded?.scope], ['info', 'kv'], JSON.stringify(loaded));

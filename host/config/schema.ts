@@ -67,13 +67,13 @@ const COMPONENT = {
         fuel: FUEL,
       },
     },
+    // Defaults: DEFAULT_PROBATION, filled in by loadConfig (the component layer owns them).
     probation: {
       type: 'object',
       additionalProperties: false,
-      default: {},
       properties: {
-        windowMs: { type: 'number', minimum: 0, default: 60_000 },
-        maxFaults: { type: 'integer', minimum: 0, default: 3 },
+        windowMs: { type: 'number', minimum: 0 },
+        maxFaults: { type: 'integer', minimum: 0 },
       },
     },
     snapshot: { enum: SNAPSHOT_POLICIES, default: 'incremental' },
@@ -119,7 +119,7 @@ export interface CheckedConfig {
     listen: { proto: 'udp' | 'tcp'; host: string; port: number }[];
     signals: (keyof typeof SIGNALS)[];
     limits: { memoryBytes: number; moduleBytes: number; fuel?: false | Partial<FuelBudgets> };
-    probation: { windowMs: number; maxFaults: number };
+    probation?: { windowMs?: number; maxFaults?: number };
     snapshot: SnapshotPolicy;
     wasi: boolean;
     /** Normalised (settings flattened to text) by parseCapabilities. */
