@@ -1,12 +1,16 @@
+// The engine's configuration: its types, and loadConfig, which reads a file, validates all of it
+// against the schema (host/config/schema.ts) and applies the command line and environment.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { MEMORY_BASE, SIGNALS, type SignalName } from './abi/abi.js';
+import type { SignalName } from './abi/abi.js';
 import { parseCapabilities, type CapabilitiesConfig } from './capabilities/config.js';
 import { DEFAULT_PROBATION, type ProbationConfig } from './component/options.js';
 import type { SnapshotPolicy } from './component/swap.js';
-import type { LogLevelName } from './log.js';
-import { DEFAULT_FUEL, MAX_FUEL, type FuelBudgets } from './modules/fuel-budgets.js';
+import { ENGINE_CONFIG_SCHEMA, type CheckedConfig } from './config/schema.js';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevelName } from './log.js';
+import { DEFAULT_FUEL, type FuelBudgets } from './modules/fuel-budgets.js';
 import { defaultConfigPath } from './paths.js';
+import { SchemaCheck } from './schema.js';
 
 // Defined in the component layer (the Probation that reads it lives there); re-exported here.
 export { DEFAULT_PROBATION, type ProbationConfig };
@@ -55,24 +59,30 @@ export interface ControlConfig {
 export interface EngineConfig {
   dataDir: string;
   logLevel: LogLevelName;
+  /** Log lines as text for a terminal (the default) or JSON lines. */
+  logFormat?: LogFormat;
   control: ControlConfig;
   components: ComponentConfig[];
 }
 
+/** A configuration mistake; the message names where (file, flag or variable) and every field. */
 export class ConfigError extends Error {
-  constructor(file: string, message: string) {
-    super(`${file}: ${message}`);
+  readonly problems: string[];
+
+  constructor(source: string, problems: string | string[]) {
+    const list = typeof problems === 'string' ? [problems] : problems;
+    // One line per problem, each starting with the file: grep-able, and readable when there are many.
+    super(list.map((p) => `${source}: ${p}`).join('\n'));
     this.name = 'ConfigError';
+    this.problems = list;
   }
 }
-
-const NAME = /^[a-z][a-z0-9_-]{0,62}$/;
 
 /** Parses "host:port" from a flag or environment variable. */
 export function parseAddress(text: string, what: string): { host: string; port: number } {
   const m = /^(.+):(\d+)$/.exec(text);
   const port = m ? Number(m[2]) : NaN;
-  if (!m || port > 65535) throw new Error(`${what}: expected HOST:PORT, got "${text}"`);
+  if (!m || port > 65535) throw new ConfigError(what, `expected HOST:PORT with a port from 0 to 65535 (got "${text}")`);
   return { host: m[1]!, port };
 }
 
@@ -82,9 +92,10 @@ export interface ConfigOverrides {
   control?: string;
   dataDir?: string;
   logLevel?: string;
+  logFormat?: string;
 }
 
-/** Loads and validates a configuration file, then applies overrides. Errors name the field. */
+/** Loads a configuration file, validates every field, then applies overrides. Errors name the field. */
 export function loadConfig(file: string = defaultConfigPath, overrides: ConfigOverrides = {}): EngineConfig {
   const path = resolve(file);
   let raw: unknown;
@@ -93,76 +104,58 @@ export function loadConfig(file: string = defaultConfigPath, overrides: ConfigOv
   } catch (e) {
     throw new ConfigError(path, `cannot read JSON: ${(e as Error).message}`);
   }
-  const fail = (msg: string): never => {
-    throw new ConfigError(path, msg);
-  };
-  const obj = (v: unknown, where: string): Record<string, unknown> =>
-    typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : fail(`${where} must be an object`);
-  const root = obj(raw, 'the top level');
-  const control = obj(root.control ?? {}, 'control');
-  const comps = Array.isArray(root.components) ? root.components : fail('components must be an array');
-  const seen = new Set<string>();
-  const components = comps.map((c, i): ComponentConfig => {
-    const where = `components[${i}]`;
-    const o = obj(c, where);
-    const name = String(o.name ?? '');
-    if (!NAME.test(name)) fail(`${where}.name "${name}" must match ${NAME}`);
-    if (seen.has(name)) fail(`${where}.name "${name}" is used twice`);
-    seen.add(name);
-    const listen = (Array.isArray(o.listen) ? o.listen : []).map((l, j): ListenConfig => {
-      const lo = obj(l, `${where}.listen[${j}]`);
-      if (lo.proto !== 'udp' && lo.proto !== 'tcp') fail(`${where}.listen[${j}].proto must be "udp" or "tcp"`);
-      const port = Number(lo.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`${where}.listen[${j}].port must be 0..65535`);
-      return { proto: lo.proto as 'udp' | 'tcp', host: String(lo.host ?? '127.0.0.1'), port };
-    });
-    const signals = (Array.isArray(o.signals) ? o.signals : []).map((s) => {
-      if (!(String(s) in SIGNALS)) fail(`${where}.signals: "${s}" is not one of ${Object.keys(SIGNALS).join(', ')}`);
-      return String(s) as SignalName;
-    });
-    const limits = obj(o.limits ?? {}, `${where}.limits`);
-    const snapshot = String(o.snapshot ?? 'incremental');
-    if (!['incremental', 'always', 'migrations', 'never'].includes(snapshot)) {
-      fail(`${where}.snapshot must be incremental, always, migrations or never`);
-    }
-    const fuel = parseFuel(limits.fuel, `${where}.limits.fuel`, fail);
-    const probation = obj(o.probation ?? {}, `${where}.probation`);
-    const windowMs = Number(probation.windowMs ?? DEFAULT_PROBATION.windowMs);
-    const maxFaults = Number(probation.maxFaults ?? DEFAULT_PROBATION.maxFaults);
-    if (!(windowMs >= 0) || !Number.isInteger(maxFaults) || maxFaults < 0) {
-      fail(`${where}.probation: windowMs must be >= 0 and maxFaults an integer >= 0`);
-    }
-    const memoryBytes = Number(limits.memoryBytes ?? 512 * 1024 * 1024);
-    if (!(memoryBytes > MEMORY_BASE)) fail(`${where}.limits.memoryBytes must exceed the memoryBase (${MEMORY_BASE})`);
-    return {
-      name,
-      module: String(o.module ?? name),
-      version: String(o.version ?? fail(`${where}.version is required`)),
-      listen,
-      signals,
-      limits: { memoryBytes, moduleBytes: Number(limits.moduleBytes ?? 4 * 1024 * 1024), fuel },
-      probation: { windowMs, maxFaults },
-      snapshot: snapshot as SnapshotPolicy,
-      wasi: Boolean(o.wasi ?? false),
-      capabilities: parseCapabilities(o.capabilities, `${where}.capabilities`, fail),
-    };
-  });
+  const config = fromChecked(path, checkFile(path, raw));
+  applyOverrides(config, overrides);
+  return config;
+}
 
-  const config: EngineConfig = {
-    dataDir: resolve(String(root.dataDir ?? '.hotswap')),
-    logLevel: (String(root.logLevel ?? 'info') as LogLevelName),
-    control: {
-      host: String(control.host ?? '127.0.0.1'),
-      port: Number(control.port ?? 7070),
-      ...(control.token !== undefined ? { token: String(control.token) } : {}),
-      ...(control.uploadLimitBytes !== undefined ? { uploadLimitBytes: Number(control.uploadLimitBytes) } : {}),
-      ...(control.trustedKey !== undefined ? { trustedKey: String(control.trustedKey) } : {}),
-    },
-    components,
+/** The schema's verdict on the whole file, plus the one rule a schema cannot say (unique names). */
+function checkFile(path: string, raw: unknown): CheckedConfig {
+  const checked = new SchemaCheck<CheckedConfig>(ENGINE_CONFIG_SCHEMA).check(raw);
+  if (!checked.ok) throw new ConfigError(path, checked.problems);
+  const seen = new Map<string, number>();
+  checked.value.components.forEach((c, i) => {
+    const first = seen.get(c.name);
+    if (first !== undefined) throw new ConfigError(path, `components[${i}].name "${c.name}" is already used by components[${first}]`);
+    seen.set(c.name, i);
+  });
+  return checked.value;
+}
+
+function fromChecked(path: string, checked: CheckedConfig): EngineConfig {
+  const fail = (message: string): never => {
+    throw new ConfigError(path, message);
   };
-  if (config.control.uploadLimitBytes !== undefined && !(config.control.uploadLimitBytes > 0)) {
-    fail('control.uploadLimitBytes must be a positive number of bytes');
-  }
+  return {
+    dataDir: resolve(checked.dataDir),
+    logLevel: checked.logLevel,
+    logFormat: checked.logFormat,
+    control: { ...checked.control },
+    components: checked.components.map((c, i): ComponentConfig => ({
+      name: c.name,
+      module: c.module ?? c.name,
+      version: c.version,
+      listen: c.listen,
+      signals: c.signals,
+      limits: {
+        memoryBytes: c.limits.memoryBytes,
+        moduleBytes: c.limits.moduleBytes,
+        fuel: fuelOf(c.limits.fuel),
+      },
+      probation: { ...DEFAULT_PROBATION, ...c.probation },
+      snapshot: c.snapshot,
+      wasi: c.wasi,
+      capabilities: parseCapabilities(c.capabilities, `components[${i}].capabilities`, fail),
+    })),
+  };
+}
+
+/** `limits.fuel`: false runs unmetered (null); budgets given override DEFAULT_FUEL's. */
+function fuelOf(fuel: false | Partial<FuelBudgets> | undefined): FuelBudgets | null {
+  return fuel === false ? null : { ...DEFAULT_FUEL, ...fuel };
+}
+
+function applyOverrides(config: EngineConfig, overrides: ConfigOverrides): void {
   const listen = overrides.listen ?? process.env.HOTSWAP_LISTEN;
   if (listen) {
     // The override moves every listener of the first component (the default config's `kv`).
@@ -176,21 +169,12 @@ export function loadConfig(file: string = defaultConfigPath, overrides: ConfigOv
   const dataDir = overrides.dataDir ?? process.env.HOTSWAP_DATA_DIR;
   if (dataDir) config.dataDir = resolve(dataDir);
   const level = overrides.logLevel ?? process.env.HOTSWAP_LOG_LEVEL;
-  if (level) config.logLevel = level as LogLevelName;
-  return config;
+  if (level) config.logLevel = oneOf(LOG_LEVELS, level, '--log-level / HOTSWAP_LOG_LEVEL');
+  const format = overrides.logFormat ?? process.env.HOTSWAP_LOG_FORMAT;
+  if (format) config.logFormat = oneOf(LOG_FORMATS, format, '--log-format / HOTSWAP_LOG_FORMAT');
 }
 
-/** `limits.fuel`: false (unmetered), or budgets per callback kind over DEFAULT_FUEL. */
-function parseFuel(raw: unknown, where: string, fail: (msg: string) => never): FuelBudgets | null {
-  if (raw === false) return null;
-  if (raw === undefined) return { ...DEFAULT_FUEL };
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return fail(`${where} must be false or an object`);
-  const budgets = { ...DEFAULT_FUEL };
-  for (const [kind, value] of Object.entries(raw)) {
-    if (!(kind in DEFAULT_FUEL)) fail(`${where}.${kind}: unknown kind (one of ${Object.keys(DEFAULT_FUEL).join(', ')})`);
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1 || n > MAX_FUEL) fail(`${where}.${kind} must be an integer 1..${MAX_FUEL}`);
-    budgets[kind as keyof FuelBudgets] = n;
-  }
-  return budgets;
+function oneOf<T extends string>(allowed: readonly T[], value: string, what: string): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new ConfigError(what, `must be one of ${allowed.join(', ')} (got "${value}")`);
 }

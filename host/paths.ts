@@ -1,3 +1,4 @@
+// Where the package's own files are: its root, the bundled modules, the default configuration.
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -1,3 +1,7 @@
+// The `capabilities` section of a component's configuration: its types, its schema, and its
+// normalised form.
+import { SchemaCheck } from '../schema.js';
+
 /**
  * The `capabilities` section of a component's configuration: which host capabilities the
  * component's modules may use. Nothing is granted unless it is named here (docs/RIP.md).
@@ -31,56 +35,77 @@ export interface CapabilitiesConfig {
   settings?: Record<string, string>;
 }
 
-const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
-const IFNAME = /^[A-Za-z0-9_.:@-]{1,15}$/;
-const PROTOCOL = /^[A-Za-z0-9_-]{1,32}$/;
+/** An IPv4 multicast address: 224.0.0.0 to 239.255.255.255. */
+const OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
+const MULTICAST = `^(22[4-9]|23[0-9])(\\.${OCTET}){3}$`;
+
+/**
+ * The JSON schema of the section (defaults included); the engine's configuration schema embeds
+ * it, so one validation reports every mistake in the file with its field (host/schema.ts).
+ */
+export const CAPABILITIES_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    net: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        interfaces: {
+          type: 'array',
+          minItems: 1,
+          items: { type: 'string', pattern: '^[A-Za-z0-9_.:@-]{1,15}$', hint: 'be an interface name (1 to 15 of A-Z a-z 0-9 _ . : @ -)' },
+        },
+        port: { type: 'integer', minimum: 1, maximum: 65535, default: 520 },
+        group: { type: 'string', pattern: MULTICAST, hint: 'be an IPv4 multicast address (224.0.0.0 to 239.255.255.255)', default: '224.0.0.9' },
+      },
+    },
+    routes: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        protocol: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,32}$', hint: 'be a protocol name or number (as in /etc/iproute2/rt_protos)', default: 'rip' },
+        metric: { type: 'integer', minimum: 0, maximum: 0xffffffff, default: 20 },
+      },
+    },
+    settings: {
+      type: 'object',
+      additionalProperties: {
+        type: ['string', 'number', 'boolean', 'array'],
+        items: { type: ['string', 'number'] },
+        hint: 'be a string, number, boolean or a list of strings and numbers',
+      },
+    },
+  },
+} as const;
+
+/** The section as it is once the schema accepted it and filled in its defaults. */
+interface CheckedCapabilities {
+  net?: NetCapabilityConfig;
+  routes?: RoutesCapabilityConfig;
+  settings?: Record<string, string | number | boolean | (string | number)[]>;
+}
 
 type Fail = (message: string) => never;
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const check = new SchemaCheck<CheckedCapabilities>(CAPABILITIES_SCHEMA);
 
-/** Parses and validates `components[i].capabilities`; every error names the field. */
+/**
+ * Validates `components[i].capabilities` against CAPABILITIES_SCHEMA (every error names the
+ * field, under `where`) and flattens settings to the text the module reads.
+ */
 export function parseCapabilities(raw: unknown, where: string, fail: Fail): CapabilitiesConfig {
   if (raw === undefined) return {};
-  if (!isObject(raw)) return fail(`${where} must be an object`);
-  const known = ['net', 'routes', 'settings'];
-  for (const key of Object.keys(raw)) {
-    if (!known.includes(key)) fail(`${where}.${key}: unknown capability (known: ${known.join(', ')})`);
-  }
+  const checked = check.check(raw, where);
+  if (!checked.ok) return fail(checked.problems.join('; '));
+  const { net, routes, settings } = checked.value;
   const out: CapabilitiesConfig = {};
-  if (raw.net !== undefined) {
-    const net = isObject(raw.net) ? raw.net : fail(`${where}.net must be an object`);
-    const port = Number(net.port ?? 520);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) fail(`${where}.net.port must be 1..65535`);
-    const group = String(net.group ?? '224.0.0.9');
-    const g = IPV4.exec(group);
-    if (!g || Number(g[1]) < 224 || Number(g[1]) > 239) fail(`${where}.net.group "${group}" must be an IPv4 multicast address`);
-    const cfg: NetCapabilityConfig = { port, group };
-    if (net.interfaces !== undefined) {
-      if (!Array.isArray(net.interfaces) || net.interfaces.length === 0) fail(`${where}.net.interfaces must be a non-empty array of interface names`);
-      cfg.interfaces = (net.interfaces as unknown[]).map((n, j) =>
-        typeof n === 'string' && IFNAME.test(n) ? n : fail(`${where}.net.interfaces[${j}] "${String(n)}" is not an interface name`),
-      );
-    }
-    out.net = cfg;
-  }
-  if (raw.routes !== undefined) {
-    const routes = isObject(raw.routes) ? raw.routes : fail(`${where}.routes must be an object`);
-    const protocol = String(routes.protocol ?? 'rip');
-    if (!PROTOCOL.test(protocol)) fail(`${where}.routes.protocol "${protocol}" must be a protocol name or number`);
-    const metric = Number(routes.metric ?? 20);
-    if (!Number.isInteger(metric) || metric < 0 || metric > 0xffffffff) fail(`${where}.routes.metric must be a u32`);
-    out.routes = { protocol, metric };
-  }
-  if (raw.settings !== undefined) {
-    const settings = isObject(raw.settings) ? raw.settings : fail(`${where}.settings must be an object`);
-    const flat: Record<string, string> = {};
-    for (const [key, value] of Object.entries(settings)) {
-      if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') flat[key] = String(value);
-      else if (Array.isArray(value) && value.every((v) => typeof v === 'string' || typeof v === 'number')) flat[key] = value.join(',');
-      else fail(`${where}.settings.${key} must be a string, number, boolean or a list of them`);
-    }
-    out.settings = flat;
+  if (net) out.net = net;
+  if (routes) out.routes = routes;
+  if (settings) {
+    out.settings = Object.fromEntries(
+      Object.entries(settings).map(([key, value]) => [key, Array.isArray(value) ? value.join(',') : String(value)]),
+    );
   }
   return out;
 }

@@ -19,6 +19,7 @@ const HELP = `hotswap: run and upgrade hot-swappable WebAssembly components
 
 Usage:
   hotswap start [--config FILE] [--listen HOST:PORT] [--control HOST:PORT] [--data-dir DIR]
+                [--log-level debug|info|warn|error] [--log-format text|json]
       Runs the engine (default config: config/default.json, component kv on 127.0.0.1:7400).
       Modules and history are kept in the data directory (default .hotswap); the bundled
       example modules are registered there at first start.
@@ -46,6 +47,8 @@ Options:
                         directory, which the engine on this machine tells the CLI about)
   --data-dir DIR        data directory (env HOTSWAP_DATA_DIR; default .hotswap)
   --config FILE         configuration file (start; also where the CLI finds the data directory)
+  --log-level LEVEL     start: debug, info, warn or error (env HOTSWAP_LOG_LEVEL; default info)
+  --log-format FORMAT   start: text, or json for one JSON object per line (env HOTSWAP_LOG_FORMAT)
   --json                machine-readable output on stdout
   -h, --help            this help
 
@@ -58,6 +61,7 @@ const options = {
   control: { type: 'string' },
   'data-dir': { type: 'string' },
   'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
   token: { type: 'string' },
   version: { type: 'string' },
   sign: { type: 'string' },
@@ -178,12 +182,13 @@ async function start(values: Values): Promise<number> {
     ...(values.control ? { control: values.control } : {}),
     ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
     ...(values['log-level'] ? { logLevel: values['log-level'] } : {}),
+    ...(values['log-format'] ? { logFormat: values['log-format'] } : {}),
   });
   if (values.token) config.control.token = values.token;
-  const log = new Logger('engine', config.logLevel);
+  const log = new Logger('engine', config.logLevel, undefined, config.logFormat);
+  // The control server logs "control endpoint on http://…" itself, once per bound address.
   const plane = await ControlPlane.start(config, { logger: log });
   const engine = plane.engine;
-  log.info(`control endpoint on http://${plane.server.address}`);
   log.info(`ready: ${engine.names().map((n) => `${n}@${engine.component(n).module?.version}`).join(', ')}`);
   await new Promise<void>((done) => {
     const stop = (sig: string): void => {

@@ -48,7 +48,7 @@ export class ControlPlane {
   }
 
   static async start(config: EngineConfig, options: ControlPlaneOptions = {}): Promise<ControlPlane> {
-    const log = options.logger ?? new Logger('engine', config.logLevel);
+    const log = options.logger ?? new Logger('engine', config.logLevel, undefined, config.logFormat);
     // Configuration mistakes (a bad key) fail before anything is opened or bound.
     const signatures = config.control.trustedKey ? new SignatureCheck(loadPublicKey(config.control.trustedKey)) : null;
     const db = openDatabase(config.dataDir);
@@ -92,6 +92,7 @@ export class ControlPlane {
         history,
         metrics,
         signatures,
+        logger: log.child('control'),
         ...(config.control.uploadLimitBytes !== undefined ? { uploadLimitBytes: config.control.uploadLimitBytes } : {}),
       });
       if (auth.tokenFile) log.info(`control token in ${auth.tokenFile}`);

@@ -1,24 +1,20 @@
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { UpgradeInProgress } from '../component/component.js';
-import type { SwapReport } from '../component/swap.js';
-import { UnknownComponent, type Engine } from '../engine.js';
-import { ModuleRejected } from '../modules/errors.js';
+// The control API's HTTP server (fastify): request validation, authentication and content-type
+// hooks, the request log, and error answers; the routes themselves are in read-routes.ts and
+// swap-routes.ts.
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Engine } from '../engine.js';
+import type { Logger } from '../log.js';
 import type { UpgradeHistory } from '../repository/history.js';
-import {
-  BlobDamaged,
-  isValidName,
-  isValidVersion,
-  NAME_PATTERN,
-  NotFound,
-  VersionConflict,
-} from '../repository/repository.js';
 import type { ModuleStore } from '../repository/store.js';
+import { addAnnotations } from '../schema.js';
 import type { BearerAuth } from './auth.js';
+import { errorBody, HttpError, isUnexpected, statusOf, validationError } from './errors.js';
 import type { EngineMetrics } from './metrics.js';
-import { SIGNATURE_HEADER, SignatureRejected, decodeSignature, type SignatureCheck } from './signatures.js';
+import { readRoutes } from './read-routes.js';
+import type { SignatureCheck } from './signatures.js';
+import { SwapRoutes } from './swap-routes.js';
 
-/** Who uploaded a version, as the CLI reports it (user@host); free text, so kept short and plain. */
-export const UPLOADER_HEADER = 'x-hotswap-uploader';
+export { UPLOADER_HEADER } from './swap-routes.js';
 export const DEFAULT_UPLOAD_LIMIT = 16 * 1024 * 1024;
 
 export interface ControlServerOptions {
@@ -31,80 +27,85 @@ export interface ControlServerOptions {
   /** Null when no trusted key is configured: signatures are then recorded, not required. */
   signatures: SignatureCheck | null;
   uploadLimitBytes?: number;
-}
-
-/** An error that carries its HTTP status; everything else goes through `statusOf`. */
-class HttpError extends Error {
-  constructor(readonly status: number, message: string, readonly extra: Record<string, unknown> = {}) {
-    super(message);
-    this.name = HTTP_CODES[status] ?? 'HttpError';
-  }
-}
-const HTTP_CODES: Record<number, string> = { 400: 'BadRequest', 401: 'Unauthorized', 409: 'Conflict', 415: 'UnsupportedMediaType' };
-const VERSION_RULE = 'a semantic version such as 1.2.3 or 1.2.3-rc.1 (at most 64 characters)';
-
-/** Engine and repository errors → HTTP status. The message already names module, version and reason. */
-function statusOf(error: unknown): number {
-  if (error instanceof HttpError) return error.status;
-  if (error instanceof UnknownComponent || error instanceof NotFound) return 404;
-  if (error instanceof UpgradeInProgress || error instanceof VersionConflict) return 409;
-  if (error instanceof ModuleRejected) return 422;
-  if (error instanceof SignatureRejected) return 403;
-  const status = (error as FastifyError).statusCode;
-  return typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
-}
-
-function errorBody(error: unknown, status: number, limit: number): Record<string, unknown> {
-  const e = error as Error & { code?: string };
-  let message = e instanceof Error ? e.message : String(error);
-  // Fastify's own words, made specific.
-  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') message = `request body is over the upload limit of ${limit} bytes`;
-  if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') message = `unsupported content type: ${message}`;
-  const body: Record<string, unknown> = { error: message, status, code: e.code ?? e.name ?? 'Error' };
-  if (error instanceof ModuleRejected) Object.assign(body, { module: error.module, version: error.version, problems: error.problems });
-  if (error instanceof HttpError) Object.assign(body, error.extra);
-  return body;
+  /** The server's scope of the engine's logger: requests and fastify's own messages go there. */
+  logger: Logger;
 }
 
 const isLoopback = (ip: string): boolean => ip === '::1' || ip.startsWith('127.') || ip.startsWith('::ffff:127.');
 const contentTypeOf = (req: FastifyRequest): string => (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
 
-interface NameParams {
-  name: string;
-}
-interface VersionParams extends NameParams {
-  version: string;
+/**
+ * One short line per request, `POST /v1/components/kv/upgrade 200 3.1 ms`, with the error's
+ * message when it failed. Reads at debug (health checks and scrapes would drown everything
+ * else), changes at info, server errors at error. JSON lines carry method, url, status and ms.
+ */
+class RequestLog extends LogController {
+  /** Why a request failed, noted by the error handler for the line written when it completes. */
+  readonly #failures = new WeakMap<FastifyRequest, string>();
+
+  noteFailure(req: FastifyRequest, message: string): void {
+    this.#failures.set(req, message);
+  }
+
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, req: FastifyRequest, reply: FastifyReply): void {
+    const status = reply.statusCode;
+    const ms = Math.round(reply.elapsedTime * 10) / 10;
+    const failure = error?.message ?? this.#failures.get(req);
+    const level = status >= 500 ? 'error' : req.method === 'GET' || req.method === 'HEAD' ? 'debug' : 'info';
+    req.log[level](
+      { method: req.method, url: req.url, status, ms, ...(failure ? { error: failure } : {}) },
+      `${req.method} ${req.url} ${status} ${ms} ms${failure ? `: ${failure}` : ''}`,
+    );
+  }
 }
 
 /**
  * The control API (docs/API.md). Reads are open; every mutating request needs the bearer token.
- * Checks run in the order a client can fix them: token (401), names (400), content type (415),
- * size (413), body (400), then what the engine says (403, 404, 409, 422).
+ * Checks run in the order a client can fix them: token (401), content type (415), size (413),
+ * names and bodies against the route schemas (400), then what the engine says (403, 404, 409,
+ * 422).
  */
 export class ControlServer {
   readonly #app: FastifyInstance;
-  readonly #engine: Engine;
   readonly #o: ControlServerOptions;
 
   private constructor(engine: Engine, options: ControlServerOptions) {
-    this.#engine = engine;
     this.#o = options;
     const limit = options.uploadLimitBytes ?? DEFAULT_UPLOAD_LIMIT;
-    this.#app = Fastify({ logger: false, bodyLimit: limit });
+    const requestLog = new RequestLog();
+    this.#app = Fastify({
+      loggerInstance: options.logger.pino as FastifyBaseLogger,
+      logController: requestLog,
+      bodyLimit: limit,
+      // Every problem of a request at once, with the schemas, so the 400 can word them.
+      ajv: { customOptions: { allErrors: true, verbose: true }, plugins: [addAnnotations] },
+      schemaErrorFormatter: validationError,
+    });
     this.#app.addContentTypeParser('application/wasm', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-    this.#app.setErrorHandler((error, _req, reply) => {
+    this.#app.setErrorHandler((error, req, reply) => {
       const status = statusOf(error);
-      return reply.code(status).send(errorBody(error, status, limit));
+      const body = errorBody(error, status, limit);
+      requestLog.noteFailure(req, String(body.error));
+      if (isUnexpected(error)) req.log.error({ err: error }, `unexpected error: ${(error as Error).stack ?? String(error)}`);
+      return reply.code(status).send(body);
     });
     this.#app.setNotFoundHandler((req, reply) =>
       reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}`, status: 404, code: 'NoRoute' }),
     );
-    this.#routes();
+    const parts = { engine, ...options };
+    readRoutes(this.#app, parts);
+    new SwapRoutes(parts).register(this.#app, (...types) => ({ onRequest: [this.#requireToken, this.#requireContentType(types)] }));
   }
 
   static async start(engine: Engine, options: ControlServerOptions): Promise<ControlServer> {
     const server = new ControlServer(engine, options);
-    await server.#app.listen({ host: options.host, port: options.port });
+    await server.#app.listen({
+      host: options.host,
+      port: options.port,
+      listenTextResolver: (address) => `control endpoint on ${address}`,
+    });
     return server;
   }
 
@@ -118,8 +119,6 @@ export class ControlServer {
     return this.#app.close();
   }
 
-  // ---- hooks shared by routes ----
-
   /** 401 unless the request carries the token. On loopback, says where a local CLI finds it. */
   readonly #requireToken = async (req: FastifyRequest): Promise<void> => {
     if (this.#o.auth.accepts(req.headers.authorization)) return;
@@ -131,16 +130,8 @@ export class ControlServer {
     );
   };
 
-  /** 400 for names outside the strict patterns: they never reach the repository or a path. */
-  readonly #checkParams = async (req: FastifyRequest): Promise<void> => {
-    const { name, version } = req.params as Partial<VersionParams>;
-    if (name !== undefined && !isValidName(name)) throw new HttpError(400, `component name "${name}" must match ${NAME_PATTERN}`);
-    if (version !== undefined && !isValidVersion(version)) {
-      throw new HttpError(400, `version "${version}" must be ${VERSION_RULE}`);
-    }
-  };
-
-  #requireContentType(...types: string[]) {
+  /** 415 unless a request with a body says it is one of `types`. */
+  #requireContentType(types: string[]) {
     return async (req: FastifyRequest): Promise<void> => {
       const type = contentTypeOf(req);
       const hasBody = type !== '' || Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
@@ -149,176 +140,4 @@ export class ControlServer {
       }
     };
   }
-
-  #routes(): void {
-    const app = this.#app;
-    const engine = this.#engine;
-    const { store, history } = this.#o;
-    const read = { onRequest: [this.#checkParams] };
-    const mutate = (...types: string[]) => ({
-      onRequest: [this.#requireToken, this.#checkParams, this.#requireContentType(...types)],
-    });
-
-    app.get('/healthz', async (_req, reply) => {
-      const components = engine.status().map((c) => ({ name: c.name, version: c.version, state: c.state }));
-      const ok = components.every((c) => c.state === 'running' || c.state === 'upgrading');
-      return reply.code(ok ? 200 : 503).send({ ok, components });
-    });
-
-    app.get('/metrics', async (_req, reply) => reply.type(this.#o.metrics.contentType).send(await this.#o.metrics.text()));
-
-    app.get('/v1/components', async () => engine.status());
-
-    app.get<{ Params: NameParams }>('/v1/components/:name', read, async (req) => engine.component(req.params.name).status());
-
-    app.get<{ Params: NameParams }>('/v1/components/:name/show', read, async (req, reply) =>
-      reply.type('text/plain; charset=utf-8').send(engine.component(req.params.name).show()),
-    );
-
-    app.get<{ Params: NameParams }>('/v1/components/:name/versions', read, async (req) => {
-      const module = engine.componentConfig(req.params.name).module;
-      const running = engine.component(req.params.name).module?.version ?? null;
-      return store.list(module).map((v) => ({ ...v, running: v.version === running }));
-    });
-
-    app.get<{ Params: VersionParams }>('/v1/components/:name/versions/:version', read, async (req) =>
-      store.describe(engine.componentConfig(req.params.name).module, req.params.version),
-    );
-
-    app.put<{ Params: VersionParams }>(
-      '/v1/components/:name/versions/:version',
-      mutate('application/wasm'),
-      async (req, reply) => {
-        const { name, version } = req.params;
-        const { stored, created } = await this.#admit(req, name, version);
-        return reply
-          .code(created ? 201 : 200)
-          .header('location', `/v1/components/${name}/versions/${version}`)
-          .send(stored);
-      },
-    );
-
-    app.get<{ Params: NameParams; Querystring: { limit?: string } }>('/v1/components/:name/history', read, async (req) => {
-      engine.component(req.params.name); // 404 for an unknown component
-      const limit = req.query.limit === undefined ? 1000 : Number(req.query.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 100000) throw new HttpError(400, 'limit must be an integer from 1 to 100000');
-      return history.list(req.params.name, limit);
-    });
-
-    app.post<{ Params: NameParams; Querystring: { version?: string } }>(
-      '/v1/components/:name/upgrade',
-      mutate('application/json', 'application/wasm'),
-      async (req, reply) => {
-        const { name } = req.params;
-        const bytes = req.body;
-        if (Buffer.isBuffer(bytes)) {
-          // Module bytes in the request: stored like a push (same checks), then swapped in.
-          const claimed = req.query.version;
-          if (claimed !== undefined && !isValidVersion(claimed)) throw new HttpError(400, `version "${claimed}" must be ${VERSION_RULE}`);
-          return this.#swap(reply, name, 'upgrade', claimed, async () => {
-            const { stored } = await this.#admit(req, name, claimed);
-            return engine.upgrade(name, { bytes, version: stored.version });
-          });
-        }
-        const version = this.#versionFromBody(req.body, true)!;
-        return this.#swap(reply, name, 'upgrade', version, () => engine.upgrade(name, { version }));
-      },
-    );
-
-    app.post<{ Params: NameParams }>(
-      '/v1/components/:name/rollback',
-      mutate('application/json'),
-      async (req, reply) => {
-        const { name } = req.params;
-        const current = engine.component(name).module?.version ?? null;
-        const named = this.#versionFromBody(req.body, false);
-        const target = named ?? (current !== null ? history.previousVersion(name, current) ?? undefined : undefined);
-        return this.#swap(reply, name, 'rollback', target, () => engine.rollback(name, target));
-      },
-    );
-  }
-
-  /** `{"version": "1.2.3"}`; a missing body or version is allowed where `required` is false. */
-  #versionFromBody(body: unknown, required: boolean): string | undefined {
-    const fail = (): never => {
-      throw new HttpError(400, `body must be {"version": "<semantic version>"}${required ? '' : ' or empty'}`);
-    };
-    if (body === undefined || body === null) return required ? fail() : undefined;
-    if (typeof body !== 'object' || Array.isArray(body)) return fail();
-    const version = (body as { version?: unknown }).version;
-    if (version === undefined && !required) return undefined;
-    if (typeof version !== 'string') return fail();
-    if (!isValidVersion(version)) throw new HttpError(400, `version "${version}" must be ${VERSION_RULE}`);
-    return version;
-  }
-
-  /**
-   * Checks uploaded bytes exactly as an upgrade would (signature, then engine.prepare: ABI,
-   * policy, warm-up) and stores them. Nothing is stored unless every check passed.
-   */
-  async #admit(req: FastifyRequest, name: string, version: string | undefined) {
-    const bytes = req.body;
-    if (!Buffer.isBuffer(bytes) || bytes.byteLength === 0) throw new HttpError(400, 'the body must be the module bytes (application/wasm)');
-    const module = this.#engine.componentConfig(name).module;
-    const what = `module ${module}@${version ?? '(unversioned)'}`;
-    const header = req.headers[SIGNATURE_HEADER];
-    const signature = Array.isArray(header) ? header[0] : header;
-    if (this.#o.signatures) this.#o.signatures.verify(what, bytes, signature);
-    const normalised = signature ? decodeSignature(signature).toString('base64') : null;
-    const prepared = await this.#engine.prepare(name, bytes, version);
-    const uploader = String(req.headers[UPLOADER_HEADER] ?? '').replace(/[^\w.@+-]/g, '').slice(0, 100);
-    const { version: stored, created } = this.#o.store.put({
-      module,
-      version: prepared.version,
-      bytes,
-      abiVersion: prepared.abiVersion,
-      layoutVersion: prepared.layoutVersion,
-      uploadedBy: `${uploader || 'unknown'} (${req.ip})`,
-      signature: normalised,
-    });
-    return { stored, created };
-  }
-
-  /**
-   * Runs an upgrade or rollback and answers with its swap report. Swaps reach the history and
-   * metrics through engine.onSwap; refusals before any swap are recorded here, with their cause.
-   */
-  async #swap(
-    reply: FastifyReply,
-    name: string,
-    reason: SwapReport['reason'],
-    version: string | undefined,
-    run: () => Promise<SwapReport>,
-  ): Promise<FastifyReply> {
-    const from = this.#engine.component(name).module?.version ?? null;
-    let report: SwapReport;
-    try {
-      report = await run();
-    } catch (e) {
-      if (e instanceof NotFound || e instanceof ModuleRejected || e instanceof BlobDamaged || e instanceof SignatureRejected) {
-        this.#o.history.recordRejected(name, reason, from, version ?? null, (e as Error).message);
-        this.#o.metrics.recordRejected(name, reason);
-      }
-      throw e;
-    }
-    const body = withEveryPhase(report);
-    if (report.result !== 'ok') {
-      return reply.code(422).send({ error: `${reason} ${report.result}: ${report.cause}`, status: 422, code: 'SwapFailed', report: body });
-    }
-    return reply.send(body);
-  }
-}
-
-/**
- * The phases a report always lists, in the order the swap runs them (null when a phase did not
- * run, e.g. no migration).
- */
-const REPORTED_PHASES = [
-  'snapshot', 'term', 'hold', 'migrate_down', 'instantiate', 'bind', 'migrate', 'restart', 'drain',
-] as const;
-
-function withEveryPhase(report: SwapReport): SwapReport & { phasesUs: Record<string, number | null> } {
-  const phasesUs: Record<string, number | null> = {};
-  for (const p of REPORTED_PHASES) phasesUs[p] = report.phasesUs[p] ?? null;
-  return { ...report, phasesUs: { ...phasesUs, ...report.phasesUs } };
 }

@@ -1,3 +1,4 @@
+// Module bytes on disk, addressed by their sha256 and verified on every read.
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,3 +1,4 @@
+// The example modules built into build/modules, read as a repository and registered into the store.
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,7 +14,6 @@ import {
   type ModuleRepository,
   type StoredModule,
 } from './repository.js';
-
 
 /** The example modules that `npm run build:modules` compiled into build/modules/<name>/<version>.wasm. */
 export class BundledModules implements ModuleRepository {
@@ -32,7 +32,8 @@ export class BundledModules implements ModuleRepository {
     return { name, version, bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
   }
 
-  async versions(name: string): Promise<string[]> {
+  /** The bundled versions of a module, lowest first. */
+  versions(name: string): string[] {
     const dir = join(this.#dir, name);
     if (!existsSync(dir)) return [];
     return readdirSync(dir)
@@ -57,7 +58,7 @@ export class BundledModules implements ModuleRepository {
   async registerInto(store: ModuleStore, log: Logger): Promise<string[]> {
     const registered: string[] = [];
     for (const name of this.names()) {
-      for (const version of await this.versions(name)) {
+      for (const version of this.versions(name)) {
         const { bytes } = await this.get(name, version);
         try {
           const { created } = store.put({ module: name, version, bytes, abiVersion: null, layoutVersion: null, uploadedBy: 'bundled' });

@@ -1,3 +1,4 @@
+// The persistent history of every upgrade, rollback, refusal and fault, per component.
 import type { FaultRecord } from '../component/component.js';
 import type { SwapReport } from '../component/swap.js';
 import type { Db } from './database.js';

@@ -1,3 +1,4 @@
+// The module store: version metadata in SQLite, bytes as content-addressed blobs.
 import { join } from 'node:path';
 import { BlobStore, sha256Hex } from './blobs.js';
 import type { Db } from './database.js';
@@ -10,7 +11,7 @@ import {
   type StoredModule,
 } from './repository.js';
 
-/** What the repository records about each version (the "what each version records"). */
+/** What the repository records about each version. */
 export interface ModuleVersion {
   module: string;
   version: string;
@@ -151,9 +152,5 @@ export class ModuleStore implements ModuleRepository {
     }
     if (read.actual !== meta.sha256) throw new BlobDamaged(module, version, meta.sha256, read.actual);
     return { name: module, version, bytes: read.bytes, sha256: meta.sha256 };
-  }
-
-  async versions(module: string): Promise<string[]> {
-    return this.list(module).map((v) => v.version);
   }
 }

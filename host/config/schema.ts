@@ -1,0 +1,128 @@
+// The JSON schema of the engine's configuration file: every field, its type, its allowed values
+// and its default. loadConfig (host/config.ts) validates a file against it in one pass.
+import { MEMORY_BASE, SIGNALS } from '../abi/abi.js';
+import { CAPABILITIES_SCHEMA } from '../capabilities/config.js';
+import type { SnapshotPolicy } from '../component/swap.js';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevelName } from '../log.js';
+import { DEFAULT_FUEL, MAX_FUEL, type FuelBudgets } from '../modules/fuel-budgets.js';
+import { NAME_PATTERN, VERSION_MAX_LENGTH, VERSION_PATTERN, VERSION_RULE } from '../repository/repository.js';
+
+export const SNAPSHOT_POLICIES = ['incremental', 'always', 'migrations', 'never'] as const satisfies readonly SnapshotPolicy[];
+
+/** Defaults that are not plain values in the schema (kept here so the schema and docs agree). */
+export const DEFAULT_MEMORY_BYTES = 512 * 1024 * 1024;
+export const DEFAULT_MODULE_BYTES = 4 * 1024 * 1024;
+
+const name = { type: 'string', pattern: NAME_PATTERN.source, hint: `match ${NAME_PATTERN}` } as const;
+const port = { type: 'integer', minimum: 0, maximum: 65535 } as const;
+
+const LISTEN = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['proto', 'port'],
+  properties: {
+    proto: { enum: ['udp', 'tcp'] },
+    host: { type: 'string', minLength: 1, default: '127.0.0.1' },
+    port,
+  },
+} as const;
+
+/** `limits.fuel`: false runs modules unmetered; an object sets budgets over DEFAULT_FUEL. */
+const FUEL_HINT = 'be false (unmetered) or an object of budgets per callback kind';
+const FUEL = {
+  type: ['boolean', 'object'],
+  hint: FUEL_HINT,
+  if: { type: 'boolean' },
+  then: { const: false, hint: FUEL_HINT },
+  else: {
+    additionalProperties: false,
+    properties: Object.fromEntries(
+      Object.keys(DEFAULT_FUEL).map((kind) => [kind, { type: 'integer', minimum: 1, maximum: MAX_FUEL }]),
+    ),
+  },
+} as const;
+
+const COMPONENT = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'version'],
+  properties: {
+    name,
+    module: name,
+    version: { type: 'string', maxLength: VERSION_MAX_LENGTH, pattern: VERSION_PATTERN.source, hint: `be ${VERSION_RULE}` },
+    listen: { type: 'array', items: LISTEN, default: [] },
+    signals: { type: 'array', uniqueItems: true, items: { enum: Object.keys(SIGNALS) }, default: [] },
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        memoryBytes: {
+          type: 'integer',
+          exclusiveMinimum: MEMORY_BASE,
+          hint: `be a number of bytes greater than the modules' memoryBase (${MEMORY_BASE})`,
+          default: DEFAULT_MEMORY_BYTES,
+        },
+        moduleBytes: { type: 'integer', minimum: 1, default: DEFAULT_MODULE_BYTES },
+        fuel: FUEL,
+      },
+    },
+    // Defaults: DEFAULT_PROBATION, filled in by loadConfig (the component layer owns them).
+    probation: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        windowMs: { type: 'number', minimum: 0 },
+        maxFaults: { type: 'integer', minimum: 0 },
+      },
+    },
+    snapshot: { enum: SNAPSHOT_POLICIES, default: 'incremental' },
+    wasi: { type: 'boolean', default: false },
+    capabilities: CAPABILITIES_SCHEMA,
+  },
+} as const;
+
+export const ENGINE_CONFIG_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['components'],
+  properties: {
+    dataDir: { type: 'string', minLength: 1, default: '.hotswap' },
+    logLevel: { enum: LOG_LEVELS, default: 'info' },
+    logFormat: { enum: LOG_FORMATS, default: 'text' },
+    control: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        host: { type: 'string', minLength: 1, default: '127.0.0.1' },
+        port: { ...port, default: 7070 },
+        token: { type: 'string' },
+        uploadLimitBytes: { type: 'integer', minimum: 1 },
+        trustedKey: { type: 'string', minLength: 1 },
+      },
+    },
+    components: { type: 'array', items: COMPONENT },
+  },
+} as const;
+
+/** A configuration file as it is once the schema accepted it and filled in its defaults. */
+export interface CheckedConfig {
+  dataDir: string;
+  logLevel: LogLevelName;
+  logFormat: LogFormat;
+  control: { host: string; port: number; token?: string; uploadLimitBytes?: number; trustedKey?: string };
+  components: {
+    name: string;
+    module?: string;
+    version: string;
+    listen: { proto: 'udp' | 'tcp'; host: string; port: number }[];
+    signals: (keyof typeof SIGNALS)[];
+    limits: { memoryBytes: number; moduleBytes: number; fuel?: false | Partial<FuelBudgets> };
+    probation?: { windowMs?: number; maxFaults?: number };
+    snapshot: SnapshotPolicy;
+    wasi: boolean;
+    /** Normalised (settings flattened to text) by parseCapabilities. */
+    capabilities?: unknown;
+  }[];
+}
