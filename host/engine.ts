@@ -11,7 +11,7 @@ import type { SwapReport } from './component/swap.js';
 import type { ComponentConfig, EngineConfig } from './config.js';
 import { Attempts, type Rejection, type UpgradeLog } from './engine/attempts.js';
 import { ComponentEntry } from './engine/component-entry.js';
-import { RollbackRule } from './engine/rollback-rule.js';
+import { RollbackRule, type RollbackTarget } from './engine/rollback-rule.js';
 import { Logger } from './log.js';
 import type { ModulePolicy } from './modules/check.js';
 import { ModuleRejected } from './modules/errors.js';
@@ -182,7 +182,7 @@ export class Engine {
   async rollback(name: string, version?: string): Promise<SwapReport> {
     const component = this.component(name);
     const running = component.module?.version ?? null;
-    let target;
+    let target: RollbackTarget;
     try {
       target = this.#rollbacks.target(name, running, version);
     } catch (e) {
@@ -209,7 +209,7 @@ export class Engine {
   #rollBackAutomatically(name: string, verdict: string): void {
     const entry = this.#entry(name);
     const { component, log } = entry;
-    let target;
+    let target: RollbackTarget;
     try {
       target = this.#rollbacks.target(name, component.module?.version ?? null);
     } catch (e) {
