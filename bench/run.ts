@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only a,b]`: every benchmark of issue 6, each in its own
+ * `npm run bench [-- --quick] [-- --only a,b]`: every benchmark (docs/PERFORMANCE.md), each in its own
  * process, then bench/results/latest.json and latest.md (and the README block between
  * `<!-- bench:start -->` and `<!-- bench:end -->`, when README.md has those markers).
  *

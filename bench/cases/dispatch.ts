@@ -1,5 +1,5 @@
 /**
- * Measure 2: in-process dispatch throughput for 64-byte messages (issue 6), and measure 5's fuel
+ * Measure 2: in-process dispatch throughput for 64-byte messages, and measure 5's fuel
  * overhead on kv (metered, the engine's default, against the same module unmetered).
  *
  *   node --import tsx --expose-gc bench/cases/dispatch.ts [--quick]
@@ -15,7 +15,7 @@
  *  - wasm_instance: no queue: PersistentMemory.writeInbox + ModuleInstance.onMessage + the real
  *    import object, called in a loop — the host glue without the queue;
  *  - wasm_bare: the kv export called in a loop with the inbox views cached and a no-op reply — the
- *    Wasm handler itself (the facts.md "bare loop" figure);
+ *    Wasm handler itself (the "bare loop" of docs/PERFORMANCE.md);
  *  - js_bare: the plain-JS handler called in a loop;
  *  - wasm_call_floor: inbox copy + a call of a trivial export: dispatch with an empty handler.
  * The metered/unmetered pair of wasm_component and of wasm_bare gives the fuel overhead.

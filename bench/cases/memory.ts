@@ -1,5 +1,5 @@
 /**
- * Measure 6 (issue 6): resident memory per component and per 1,000,000 keys.
+ * Measure 6: resident memory per component and per 1,000,000 keys.
  *
  *   node --import tsx --expose-gc bench/cases/memory.ts [--quick]
  *

@@ -1,5 +1,5 @@
 /**
- * Measure 5 (issue 6), the costs of safety besides fuel (fuel is measured with dispatch, where
+ * Measure 5, the costs of safety besides fuel (fuel is measured with dispatch, where
  * the same workload runs metered and unmetered):
  *  - the rollback snapshot: PersistentMemory.snapshot() and restore() with 1 MB and 100 MB of
  *    persistent data in use, against a bare memcpy of the same bytes into a buffer allocated

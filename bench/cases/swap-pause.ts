@@ -1,5 +1,5 @@
 /**
- * Measure 1: the swap pause of a precompiled module (issue 6).
+ * Measure 1: the swap pause of a precompiled module.
  *
  *   node --import tsx --expose-gc bench/cases/swap-pause.ts [--quick]
  *

@@ -1,5 +1,5 @@
 /**
- * Measures 3 and 4 (issue 6): kv over real UDP sockets, with the server and the load generator
+ * Measures 3 and 4 (docs/PERFORMANCE.md): kv over real UDP sockets, with the server and the load generator
  * in separate processes on loopback.
  *
  *   node --import tsx bench/cases/udp.ts [--quick]

@@ -134,7 +134,7 @@ export async function verifyStore(component: Component, n: number): Promise<void
 }
 
 /**
- * One swap whose pause is measured the way the issue defines it: an event waits behind the
+ * One swap whose pause is measured the way docs/PERFORMANCE.md defines it: an event waits behind the
  * upgrade, so `pauseUs` runs from the upgrade leaving the queue until the new module handled
  * that event (Component #afterEvent).
  */
