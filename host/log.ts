@@ -101,7 +101,9 @@ function textLines(sink: LogSink): DestinationStream {
     singleLine: true,
     messageFormat: (log, messageKey) => {
       const level = pino.levels.labels[Number(log.level)] ?? String(log.level);
-      return `${new Date(Number(log.time)).toISOString()} ${level.padEnd(5)} [${String(log.scope)}] ${String(log[messageKey])}`;
+      // A line without a message (pino's `log.error({ err })`) says the error's.
+      const text = log[messageKey] ?? (log.err as { message?: unknown } | undefined)?.message ?? '';
+      return `${new Date(Number(log.time)).toISOString()} ${level.padEnd(5)} [${String(log.scope)}] ${String(text)}`;
     },
   });
   return {

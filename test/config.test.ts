@@ -9,6 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MEMORY_BASE } from '../host/abi/abi.js';
 import { ConfigError, DEFAULT_PROBATION, loadConfig, type ConfigOverrides } from '../host/config.js';
+import { Logger } from '../host/log.js';
 import { DEFAULT_FUEL } from '../host/modules/fuel-budgets.js';
 import { cli, repoRoot } from './support/engine-process.js';
 
@@ -220,6 +221,25 @@ test('every mistake in a file is reported at once, one line each', () => {
     'components[0].version must be a semantic version such as 1.2.3 or 1.2.3-rc.1 (at most 64 characters) (got "1")',
     'components[0].wasi must be true or false (got 1)',
   ]);
+});
+
+test('the logger: one line per entry in either format, children by component name, the level filters', () => {
+  const text: string[] = [];
+  const engine = new Logger('engine', 'info', { write: (line) => void text.push(line) });
+  engine.debug('not at info');
+  engine.info('ready: kv@1.0.0');
+  engine.child('kv').log('warn', 'channel 0: udp 127.0.0.1:7400');
+  assert.is(text.length, 2, text.join('\n'));
+  assert.match(text[0]!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z info  \[engine\] ready: kv@1\.0\.0$/);
+  assert.match(text[1]!, /Z warn  \[kv\] channel 0: udp 127\.0\.0\.1:7400$/, 'a child is scoped by its own name');
+
+  const json: string[] = [];
+  const root = new Logger('engine', 'debug', { write: (line) => void json.push(line) }, 'json');
+  root.child('kv').debug('a "quoted" message');
+  assert.is(json.length, 1);
+  const entry = JSON.parse(json[0]!) as Record<string, unknown>;
+  assert.equal([entry.level, entry.scope, entry.msg], ['debug', 'kv', 'a "quoted" message']);
+  assert.ok(!Number.isNaN(Date.parse(String(entry.time))));
 });
 
 interface Started {

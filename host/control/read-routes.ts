@@ -5,20 +5,13 @@ import type { Engine } from '../engine.js';
 import type { UpgradeHistory } from '../repository/history.js';
 import type { ModuleStore } from '../repository/store.js';
 import type { EngineMetrics } from './metrics.js';
-import { HISTORY_QUERY, NAME_PARAMS, VERSION_PARAMS } from './schemas.js';
+import { HISTORY_QUERY, NAME_PARAMS, VERSION_PARAMS, type NameParams, type VersionParams } from './schemas.js';
 
 export interface ReadParts {
   engine: Engine;
   store: ModuleStore;
   history: UpgradeHistory;
   metrics: EngineMetrics;
-}
-
-interface NameParams {
-  name: string;
-}
-interface VersionParams extends NameParams {
-  version: string;
 }
 
 const DEFAULT_HISTORY_LIMIT = 1000;

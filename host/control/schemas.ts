@@ -57,6 +57,14 @@ const ROLLBACK_JSON = {
 export const UPGRADE_BODY = { content: { 'application/json': { schema: UPGRADE_JSON } } } as const;
 export const ROLLBACK_BODY = { content: { 'application/json': { schema: ROLLBACK_JSON } } } as const;
 
+/** The path parameters the schemas accept. */
+export interface NameParams {
+  name: string;
+}
+export interface VersionParams extends NameParams {
+  version: string;
+}
+
 /** The JSON body the schemas accept. */
 export interface VersionBody {
   version?: string;

@@ -9,7 +9,17 @@ import { BlobDamaged, NotFound } from '../repository/repository.js';
 import type { ModuleStore } from '../repository/store.js';
 import { HttpError } from './errors.js';
 import type { EngineMetrics } from './metrics.js';
-import { NAME_PARAMS, ROLLBACK_BODY, UPGRADE_BODY, UPGRADE_BODY_RULE, UPGRADE_QUERY, VERSION_PARAMS, type VersionBody } from './schemas.js';
+import {
+  NAME_PARAMS,
+  ROLLBACK_BODY,
+  UPGRADE_BODY,
+  UPGRADE_BODY_RULE,
+  UPGRADE_QUERY,
+  VERSION_PARAMS,
+  type NameParams,
+  type VersionBody,
+  type VersionParams,
+} from './schemas.js';
 import { decodeSignature, SIGNATURE_HEADER, SignatureRejected, type SignatureCheck } from './signatures.js';
 
 /** Who uploaded a version, as the CLI reports it (user@host); free text, so kept short and plain. */
@@ -26,13 +36,6 @@ export interface SwapParts {
 
 /** onRequest hooks of a mutating route accepting these content types (token, then content type). */
 export type MutateHooks = (...contentTypes: string[]) => { onRequest: onRequestHookHandler[] };
-
-interface NameParams {
-  name: string;
-}
-interface VersionParams extends NameParams {
-  version: string;
-}
 
 export class SwapRoutes {
   readonly #p: SwapParts;
