@@ -2,7 +2,8 @@
  * The host's layers, lowest first; a file may import from its own layer or any layer below,
  * never from one above (docs/ARCHITECTURE.md, "Layers"):
  *   abi → modules → component → capabilities, sources → repository → engine (+ config) → control → cli
- * host/log.ts and host/paths.ts are leaf utilities anyone may import. `npm run check:deps`.
+ * host/log.ts, host/paths.ts and host/schema.ts are leaf utilities anyone may import; host/index.ts
+ * is the package's public API and no host file imports it. `npm run check:deps`.
  */
 const layers = [
   ['abi', '^host/abi/'],
@@ -35,10 +36,17 @@ module.exports = {
     ...upward,
     {
       name: 'leaf-utilities-import-nothing',
-      comment: 'host/log.ts and host/paths.ts are importable from every layer, so they import no host file',
+      comment: 'host/log.ts, paths.ts and schema.ts are importable from every layer, so they import no host file',
       severity: 'error',
-      from: { path: '^host/(log|paths)\\.ts$' },
+      from: { path: '^host/(log|paths|schema)\\.ts$' },
       to: { path: '^host/' },
+    },
+    {
+      name: 'public-api-is-imported-by-nobody',
+      comment: 'host/index.ts only re-exports for users of the package; inside host/ import the real module',
+      severity: 'error',
+      from: { path: '^host/' },
+      to: { path: '^host/index\\.ts$' },
     },
     {
       name: 'not-to-unresolvable',

@@ -65,7 +65,7 @@ export class Engine {
   private constructor(config: EngineConfig, options: EngineOptions) {
     this.config = config;
     this.repository = options.repository ?? new BundledModules();
-    this.#log = options.logger ?? new Logger('engine', config.logLevel);
+    this.#log = options.logger ?? new Logger('engine', config.logLevel, undefined, config.logFormat);
     this.#tap = options.tap ?? noTap;
     this.#attempts = new Attempts(options.history, this.#log);
     this.#rollbacks = new RollbackRule(options.history);
@@ -91,7 +91,7 @@ export class Engine {
       tap: this.#tap,
       bus: (to, from, bytes) => this.#deliverBus(to, from, bytes),
       rollback: (verdict) => this.#rollBackAutomatically(config.name, verdict),
-    }, new Logger(config.name, this.config.logLevel));
+    }, this.#log.child(config.name));
     this.#entries.set(config.name, entry); // registered first: stop() closes what start() opened
     await entry.start(async () => {
       const stored = await this.repository.get(config.module, config.version);

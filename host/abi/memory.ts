@@ -1,11 +1,10 @@
 /** A component's persistent memory as the host sees it: the header, the inbox, snapshots and growth up to the host's cap. */
 import {
   ARENA_OFFSET, FLAG_INITIALISED, HEADER_MAGIC, HEADER_OFFSET, HeaderField, INBOX_CAPACITY,
-  INBOX_DATA, INBOX_OFFSET, INBOX_PEER, INBOX_PEER_CAPACITY, InboxField, MEMORY_BASE,
+  INBOX_DATA, INBOX_OFFSET, INBOX_PEER, INBOX_PEER_CAPACITY, InboxField, MEMORY_BASE, NO_IFACE,
 } from './abi.js';
 
 const PAGE = 65536;
-const NO_IFACE = 0xffffffff;
 
 /** The persistent header as the host sees it. */
 export interface HeaderState {

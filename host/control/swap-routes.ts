@@ -1,14 +1,12 @@
 // The control API's mutating routes: uploading a version, upgrading and rolling back. Each needs
 // the bearer token (checked by the hooks the server passes in) and answers with what happened.
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
-import type { SwapReport } from '../component/swap.js';
+import { SWAP_PHASES, type SwapReport } from '../component/swap.js';
 import type { Engine } from '../engine.js';
 import { ModuleRejected } from '../modules/errors.js';
-import type { UpgradeHistory } from '../repository/history.js';
 import { BlobDamaged, NotFound } from '../repository/repository.js';
 import type { ModuleStore } from '../repository/store.js';
 import { HttpError } from './errors.js';
-import type { EngineMetrics } from './metrics.js';
 import {
   NAME_PARAMS,
   ROLLBACK_BODY,
@@ -28,8 +26,6 @@ export const UPLOADER_HEADER = 'x-hotswap-uploader';
 export interface SwapParts {
   engine: Engine;
   store: ModuleStore;
-  history: UpgradeHistory;
-  metrics: EngineMetrics;
   /** Null when no trusted key is configured: signatures are then recorded, not required. */
   signatures: SignatureCheck | null;
 }
@@ -69,14 +65,19 @@ export class SwapRoutes {
         if (Buffer.isBuffer(body)) {
           // Module bytes in the request: stored like a push (same checks), then swapped in.
           const claimed = req.query.version;
-          return this.#swap(reply, name, 'upgrade', claimed, async () => {
-            const { stored } = await this.#admit(req, name, claimed);
+          return this.#swap(reply, name, 'upgrade', async () => {
+            // Refusals of the upload itself (signature, checks) happen before the engine is
+            // asked to upgrade, so they are handed to the engine to record.
+            const { stored } = await this.#admit(req, name, claimed).catch((e: unknown) => {
+              if (isRefusal(e)) engine.recordRejected(name, 'upgrade', claimed ?? null, e.message);
+              throw e;
+            });
             return engine.upgrade(name, { bytes: body, version: stored.version });
           });
         }
         const version = body?.version; // required by UPGRADE_BODY when there is a body
         if (version === undefined) throw new HttpError(400, UPGRADE_BODY_RULE);
-        return this.#swap(reply, name, 'upgrade', version, () => engine.upgrade(name, { version }));
+        return this.#swap(reply, name, 'upgrade', () => engine.upgrade(name, { version }));
       },
     );
 
@@ -85,22 +86,13 @@ export class SwapRoutes {
       { ...mutate('application/json'), schema: { params: NAME_PARAMS, body: ROLLBACK_BODY } },
       async (req, reply) => {
         const { name } = req.params;
+        // The engine's one rollback rule picks the target when none is named.
         const named = req.body?.version;
-        const target = this.#rollbackTarget(name, named);
-        return this.#swap(reply, name, 'rollback', target, () => engine.rollback(name, target));
+        return this.#swap(reply, name, 'rollback', () => engine.rollback(name, named));
       },
     );
   }
 
-  /**
-   * Where a rollback without a named version goes: the version the running one replaced in its
-   * latest successful upgrade, from the persistent history.
-   */
-  #rollbackTarget(name: string, named: string | undefined): string | undefined {
-    // merge: engine.rollback picks the target; this method goes and the route calls engine.rollback(name, named).
-    const current = this.#p.engine.component(name).module?.version ?? null;
-    return named ?? (current !== null ? this.#p.history.previousVersion(name, current) ?? undefined : undefined);
-  }
 
   /**
    * Checks uploaded bytes exactly as an upgrade would (signature, then engine.prepare: ABI,
@@ -131,39 +123,22 @@ export class SwapRoutes {
   }
 
   /**
-   * Runs an upgrade or rollback and answers with its swap report. Swaps reach the history and
-   * metrics through engine.onSwap; refusals before any swap are recorded, with their cause.
+   * Runs an upgrade or rollback and answers with its swap report. The engine records every
+   * attempt (swaps, faults and refusals) in the history and tells the metrics.
    */
   async #swap(
     reply: FastifyReply,
     name: string,
     reason: SwapReport['reason'],
-    version: string | undefined,
     run: () => Promise<SwapReport>,
   ): Promise<FastifyReply> {
-    const from = this.#p.engine.component(name).module?.version ?? null;
-    let report: SwapReport;
-    try {
-      report = await run();
-    } catch (e) {
-      if (e instanceof NotFound || e instanceof ModuleRejected || e instanceof BlobDamaged || e instanceof SignatureRejected) {
-        this.#recordRejected(name, reason, from, version ?? null, (e as Error).message);
-      }
-      throw e;
-    }
+    this.#p.engine.component(name); // 404 for an unknown component, before anything runs
+    const report = await run();
     const body = withEveryPhase(report);
     if (report.result !== 'ok') {
       return reply.code(422).send({ error: `${reason} ${report.result}: ${report.cause}`, status: 422, code: 'SwapFailed', report: body });
     }
     return reply.send(body);
-  }
-
-  /** A refusal before any swap, into the history and the metrics. */
-  #recordRejected(name: string, kind: SwapReport['reason'], from: string | null, to: string | null, cause: string): void {
-    // merge: becomes engine.recordRejected(name, kind, to, cause), only for SignatureRejected
-    // (the engine records its own refusals).
-    this.#p.history.recordRejected(name, kind, from, to, cause);
-    this.#p.metrics.recordRejected(name, kind);
   }
 }
 
@@ -171,11 +146,13 @@ export class SwapRoutes {
  * The phases a report always lists, in the order the swap runs them (null when a phase did not
  * run, e.g. no migration).
  */
-// merge: import { SWAP_PHASES } from '../component/swap.js' instead of this copy.
-const SWAP_PHASES = ['snapshot', 'term', 'hold', 'migrate_down', 'instantiate', 'bind', 'migrate', 'restart', 'drain'] as const;
-
 function withEveryPhase(report: SwapReport): SwapReport & { phasesUs: Record<string, number | null> } {
   const phasesUs: Record<string, number | null> = {};
   for (const p of SWAP_PHASES) phasesUs[p] = report.phasesUs[p] ?? null;
   return { ...report, phasesUs: { ...phasesUs, ...report.phasesUs } };
+}
+
+/** Errors that refuse an upload before any swap: recorded as rejected attempts. */
+function isRefusal(e: unknown): e is Error {
+  return e instanceof NotFound || e instanceof ModuleRejected || e instanceof BlobDamaged || e instanceof SignatureRejected;
 }
