@@ -2,9 +2,15 @@
  * Compiles every AssemblyScript module entry `assembly/examples/<name>/<version>.ts` into
  * `build/modules/<name>/<version>.wasm` with the shared options in asconfig.json
  * (run by `npm run build:modules`; see docs/ABI.md for why those flags).
+ *
+ * A full build takes about a minute on 2 cores, and `npm ci` (prepare) builds once before
+ * `npm test` builds again; so the build is skipped when a hash of every input (the AssemblyScript
+ * sources, the configs, the compiler's version, this script and MEMORY_BASE) matches the one stored
+ * with the last complete build and every output is there. `--force` rebuilds regardless.
  */
+import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +19,8 @@ import { MEMORY_BASE } from '../host/abi/abi.js';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const examples = join(root, 'assembly', 'examples');
 const VERSION_FILE = /^(\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?)\.ts$/;
-const only = process.argv.slice(2);
+const force = process.argv.includes('--force');
+const only = process.argv.slice(2).filter((a) => a !== '--force');
 
 const entries: { name: string; version: string; file: string; out?: string }[] = [];
 for (const name of readdirSync(examples).sort()) {
@@ -39,7 +46,7 @@ if (only.length === 0 && existsSync(hostile)) {
 // build time, and it is single-threaded.
 const ascBin = join(root, 'node_modules', 'assemblyscript', 'bin', 'asc.js');
 const compile = (e: (typeof entries)[number]): Promise<string | null> => {
-  const out = e.out ?? join(root, 'build', 'modules', e.name, `${e.version}.wasm`);
+  const out = outputOf(e);
   mkdirSync(dirname(out), { recursive: true });
   // An example may bring its own asconfig.json (extending the root one), e.g. for the WASI shim.
   const ownConfig = join(dirname(e.file), 'asconfig.json');
@@ -60,6 +67,40 @@ const compile = (e: (typeof entries)[number]): Promise<string | null> => {
   });
 };
 
+/** Every file below `dir`, sorted, as paths relative to the root. */
+function filesBelow(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .map((f) => join(dir, f))
+    .filter((f) => statSync(f).isFile())
+    .map((f) => relative(root, f))
+    .sort();
+}
+
+function inputsHash(): string {
+  const hash = createHash('sha256');
+  const inputs = [
+    ...filesBelow(join(root, 'assembly')),
+    ...filesBelow(hostile),
+    'asconfig.json',
+    'node_modules/assemblyscript/package.json',
+    relative(root, fileURLToPath(import.meta.url)),
+  ];
+  hash.update(`MEMORY_BASE=${MEMORY_BASE}\n`);
+  for (const f of inputs) hash.update(`${f}\n`).update(readFileSync(join(root, f)));
+  return hash.digest('hex');
+}
+
+const outputOf = (e: (typeof entries)[number]): string => e.out ?? join(root, 'build', 'modules', e.name, `${e.version}.wasm`);
+const stamp = join(root, 'build', 'modules.sha256');
+const inputs = only.length === 0 ? inputsHash() : null;
+if (!force && inputs !== null && existsSync(stamp) && readFileSync(stamp, 'utf8') === inputs && entries.every((e) => existsSync(outputOf(e)))) {
+  console.log(`asc: ${entries.length} modules up to date (inputs unchanged since the last build; --force rebuilds)`);
+  process.exit(0);
+}
+
+// Outputs are about to change: until this build completes, no stamp vouches for them.
+rmSync(stamp, { force: true });
 const started = performance.now();
 const failures: string[] = [];
 let next = 0;
@@ -74,3 +115,4 @@ await Promise.all(
 for (const f of failures) process.stderr.write(f + '\n');
 console.log(`asc: built ${entries.length - failures.length}/${entries.length} modules in ${Math.round(performance.now() - started)} ms`);
 if (failures.length > 0) process.exit(1);
+if (inputs !== null) writeFileSync(stamp, inputs);
