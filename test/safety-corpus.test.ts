@@ -1,11 +1,9 @@
-// The hostile corpus under steady traffic (issue 3, docs/SAFETY.md): a real UDP client keeps
+// The hostile corpus under steady traffic (docs/SAFETY.md): a real UDP client keeps
 // SETting fresh keys on a kv 2.0.0 component while each hostile module is tried. Every case
 // proves the right rejection, rollback or fault; that 2.0.0 still answers afterwards; and that
 // every request sent during the case got its OK and its key reads back.
 import binaryen from 'binaryen';
-import { createHash } from 'node:crypto';
 import { test } from 'uvu';
-import { ARENA_OFFSET } from '../host/abi/abi.js';
 import * as assert from 'uvu/assert';
 import type { FaultRecord } from '../host/component/component.js';
 import type { EventTap } from '../host/component/events.js';
@@ -15,24 +13,16 @@ import { ModuleRejected } from '../host/modules/errors.js';
 import {
   bundled, hostile, mutate, startKvEngine, SteadyTraffic, stubModule, TEST_FUEL, UdpProbe, udpPort,
 } from './hostile/corpus.js';
+import { persistentDigest } from './support/persistent-digest.js';
 
 let engine: Engine;
 let probe: UdpProbe;
 const faults: FaultRecord[] = [];
 const swaps: SwapReport[] = [];
 
-// Hashes of the persistent data, taken right before the swap and right after it (before any later
-// event can touch them): the transaction must put them back exactly. The data is the header page
-// and the arena up to the high-water mark; the inbox and the dirty-page map are the host's
-// bookkeeping (docs/ABI.md) and are left out.
-const persistentHash = (): string => {
-  const memory = engine.component('kv').memory;
-  const bytes = new Uint8Array(memory.memory.buffer);
-  return createHash('sha256')
-    .update(bytes.subarray(0, 4096))
-    .update(bytes.subarray(ARENA_OFFSET, memory.persistentBytesInUse()))
-    .digest('hex');
-};
+// Digests of the persistent data, taken right before the swap and right after it (before any
+// later event can touch them): the transaction must put them back exactly.
+const persistentHash = (): string => persistentDigest(engine.component('kv').memory);
 let around: { before?: string; after?: string } | null = null;
 const tap: EventTap = {
   beforeDispatch: (_name, event) => {
