@@ -5,6 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { TcpLineClient, UdpClient } from './support/clients.js';
 import { repoRoot, startEngine, type RunningEngine } from './support/engine-process.js';
+import { waitFor } from './support/wait-for.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -32,6 +33,7 @@ function trafficLoop(send: (lines: string[]) => Promise<string[]>, prefix: strin
     }
   })();
   return {
+    sent: () => sent,
     stop: async () => {
       stop = true;
       await done;
@@ -58,9 +60,14 @@ test('10,000 keys survive 1.0.0 → 2.0.0 → 1.0.0 → 2.0.0 under traffic, wit
 
   const udpTraffic = trafficLoop((lines) => udpClient.pipeline(lines, 2), 'u');
   const tcpTraffic = trafficLoop((lines) => tcpClient.pipeline(lines), 't');
+  // Both clients got more replies since the last look: the upgrades really happen under traffic.
+  const trafficFlows = async (what: string): Promise<void> => {
+    const [u0, t0] = [udpTraffic.sent(), tcpTraffic.sent()];
+    await waitFor(() => udpTraffic.sent() >= u0 + 20 && tcpTraffic.sent() >= t0 + 20, { what: `both clients to keep sending ${what}` });
+  };
   const versions = ['2.0.0', '1.0.0', '2.0.0'];
   for (const version of versions) {
-    await new Promise((r) => setTimeout(r, 150));
+    await trafficFlows(`before the upgrade to ${version}`);
     const res = await engine.hotswap('upgrade', 'kv', version);
     assert.is(res.code, 0, `upgrade to ${version} failed: ${res.stderr}`);
     assert.match(res.stdout, new RegExp(`-> ${version.replace(/\./g, '\\.')} ok`));
@@ -68,7 +75,7 @@ test('10,000 keys survive 1.0.0 → 2.0.0 → 1.0.0 → 2.0.0 under traffic, wit
     assert.match(res.stdout, /events queued during the swap: \d+/);
     assert.is(await udpClient.request('VERSION'), version);
   }
-  await new Promise((r) => setTimeout(r, 150));
+  await trafficFlows('after the last upgrade');
   const u = await udpTraffic.stop();
   const t = await tcpTraffic.stop();
   assert.equal(u.mismatches, [], 'UDP replies matched their requests, in order');

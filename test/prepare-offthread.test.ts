@@ -12,6 +12,7 @@ import { checkAndInstrument } from '../host/modules/checked-bytes.js';
 import { ModuleRejected } from '../host/modules/errors.js';
 import { bundled, startKvEngine, UdpProbe, udpPort } from './hostile/corpus.js';
 import { repoRoot } from './support/engine-process.js';
+import { waitFor } from './support/wait-for.js';
 
 let engine: Engine;
 let probe: UdpProbe;
@@ -60,7 +61,7 @@ async function whileRunning<T>(work: () => Promise<T>): Promise<{ result: T; ms:
       replies++;
     }
   })();
-  await new Promise((resolve) => setTimeout(resolve, 20)); // both loops running before the work starts
+  await waitFor(() => ticks > 0 && replies > 0, { what: 'the interval and the GET loop to run before the work starts' });
   const started = performance.now();
   const repliesBefore = replies;
   maxRttMs = 0;
@@ -96,6 +97,9 @@ test('engine.prepare() of new versions leaves the event loop and the running com
     assert.ok(module.dirtyTracking && module.fuel, 'prepared with the policy: metered and dirty-tracked');
   }
   assert.is(new Set(offThread.result.map((m) => m.sha256)).size, batch, 'every version was new');
+  // The stall is a measured quantity (the longest gap between ticks of a 1 ms interval while the
+  // work ran), not a sleep. 50 ms is far below one synchronous prepare of kv, yet far above a
+  // scheduling hiccup; the test runner runs this file alone so other tests do not steal the CPU.
   assert.ok(offThread.stallMs < 50, `the event loop stalled ${offThread.stallMs.toFixed(1)} ms during engine.prepare()`);
   assert.ok(
     sync.stallMs > 2 * offThread.stallMs,
@@ -111,9 +115,10 @@ test('a version prepared before comes from the cache, and upgrading back to it u
   const again = await engine.prepare('kv', bytes, '2.0.0');
   const hitMs = performance.now() - started;
   console.log(`  prepare: ${first.prepareMs.toFixed(1)} ms the first time, ${hitMs.toFixed(2)} ms from the cache`);
+  // The cache answered: the very same prepared module and compiled code come back (the times
+  // above are printed for information; identity is the proof, and it does not depend on load).
   assert.is(again, first);
   assert.is(again.compiled, first.compiled);
-  assert.ok(hitMs < Math.min(20, first.prepareMs / 4), `a cache hit took ${hitMs.toFixed(2)} ms (first prepare ${first.prepareMs.toFixed(1)} ms)`);
   // Same bytes claimed as another version: still rejected, worded by the real check.
   try {
     await engine.prepare('kv', bytes, '9.9.9');

@@ -14,6 +14,7 @@ import {
   bundled, hostile, mutate, startKvEngine, SteadyTraffic, stubModule, TEST_FUEL, UdpProbe, udpPort,
 } from './hostile/corpus.js';
 import { persistentDigest } from './support/persistent-digest.js';
+import { waitFor } from './support/wait-for.js';
 
 let engine: Engine;
 let probe: UdpProbe;
@@ -52,11 +53,13 @@ let caseNo = 0;
 async function underTraffic(body: () => Promise<void>): Promise<void> {
   const prefix = `c${++caseNo}-`;
   const traffic = new SteadyTraffic(udpPort(engine), prefix).start(3000, 8000);
-  await new Promise((r) => setTimeout(r, 15));
+  await waitFor(() => traffic.replies.length > 0, { what: 'the first reply of the steady traffic' });
   try {
     await body();
   } finally {
-    await new Promise((r) => setTimeout(r, 15));
+    // Traffic still flows after the case: at least one more request answered.
+    const answered = traffic.replies.length;
+    await waitFor(() => traffic.replies.length > answered, { what: 'a reply after the case' });
     const { sent, replies } = await traffic.stop();
     assert.ok(sent > 0, 'traffic flowed during the case');
     assert.is(replies.length, sent, 'one reply per request');
@@ -177,15 +180,6 @@ test('a migrate that corrupts half the values and traps: rolled back, every valu
   for (let i = 0; i < 300; i += 7) assert.is(await probe.request(`GET base${i}`), `VALUE value${i}`);
 });
 
-/** Waits (bounded) until `predicate` holds. */
-async function until(predicate: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!predicate()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 test('an endless loop in on_message: each event fails alone; probation rolls back by itself', async () => {
   await underTraffic(async () => {
     const report = await engine.upgrade('kv', { bytes: hostile('loop-message'), version: '6.6.6-loop-message' });
@@ -193,7 +187,7 @@ test('an endless loop in on_message: each event fails alone; probation rolls bac
     const seen = faults.length;
     const swapsBefore = swaps.length;
     probe.send('SPIN 1');
-    await until(() => faults.length > seen, 'the first fault');
+    await waitFor(() => faults.length > seen, { what: 'the first fault' });
     const fault = faults[seen]!;
     assert.is(fault.module, 'kv');
     assert.is(fault.version, '6.6.6-loop-message');
@@ -204,7 +198,7 @@ test('an endless loop in on_message: each event fails alone; probation rolls bac
     assert.is(await probe.request('VERSION'), '6.6.6-loop-message');
     probe.send('SPIN 2');
     probe.send('SPIN 3'); // the third fault is more than maxFaults (2): automatic rollback
-    await until(() => swaps.slice(swapsBefore).some((s) => s.automatic !== undefined), 'the automatic rollback');
+    await waitFor(() => swaps.slice(swapsBefore).some((s) => s.automatic !== undefined), { what: 'the automatic rollback' });
     const rollback = swaps.slice(swapsBefore).find((s) => s.automatic !== undefined)!;
     assert.is(rollback.reason, 'rollback');
     assert.is(rollback.result, 'ok');
@@ -220,7 +214,7 @@ test('an endless loop in on_timer: faults every time the timer fires until proba
     const seen = faults.length;
     const report = await engine.upgrade('kv', { bytes: hostile('loop-timer'), version: '6.6.6-loop-timer' });
     assert.is(report.result, 'ok');
-    await until(() => swaps.slice(swapsBefore).some((s) => s.automatic !== undefined), 'the automatic rollback');
+    await waitFor(() => swaps.slice(swapsBefore).some((s) => s.automatic !== undefined), { what: 'the automatic rollback' });
     const timerFaults = faults.slice(seen).filter((f) => f.version === '6.6.6-loop-timer');
     assert.is(timerFaults.length, 3);
     assert.ok(timerFaults.every((f) => f.kind === 'fuel' && f.callback === 'on_timer' && f.event === 'timer 7'));
@@ -237,7 +231,7 @@ test('unbounded memory.grow traps at the cap; deep recursion overflows the stack
       assert.is((await engine.upgrade('kv', { bytes: hostile(name), version })).result, 'ok');
       const seen = faults.length;
       probe.send(command);
-      await until(() => faults.length > seen, `the ${command} fault`);
+      await waitFor(() => faults.length > seen, { what: `the ${command} fault` });
       assert.is(faults[seen]!.kind, kind, faults[seen]!.error);
       assert.is(await probe.request('VERSION'), version, 'same module re-instantiated, still serving');
       const back = await engine.rollback('kv');

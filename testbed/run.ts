@@ -16,7 +16,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Lab, netnsAvailable, sleep, sweepStaleLabs, type EngineInstance, type KernelRoute, type LinkInfo, type PingResult } from '../test/support/netns.js';
+import { Lab, netnsAvailable, sleep, sweepStaleLabs, type EngineInstance, type KernelRoute, type LinkInfo, type PingResult } from '../test/support/netns/index.js';
 import { timelineSvg, type Panel } from './timeline.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');

@@ -2,7 +2,7 @@
  * Draws the ping RTT timeline of a testbed run as an SVG (no dependencies): one panel per
  * upgrade method, replies as dots, lost pings as red bars, and the upgrade moments as lines.
  */
-import type { PingResult } from '../test/support/netns.js';
+import type { PingResult } from '../test/support/netns/index.js';
 
 export interface Marker {
   /** Unix time in seconds. */

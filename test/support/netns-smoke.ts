@@ -1,5 +1,5 @@
 /**
- * Smoke test for test/support/netns.ts (a script, not a uvu test):
+ * Smoke test for the namespace lab in test/support/netns/ (a script, not a uvu test):
  *
  *   node --import tsx test/support/netns-smoke.ts
  *
@@ -11,7 +11,7 @@
  * packets both daemons send. Exits 0 on success, 1 on failure, 2 when the
  * machine cannot run the lab. Always cleans up.
  */
-import { Lab, netnsAvailable, parseRipPacket, sweepStaleLabs, type UdpDatagram } from "./netns.js";
+import { Lab, netnsAvailable, parseRipPacket, sweepStaleLabs, type UdpDatagram } from "./netns/index.js";
 
 const avail = netnsAvailable();
 if (!avail.ok) {
