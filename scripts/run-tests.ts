@@ -92,8 +92,7 @@ function parseSummary(output: string): { total: number; passed: number; skipped:
 }
 
 /** Lines written by test/support/skip.ts: `# skip: <test>: <reason>`. */
-const skipReasons = (output: string): string[] =>
-  [...output.replace(ANSI, '').matchAll(/^# skip: (.*)$/gm)].map((m) => m[1]!);
+const skipReasons = (output: string): string[] => [...output.replace(ANSI, '').matchAll(/^# skip: (.*)$/gm)].map((m) => m[1]!);
 
 /** Signals the process group of each file still running, so Ctrl-C of the runner stops them too. */
 type Running = Set<(signal: NodeJS.Signals) => void>;

@@ -1,13 +1,14 @@
 // The control API against a real ControlPlane: real HTTP on 127.0.0.1, a real SQLite file and
 // real blobs in a temporary data directory. Every status code of docs/API.md, signatures, a
 // tampered blob, a restart over the same data directory, and concurrent uploads and upgrades.
-import Database from 'better-sqlite3';
+
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { chmodSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { kv100, kvAs, startPlane, tempDir, withNote, type Plane } from './support/control-plane.js';
+import { kv100, kvAs, type Plane, startPlane, tempDir, withNote } from './support/control-plane.js';
 
 const UPLOAD_LIMIT = 256 * 1024;
 let dataDir: string;
@@ -15,6 +16,7 @@ let p: Plane;
 
 interface Answer {
   status: number;
+  // biome-ignore lint/suspicious/noExplicitAny: JSON answers of many shapes; each assertion reads and checks its own fields
   body: any;
   headers: Headers;
 }

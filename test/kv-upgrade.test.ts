@@ -1,13 +1,14 @@
 // The core promise, end to end through a real engine process: 10,000 keys over UDP and TCP,
 // upgrades 1.0.0 → 2.0.0 → 1.0.0 → 2.0.0 by the CLI while clients keep sending, and then every
 // request got exactly one reply, in order, every key reads back, and DEL works only on 2.0.0.
+
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { TcpLineClient, UdpClient } from './support/clients.js';
-import { repoRoot, startEngine, type RunningEngine } from './support/engine-process.js';
+import { type RunningEngine, repoRoot, startEngine } from './support/engine-process.js';
 import { waitFor } from './support/wait-for.js';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 
 let engine: RunningEngine;
 
@@ -51,8 +52,14 @@ test('10,000 keys survive 1.0.0 → 2.0.0 → 1.0.0 → 2.0.0 under traffic, wit
   const udpSets = Array.from({ length: 5000 }, (_, i) => `SET key${i} value${i}`);
   const tcpSets = Array.from({ length: 5000 }, (_, i) => `SET key${i + 5000} value${i + 5000}`);
   const [udpReplies, tcpReplies] = await Promise.all([udpClient.pipeline(udpSets, 16), tcpClient.pipeline(tcpSets)]);
-  assert.ok(udpReplies.every((r) => r === 'OK'), 'every UDP SET answered OK');
-  assert.ok(tcpReplies.every((r) => r === 'OK'), 'every TCP SET answered OK');
+  assert.ok(
+    udpReplies.every((r) => r === 'OK'),
+    'every UDP SET answered OK',
+  );
+  assert.ok(
+    tcpReplies.every((r) => r === 'OK'),
+    'every TCP SET answered OK',
+  );
   assert.is(await udpClient.request('COUNT'), '10000');
 
   // DEL is unknown to 1.0.0.

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { policyOf, type Engine } from '../host/engine.js';
+import { type Engine, policyOf } from '../host/engine.js';
 import { checkAndInstrument } from '../host/modules/checked-bytes.js';
 import { ModuleRejected } from '../host/modules/errors.js';
 import { bundled, startKvEngine, UdpProbe, udpPort } from './hostile/corpus.js';
@@ -40,7 +40,9 @@ function freshKv(version: string): Uint8Array {
  * a 1 ms interval (the stall), and UDP GETs sent one after another to kv (answered, and the
  * slowest round trip). Both loops are bounded in count.
  */
-async function whileRunning<T>(work: () => Promise<T>): Promise<{ result: T; ms: number; stallMs: number; replies: number; maxRttMs: number }> {
+async function whileRunning<T>(
+  work: () => Promise<T>,
+): Promise<{ result: T; ms: number; stallMs: number; replies: number; maxRttMs: number }> {
   let done = false;
   let last = performance.now();
   let stallMs = 0;
@@ -82,10 +84,12 @@ test('engine.prepare() of new versions leaves the event loop and the running com
   // this thread, they block it back to back (each call runs to its end before the first await).
   const batch = 6;
   const offThread = await whileRunning(() =>
-    Promise.all(Array.from({ length: batch }, () => engine.prepare('kv', freshKv('2.0.0'), '2.0.0'))));
+    Promise.all(Array.from({ length: batch }, () => engine.prepare('kv', freshKv('2.0.0'), '2.0.0'))),
+  );
   // The old way, for comparison (measured second, so its garbage is not collected in the other's time).
   const sync = await whileRunning(() =>
-    Promise.all(Array.from({ length: batch }, () => checkAndInstrument(new Uint8Array(freshKv('2.0.0')), claimed, policy))));
+    Promise.all(Array.from({ length: batch }, () => checkAndInstrument(new Uint8Array(freshKv('2.0.0')), claimed, policy))),
+  );
   console.log(
     `  ${batch} versions, checks + instrumentation on this thread: ${sync.ms.toFixed(1)} ms, ` +
       `event loop stalled ${sync.stallMs.toFixed(1)} ms, kv answered ${sync.replies} GETs meanwhile, rtt max ${sync.maxRttMs.toFixed(1)} ms\n` +
@@ -181,14 +185,20 @@ test('compiled host (build/host): the worker loads, prepares, and does not keep 
   `;
   const started = performance.now();
   const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = execFile(process.execPath, ['--input-type=module', '-e', script], { timeout: 20_000, env: { ...process.env, NODE_OPTIONS: '' } },
-      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }));
+    const child = execFile(
+      process.execPath,
+      ['--input-type=module', '-e', script],
+      { timeout: 20_000, env: { ...process.env, NODE_OPTIONS: '' } },
+      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
+    );
     child.stdin?.end();
   });
   const exitedMs = performance.now() - started;
   assert.is(code, 0, `the child failed or was killed after 20 s (worker kept it alive?): ${stderr}`);
   const result = JSON.parse(stdout.trim()) as { version: string; dirtyTracking: boolean; metered: boolean; ms: number };
-  console.log(`  compiled host: prepared in ${result.ms.toFixed(1)} ms (worker start included), process exited after ${exitedMs.toFixed(0)} ms`);
+  console.log(
+    `  compiled host: prepared in ${result.ms.toFixed(1)} ms (worker start included), process exited after ${exitedMs.toFixed(0)} ms`,
+  );
   assert.equal({ ...result, ms: 0 }, { version: '2.0.0', dirtyTracking: true, metered: true, ms: 0 });
 });
 

@@ -10,7 +10,7 @@
 // skipped and says why (HOTSWAP_TEST_HIDE_TOOLS=ripd,bird shows that path on a full machine).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Lab, netnsAvailable, sleep, sweepStaleLabs, type EngineInstance } from './support/netns/index.js';
+import { type EngineInstance, Lab, netnsAvailable, sleep, sweepStaleLabs } from './support/netns/index.js';
 import { skipBecause } from './support/skip.js';
 import { waitFor } from './support/wait-for.js';
 
@@ -40,14 +40,18 @@ if (!avail.ok) {
         config: {
           logLevel: 'info',
           control: { host: '127.0.0.1', port: 7070 },
-          components: [{
-            name: 'rip', module: 'rip', version: '0.0.1',
-            capabilities: {
-              net: { interfaces: [left.b.ifname, right.a.ifname] },
-              routes: { protocol: 'rip' },
-              settings: { ...FAST, filterIn: '10.99.0.0/16' },
+          components: [
+            {
+              name: 'rip',
+              module: 'rip',
+              version: '0.0.1',
+              capabilities: {
+                net: { interfaces: [left.b.ifname, right.a.ifname] },
+                routes: { protocol: 'rip' },
+                settings: { ...FAST, filterIn: '10.99.0.0/16' },
+              },
             },
-          }],
+          ],
         },
       });
 
@@ -60,9 +64,15 @@ if (!avail.ok) {
         lab.waitForRoute('frr', birdStub.subnet, 20_000, { via: left.b.addr, protocol: 'rip' }),
         lab.waitForRoute('bird', frrStub.subnet, 20_000, { via: right.a.addr, protocol: 'bird' }),
       ]);
-      const what = ['FRR has our 10.30.1.0/24', 'BIRD has our 10.30.1.0/24', 'we have FRR\'s 10.10.1.0/24',
-        'we have BIRD\'s 10.20.1.0/24', 'FRR has BIRD\'s 10.20.1.0/24 through us', 'BIRD has FRR\'s 10.10.1.0/24 through us'];
-      learned.forEach((r, i) => assert.ok(r.route, `${what[i]} (route: ${JSON.stringify(r.route)})`));
+      const what = [
+        'FRR has our 10.30.1.0/24',
+        'BIRD has our 10.30.1.0/24',
+        "we have FRR's 10.10.1.0/24",
+        "we have BIRD's 10.20.1.0/24",
+        "FRR has BIRD's 10.20.1.0/24 through us",
+        "BIRD has FRR's 10.10.1.0/24 through us",
+      ];
+      for (const [i, r] of learned.entries()) assert.ok(r.route, `${what[i]} (route: ${JSON.stringify(r.route)})`);
       console.log(`  converged: ${learned.map((r, i) => `${what[i]} after ${r.elapsedMs} ms`).join('; ')}`);
 
       const first = await lab.ping('frr', birdStub.addr, { count: 10, intervalMs: 50, source: frrStub.addr });
@@ -78,7 +88,9 @@ if (!avail.ok) {
         { from: 520, hex: `0202 0001 ${entry}` }, // non-zero must-be-zero header field
         { from: 520, hex: `0202 0000 ffff 0002 ${'00'.repeat(16)} ${entry}` }, // an authentication entry, none configured
       ];
-      await lab.exec('frr', process.execPath, ['-e', `
+      await lab.exec('frr', process.execPath, [
+        '-e',
+        `
         const dgram = require('node:dgram');
         const packets = ${JSON.stringify(hostile)};
         (async () => {
@@ -88,14 +100,21 @@ if (!avail.ok) {
             await new Promise((r) => s.send(Buffer.from(p.hex.replace(/ /g, ''), 'hex'), 520, '${left.b.addr}', r));
             s.close();
           }
-        })();`]);
-      const afterHostile = await waitFor(async () => {
-        const shown = await engine!.cli('show', 'rip');
-        return rejectedCount(shown) >= rejectedBefore + hostile.length && shown;
-      }, { what: `the rejected counter to pass ${rejectedBefore} + ${hostile.length} (every malformed datagram rejected)` });
+        })();`,
+      ]);
+      const afterHostile = await waitFor(
+        async () => {
+          const shown = await engine!.cli('show', 'rip');
+          return rejectedCount(shown) >= rejectedBefore + hostile.length && shown;
+        },
+        { what: `the rejected counter to pass ${rejectedBefore} + ${hostile.length} (every malformed datagram rejected)` },
+      );
       console.log(`  malformed datagrams: rejected counter ${rejectedBefore} → ${rejectedCount(afterHostile)}`);
       assert.not.match(afterHostile, /10\.77\.0\.0\/16/, 'nothing from a malformed datagram entered the table');
-      assert.not.ok((await lab.routes('rip')).some((r) => r.dst === '10.77.0.0/16'), 'nor the kernel');
+      assert.not.ok(
+        (await lab.routes('rip')).some((r) => r.dst === '10.77.0.0/16'),
+        'nor the kernel',
+      );
 
       const shown1 = await engine.cli('show', 'rip');
       assert.match(shown1, 'Routing Protocol is "rip"');
@@ -107,8 +126,14 @@ if (!avail.ok) {
       assert.match(shown1, /R\s+10\.20\.1\.0\/24\s+10\.0\.2\.2/);
 
       // Watch the neighbours' tables and a 20/s ping while upgrading twice with the real CLI.
-      const watched: [string, string][] = [['frr', ripStub.subnet], ['frr', birdStub.subnet], ['bird', ripStub.subnet], ['bird', frrStub.subnet],
-        ['rip', frrStub.subnet], ['rip', birdStub.subnet]];
+      const watched: [string, string][] = [
+        ['frr', ripStub.subnet],
+        ['frr', birdStub.subnet],
+        ['bird', ripStub.subnet],
+        ['bird', frrStub.subnet],
+        ['rip', frrStub.subnet],
+        ['rip', birdStub.subnet],
+      ];
       const missing: string[] = [];
       let watching = true;
       const watcher = (async () => {
@@ -153,7 +178,9 @@ if (!avail.ok) {
         lab.waitForRoute('bird', ripStub.subnet, 5000, { absent: true }),
       ]);
       const leftover = (await lab.routes('rip')).filter((r) => r.protocol === 'rip');
-      console.log(`  after a clean stop: FRR dropped our prefix after ${gone[0].elapsedMs} ms, BIRD after ${gone[1].elapsedMs} ms (stop took ${Date.now() - stoppedAt} ms)`);
+      console.log(
+        `  after a clean stop: FRR dropped our prefix after ${gone[0].elapsedMs} ms, BIRD after ${gone[1].elapsedMs} ms (stop took ${Date.now() - stoppedAt} ms)`,
+      );
       assert.equal(leftover, [], 'our router withdrew its kernel routes');
       assert.not.ok(gone[0].route, 'FRR dropped our prefix after the poison');
       assert.not.ok(gone[1].route, 'BIRD dropped our prefix after the poison');

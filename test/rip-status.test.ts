@@ -2,11 +2,12 @@
 // machine: an in-process engine with only the `settings` capability (no sockets, no routes, so
 // no root needed). The `next due` value comes from a host-owned timer and must carry on across
 // an upgrade; 0.0.3 migrates the route records up and back down.
-import { test } from 'uvu';
-import * as assert from 'uvu/assert';
+
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
 import { loadConfig } from '../host/config.js';
 import { Engine } from '../host/engine.js';
 import { Logger } from '../host/log.js';
@@ -20,11 +21,14 @@ const dueIn = (text: string): number => {
 test('status block, next-due carried across upgrades, layout migration up and down', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'rip-status-'));
   const file = join(dir, 'config.json');
-  writeFileSync(file, JSON.stringify({
-    dataDir: join(dir, 'data'),
-    logLevel: 'error',
-    components: [{ name: 'rip', module: 'rip', version: '0.0.1', capabilities: { settings: { filterIn: '10.99.0.0/16' } } }],
-  }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      dataDir: join(dir, 'data'),
+      logLevel: 'error',
+      components: [{ name: 'rip', module: 'rip', version: '0.0.1', capabilities: { settings: { filterIn: '10.99.0.0/16' } } }],
+    }),
+  );
   const engine = await Engine.start(loadConfig(file), { logger: new Logger('engine', 'error') });
   try {
     const rip = engine.component('rip');
@@ -49,7 +53,10 @@ test('status block, next-due carried across upgrades, layout migration up and do
     // can only have gone down by the time measured around both readings (plus one for rounding);
     // a timer set afresh by 0.0.2 would be a new random 15..45 s, most likely outside that window.
     const elapsedS = Math.ceil((performance.now() - t0) / 1000);
-    assert.ok(due2 <= due1 && due2 >= due1 - elapsedS - 1, `next due carried on across the swap: ${due1} s, then ${due2} s (at most ${elapsedS} s later)`);
+    assert.ok(
+      due2 <= due1 && due2 >= due1 - elapsedS - 1,
+      `next due carried on across the swap: ${due1} s, then ${due2} s (at most ${elapsedS} s later)`,
+    );
 
     const r3 = await engine.upgrade('rip', { version: '0.0.3' });
     assert.is(r3.result, 'ok', r3.cause);

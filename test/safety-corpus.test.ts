@@ -10,9 +10,7 @@ import type { EventTap } from '../host/component/events.js';
 import type { SwapReport } from '../host/component/swap.js';
 import type { Engine } from '../host/engine.js';
 import { ModuleRejected } from '../host/modules/errors.js';
-import {
-  bundled, hostile, mutate, startKvEngine, SteadyTraffic, stubModule, TEST_FUEL, UdpProbe, udpPort,
-} from './hostile/corpus.js';
+import { bundled, hostile, mutate, SteadyTraffic, startKvEngine, stubModule, TEST_FUEL, UdpProbe, udpPort } from './hostile/corpus.js';
 import { persistentDigest } from './support/persistent-digest.js';
 import { waitFor } from './support/wait-for.js';
 
@@ -63,7 +61,10 @@ async function underTraffic(body: () => Promise<void>): Promise<void> {
     const { sent, replies } = await traffic.stop();
     assert.ok(sent > 0, 'traffic flowed during the case');
     assert.is(replies.length, sent, 'one reply per request');
-    assert.ok(replies.every((r) => r === 'OK'), `every SET answered OK: ${replies.filter((r) => r !== 'OK').slice(0, 3)}`);
+    assert.ok(
+      replies.every((r) => r === 'OK'),
+      `every SET answered OK: ${replies.filter((r) => r !== 'OK').slice(0, 3)}`,
+    );
     for (const i of [0, sent >> 1, sent - 1]) assert.is(await probe.request(`GET ${prefix}${i}`), `VALUE v${i}`);
   }
   assert.is(await probe.request('VERSION'), '2.0.0', 'the old version still answers');
@@ -102,17 +103,36 @@ test('forbidden imports are rejected by name: WASI path_open, an unknown env fun
     mutate(kv2(), (mod) => {
       mod.addFunctionImport('evil', module, base, binaryen.createType(params), result);
       // Call it from a new export, so nothing can drop the import as unused.
-      mod.addFunction('evil_caller', binaryen.none, binaryen.none, [], mod.drop(mod.call('evil', params.map(() => mod.i32.const(0)), result)));
+      mod.addFunction(
+        'evil_caller',
+        binaryen.none,
+        binaryen.none,
+        [],
+        mod.drop(
+          mod.call(
+            'evil',
+            params.map(() => mod.i32.const(0)),
+            result,
+          ),
+        ),
+      );
       mod.addFunctionExport('evil_caller', 'evil_caller');
     });
   const i32 = binaryen.i32;
-  await rejected(withImport('wasi_snapshot_preview1', 'path_open', [i32, i32, i32, i32, i32, i32, i32, i32, i32], i32), '2.0.0',
-    /import wasi_snapshot_preview1\.path_open: WASI function not allowed/);
+  await rejected(
+    withImport('wasi_snapshot_preview1', 'path_open', [i32, i32, i32, i32, i32, i32, i32, i32, i32], i32),
+    '2.0.0',
+    /import wasi_snapshot_preview1\.path_open: WASI function not allowed/,
+  );
   await rejected(withImport('env', 'system', [i32], i32), '2.0.0', /import env\.system: not offered by the host/);
 });
 
 test('a missing export and a wrong signature are rejected by name', async () => {
-  await rejected(mutate(kv2(), (mod) => mod.removeExport('on_timer')), '2.0.0', /export on_timer: missing/);
+  await rejected(
+    mutate(kv2(), (mod) => mod.removeExport('on_timer')),
+    '2.0.0',
+    /export on_timer: missing/,
+  );
   const wrong = mutate(kv2(), (mod) => {
     mod.removeExport('on_message');
     mod.addFunction('bad_on_message', binaryen.createType([binaryen.i32]), binaryen.i32, [], mod.i32.const(0));
@@ -135,7 +155,11 @@ test('an oversized module is rejected before it is parsed', async () => {
 });
 
 test('an endless loop in init is caught by fuel during the warm-up', async () => {
-  await rejected(hostile('loop-init'), '6.6.6-loop-init', new RegExp(`init failed during warm-up: .*ran out of fuel \\(budget ${TEST_FUEL.init}`));
+  await rejected(
+    hostile('loop-init'),
+    '6.6.6-loop-init',
+    new RegExp(`init failed during warm-up: .*ran out of fuel \\(budget ${TEST_FUEL.init}`),
+  );
 });
 
 /** Upgrades to a hostile module that must be rolled back inside the swap. */

@@ -8,7 +8,7 @@ import { MEMORY_BASE } from '../host/abi/abi.js';
 import { Component } from '../host/component/component.js';
 import type { ModulePolicy } from '../host/modules/check.js';
 import { DEFAULT_FUEL } from '../host/modules/fuel-budgets.js';
-import { prepareModule, type PreparedModule } from '../host/modules/prepared.js';
+import { type PreparedModule, prepareModule } from '../host/modules/prepared.js';
 import { bundled } from './hostile/corpus.js';
 
 const KEYS = 100_000;
@@ -26,8 +26,16 @@ const modules = new Map<string, PreparedModule>();
 const request = (line: string): Promise<string> =>
   new Promise((resolve) => {
     component.enqueue({
-      kind: 'message', channel: 0, peer: 'test', payload: Buffer.from(line),
-      replyTo: { reply: (bytes) => (resolve(bytes.toString()), 0) },
+      kind: 'message',
+      channel: 0,
+      peer: 'test',
+      payload: Buffer.from(line),
+      replyTo: {
+        reply: (bytes) => {
+          resolve(bytes.toString());
+          return 0;
+        },
+      },
     });
   });
 
@@ -36,9 +44,7 @@ async function everyKeyReadsBack(step: string): Promise<void> {
   let wrong = 0;
   let first = '';
   for (let start = 0; start < KEYS; start += 10_000) {
-    const replies = await Promise.all(
-      Array.from({ length: 10_000 }, (_, j) => request(`GET key${start + j}`)),
-    );
+    const replies = await Promise.all(Array.from({ length: 10_000 }, (_, j) => request(`GET key${start + j}`)));
     replies.forEach((r, j) => {
       if (r !== `VALUE value${start + j}`) {
         wrong++;

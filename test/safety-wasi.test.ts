@@ -13,16 +13,34 @@ import { prepareModule } from '../host/modules/prepared.js';
 import { bundled, TEST_FUEL } from './hostile/corpus.js';
 
 const policy: ModulePolicy = {
-  memoryBase: MEMORY_BASE, maxPages: (MEMORY_BASE >> 16) + 64, maxModuleBytes: 1 << 20, allowWasi: true, fuel: TEST_FUEL,
+  memoryBase: MEMORY_BASE,
+  maxPages: (MEMORY_BASE >> 16) + 64,
+  maxModuleBytes: 1 << 20,
+  allowWasi: true,
+  fuel: TEST_FUEL,
 };
 const lines: string[] = [];
 const component = new Component({ name: 'echo', policy, logger: new Logger('echo', 'info', { write: (l) => void lines.push(l) }) });
 const request = (line: string): Promise<string> =>
-  new Promise((resolve) => component.enqueue({
-    kind: 'message', channel: 0, peer: 'test', payload: Buffer.from(line),
-    replyTo: { reply: (bytes) => (resolve(bytes.toString()), 0) },
-  }));
-const seen = (pattern: RegExp): void => assert.ok(lines.some((l) => pattern.test(l)), `${pattern} in the log:\n${lines.join('\n')}`);
+  new Promise((resolve) =>
+    component.enqueue({
+      kind: 'message',
+      channel: 0,
+      peer: 'test',
+      payload: Buffer.from(line),
+      replyTo: {
+        reply: (bytes) => {
+          resolve(bytes.toString());
+          return 0;
+        },
+      },
+    }),
+  );
+const seen = (pattern: RegExp): void =>
+  assert.ok(
+    lines.some((l) => pattern.test(l)),
+    `${pattern} in the log:\n${lines.join('\n')}`,
+  );
 
 test.after(() => component.stop());
 

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { UdpClient } from './support/clients.js';
-import { startEngine, type RunningEngine } from './support/engine-process.js';
+import { type RunningEngine, startEngine } from './support/engine-process.js';
 import { waitFor } from './support/wait-for.js';
 
 let engine: RunningEngine;
@@ -38,7 +38,10 @@ test('a timer due in 16 s before an upgrade is due in about 16 s minus the elaps
   assert.is(await a.request('VERSION'), '1.1.0');
   const after = Number(await a.request('DUE'));
   const elapsed = performance.now() - t0;
-  assert.ok(after <= before && after >= before - elapsed - 1, `due ${before} ms before, ${after} ms after, at most ${elapsed.toFixed(0)} ms elapsed`);
+  assert.ok(
+    after <= before && after >= before - elapsed - 1,
+    `due ${before} ms before, ${after} ms after, at most ${elapsed.toFixed(0)} ms elapsed`,
+  );
   // The repeating 100 ms timer kept firing across the swap and its count lives on.
   await waitFor(async () => Number(await a.request('TICKS')) >= ticksBefore + 3, { what: `TICKS to pass ${ticksBefore + 2}` });
   const show = await engine.hotswap('show', 'alpha');

@@ -8,7 +8,11 @@ import { VirtualClock } from './support/virtual-clock.js';
 function table(): { clock: VirtualClock; timers: TimerTable; fired: [number, number][] } {
   const clock = new VirtualClock();
   const fired: [number, number][] = [];
-  const timers = new TimerTable((id) => fired.push([id, clock.now()]), () => clock.now(), clock);
+  const timers = new TimerTable(
+    (id) => fired.push([id, clock.now()]),
+    () => clock.now(),
+    clock,
+  );
   return { clock, timers, fired };
 }
 
@@ -32,7 +36,10 @@ test('a repeating timer fires on its grid, even when every callback runs late', 
   timers.set(7, 100, 100);
   clock.advance(1050, { lateMs: 30 });
   // Run 30 ms late each time, but the due times stay at 100, 200, ... (no drift).
-  assert.equal(fired.map(([, at]) => at), [130, 230, 330, 430, 530, 630, 730, 830, 930, 1030]);
+  assert.equal(
+    fired.map(([, at]) => at),
+    [130, 230, 330, 430, 530, 630, 730, 830, 930, 1030],
+  );
   assert.is(timers.dueIn(7), 50, 'next due at 1100, 50 ms from now');
   assert.equal(timers.list(), [{ id: 7, dueInMs: 50, repeatMs: 100 }]);
 });
@@ -66,11 +73,24 @@ test('invalid delays and repeats are clamped: negative and NaN delays fire now, 
   timers.set(1, -5, 0);
   timers.set(2, Number.NaN, Number.NaN);
   timers.set(3, 10, 0.25); // sub-millisecond repeat is raised to 1 ms
-  assert.equal(timers.list().map((t) => [t.id, t.dueInMs, t.repeatMs]), [[1, 0, 0], [2, 0, 0], [3, 10, 1]]);
+  assert.equal(
+    timers.list().map((t) => [t.id, t.dueInMs, t.repeatMs]),
+    [
+      [1, 0, 0],
+      [2, 0, 0],
+      [3, 10, 1],
+    ],
+  );
   clock.advance(0);
-  assert.equal(fired, [[1, 0], [2, 0]]);
+  assert.equal(fired, [
+    [1, 0],
+    [2, 0],
+  ]);
   clock.advance(12);
-  assert.equal(fired.filter(([id]) => id === 3).map(([, at]) => at), [10, 11, 12]);
+  assert.equal(
+    fired.filter(([id]) => id === 3).map(([, at]) => at),
+    [10, 11, 12],
+  );
 });
 
 test('dueIn of an overdue timer is 0; list reports every timer; clear removes all', () => {
@@ -78,11 +98,18 @@ test('dueIn of an overdue timer is 0; list reports every timer; clear removes al
   let blocked = true;
   const fired: number[] = [];
   // A callback that does not advance the table: the timer stays set while it is overdue.
-  const timers = new TimerTable((id) => fired.push(id), () => clock.now() + (blocked ? 0 : 50), clock);
+  const timers = new TimerTable(
+    (id) => fired.push(id),
+    () => clock.now() + (blocked ? 0 : 50),
+    clock,
+  );
   timers.set(1, 100, 0);
   timers.set(2, 300, 1000);
   blocked = false; // the table's clock now runs 50 ms ahead of the scheduler
-  assert.equal(timers.list(), [{ id: 1, dueInMs: 50, repeatMs: 0 }, { id: 2, dueInMs: 250, repeatMs: 1000 }]);
+  assert.equal(timers.list(), [
+    { id: 1, dueInMs: 50, repeatMs: 0 },
+    { id: 2, dueInMs: 250, repeatMs: 1000 },
+  ]);
   clock.advance(60);
   assert.is(timers.dueIn(1), 0, 'overdue by 10 ms, reported as 0');
   timers.clear();
@@ -93,7 +120,7 @@ test('dueIn of an overdue timer is 0; list reports every timer; clear removes al
   assert.equal(fired, []);
 });
 
-test('the default scheduler is Node\'s and its timers do not keep the process alive', () => {
+test("the default scheduler is Node's and its timers do not keep the process alive", () => {
   const timers = new TimerTable(() => {});
   timers.set(1, 60_000, 0);
   assert.ok(timers.dueIn(1) > 59_000 && timers.dueIn(1) <= 60_000);

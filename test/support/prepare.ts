@@ -5,7 +5,7 @@
  */
 import { MEMORY_BASE } from '../../host/abi/abi.js';
 import type { ModulePolicy } from '../../host/modules/check.js';
-import { prepareModule, type PreparedModule } from '../../host/modules/prepared.js';
+import { type PreparedModule, prepareModule } from '../../host/modules/prepared.js';
 import { TEST_FUEL, TEST_MEMORY_BYTES } from '../hostile/corpus.js';
 
 /** The policy of the test components: small fuel budgets, 16 MiB above memoryBase. */

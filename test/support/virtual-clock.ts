@@ -45,9 +45,7 @@ export class VirtualClock implements Scheduler {
     const late = options.lateMs ?? 0;
     const until = this.#now + ms;
     for (;;) {
-      const next = [...this.#pending]
-        .filter((p) => p.at + late <= until)
-        .sort((x, y) => x.at - y.at || x.seq - y.seq)[0];
+      const next = [...this.#pending].filter((p) => p.at + late <= until).sort((x, y) => x.at - y.at || x.seq - y.seq)[0];
       if (!next) break;
       this.#pending.delete(next);
       this.#now = Math.max(this.#now, next.at + late);

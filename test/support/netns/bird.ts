@@ -2,13 +2,13 @@
  * BIRD 2 with one `protocol rip` in a lab namespace, in the foreground with its own control
  * socket and pid file, its config checked before it starts.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { intToIp } from "./addresses.js";
-import type { RipTimers } from "./frr.js";
-import type { LabHandle, LabProcess } from "./lab-process.js";
-import { run, waitForFile } from "./processes.js";
-import { TOOL_PATHS } from "./tools.js";
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { intToIp } from './addresses.js';
+import type { RipTimers } from './frr.js';
+import type { LabHandle, LabProcess } from './lab-process.js';
+import { run, waitForFile } from './processes.js';
+import { TOOL_PATHS } from './tools.js';
 
 export interface BirdRipOptions {
   /** Interfaces (names or BIRD patterns like "eth*") that speak RIP. */
@@ -59,51 +59,51 @@ export interface BirdRipInstance {
  */
 export async function startBirdRip(lab: LabHandle, host: string, opts: BirdRipOptions): Promise<BirdRipInstance> {
   const full = lab.ns(host);
-  const { dir, n } = lab.instanceDir("bird", host);
+  const { dir, n } = lab.instanceDir('bird', host);
   const timers = opts.timers ?? { update: 1, timeout: 15, garbage: 10 };
-  const conf = path.join(dir, "bird.conf");
-  const socket = path.join(dir, "bird.ctl");
+  const conf = path.join(dir, 'bird.conf');
+  const socket = path.join(dir, 'bird.ctl');
   const routerId = opts.routerId ?? intToIp((0x0a_fe_00_00 + (n & 0xffff)) >>> 0);
-  const direct = opts.directInterfaces ?? ["*"];
+  const direct = opts.directInterfaces ?? ['*'];
   const q = (s: string): string => JSON.stringify(s);
   const text: string[] = [
-    `log ${q(path.join(dir, "bird.log"))} all;`,
+    `log ${q(path.join(dir, 'bird.log'))} all;`,
     `router id ${routerId};`,
     // Fast device scan so interface changes are noticed within a second.
-    "protocol device { scan time 1; }",
+    'protocol device { scan time 1; }',
   ];
   if (direct.length > 0) {
-    text.push(`protocol direct { ipv4; interface ${direct.map(q).join(", ")}; }`);
+    text.push(`protocol direct { ipv4; interface ${direct.map(q).join(', ')}; }`);
   }
   text.push(
-    "protocol kernel {",
-    "  ipv4 { import none; export filter { if source = RTS_DEVICE then reject; accept; }; };",
-    "  scan time 1;",
-    ...(opts.kernelPersist ? ["  persist;"] : []),
-    "}",
-    "protocol rip {",
-    ...(opts.debug ? ["  debug all;"] : []),
-    "  ipv4 { import all; export all; };",
+    'protocol kernel {',
+    '  ipv4 { import none; export filter { if source = RTS_DEVICE then reject; accept; }; };',
+    '  scan time 1;',
+    ...(opts.kernelPersist ? ['  persist;'] : []),
+    '}',
+    'protocol rip {',
+    ...(opts.debug ? ['  debug all;'] : []),
+    '  ipv4 { import all; export all; };',
     ...opts.interfaces.map((i) =>
       [
         `  interface ${q(i)} {`,
-        "    version 2;",
+        '    version 2;',
         `    update time ${timers.update};`,
         `    timeout time ${timers.timeout};`,
         `    garbage time ${timers.garbage};`,
         ...(opts.extraInterfaceConfig ?? []).map((l) => `    ${l}`),
-        "  };",
-      ].join("\n"),
+        '  };',
+      ].join('\n'),
     ),
-    "}",
+    '}',
     ...(opts.extraConfig ?? []),
-    "",
+    '',
   );
-  fs.writeFileSync(conf, text.join("\n"));
+  fs.writeFileSync(conf, text.join('\n'));
   // Parse check first: a config error then surfaces as a clear message.
-  const check = await run(TOOL_PATHS.bird, ["-p", "-c", conf], { allowFailure: true });
-  if (check.code !== 0) throw new Error(`bird.conf rejected: ${check.stderr || check.stdout}\n${text.join("\n")}`);
-  const bird = lab.spawn(host, TOOL_PATHS.bird, ["-f", "-c", conf, "-s", socket, "-P", path.join(dir, "bird.pid")], {
+  const check = await run(TOOL_PATHS.bird, ['-p', '-c', conf], { allowFailure: true });
+  if (check.code !== 0) throw new Error(`bird.conf rejected: ${check.stderr || check.stdout}\n${text.join('\n')}`);
+  const bird = lab.spawn(host, TOOL_PATHS.bird, ['-f', '-c', conf, '-s', socket, '-P', path.join(dir, 'bird.pid')], {
     label: `${host}-bird-${path.basename(dir)}`,
   });
   await waitForFile(socket, opts.startTimeoutMs ?? 10_000, bird, () => `bird in ${full}: ${bird.log()}`);
@@ -114,7 +114,7 @@ export async function startBirdRip(lab: LabHandle, host: string, opts: BirdRipOp
     bird,
     conf,
     socket,
-    birdc: async (...args: string[]) => (await run(TOOL_PATHS.birdc, ["-s", socket, ...args])).stdout,
+    birdc: async (...args: string[]) => (await run(TOOL_PATHS.birdc, ['-s', socket, ...args])).stdout,
     stop: () => bird.stop(),
   };
 }

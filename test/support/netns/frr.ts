@@ -2,11 +2,11 @@
  * FRR zebra + ripd in a lab namespace, each instance with its own directory for config, pid
  * files, the zserv socket, vty sockets and logs, so instances never touch /var/run/frr.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
-import type { LabHandle, LabProcess } from "./lab-process.js";
-import { run, waitForFile } from "./processes.js";
-import { TOOL_PATHS } from "./tools.js";
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { LabHandle, LabProcess } from './lab-process.js';
+import { run, waitForFile } from './processes.js';
+import { TOOL_PATHS } from './tools.js';
 
 export interface RipTimers {
   update: number;
@@ -61,47 +61,47 @@ export interface FrrRipInstance {
  */
 export async function startFrrRip(lab: LabHandle, host: string, opts: FrrRipOptions): Promise<FrrRipInstance> {
   const full = lab.ns(host);
-  const { dir } = lab.instanceDir("frr", host);
+  const { dir } = lab.instanceDir('frr', host);
   const timers = opts.timers ?? { update: 5, timeout: 15, garbage: 10 };
   if (timers.update < 5 || timers.timeout < 5 || timers.garbage < 5) {
-    throw new Error("FRR ripd refuses timers below 5 s (`timers basic 5 15 10` is the floor)");
+    throw new Error('FRR ripd refuses timers below 5 s (`timers basic 5 15 10` is the floor)');
   }
-  const zebraConf = path.join(dir, "zebra.conf");
-  const ripdConf = path.join(dir, "ripd.conf");
+  const zebraConf = path.join(dir, 'zebra.conf');
+  const ripdConf = path.join(dir, 'ripd.conf');
   fs.writeFileSync(zebraConf, `hostname ${host}-zebra\n`);
   const lines: string[] = [`hostname ${host}-ripd`];
-  if (opts.debug) lines.push("debug rip events", "debug rip packet", "debug rip zebra");
+  if (opts.debug) lines.push('debug rip events', 'debug rip packet', 'debug rip zebra');
   lines.push(...(opts.extraConfig ?? []));
-  lines.push("router rip", " version 2");
+  lines.push('router rip', ' version 2');
   for (const n of opts.networks) lines.push(` network ${n}`);
   for (const n of opts.neighbors ?? []) lines.push(` neighbor ${n}`);
   for (const p of opts.passiveInterfaces ?? []) lines.push(` passive-interface ${p}`);
-  if (opts.redistributeConnected) lines.push(" redistribute connected");
+  if (opts.redistributeConnected) lines.push(' redistribute connected');
   lines.push(` timers basic ${timers.update} ${timers.timeout} ${timers.garbage}`);
   for (const l of opts.extraRipConfig ?? []) lines.push(` ${l.trim()}`);
-  lines.push("exit", "");
-  fs.writeFileSync(ripdConf, lines.join("\n"));
+  lines.push('exit', '');
+  fs.writeFileSync(ripdConf, lines.join('\n'));
   chownToFrr(dir);
 
-  const zserv = path.join(dir, "zserv.api");
+  const zserv = path.join(dir, 'zserv.api');
   const common = (name: string): string[] => [
-    "-i",
+    '-i',
     path.join(dir, `${name}.pid`),
-    "-z",
+    '-z',
     zserv,
-    "--vty_socket",
+    '--vty_socket',
     dir,
-    "-P",
-    "0",
-    "--log",
+    '-P',
+    '0',
+    '--log',
     `file:${path.join(dir, `${name}.log`)}`,
   ];
   const startTimeoutMs = opts.startTimeoutMs ?? 10_000;
-  const zebra = lab.spawn(host, TOOL_PATHS.zebra, ["-f", zebraConf, ...common("zebra")], { label: `${host}-zebra-${path.basename(dir)}` });
-  await waitForFile(path.join(dir, "zebra.vty"), startTimeoutMs, zebra, () => `zebra in ${full}: ${zebra.log()}`);
+  const zebra = lab.spawn(host, TOOL_PATHS.zebra, ['-f', zebraConf, ...common('zebra')], { label: `${host}-zebra-${path.basename(dir)}` });
+  await waitForFile(path.join(dir, 'zebra.vty'), startTimeoutMs, zebra, () => `zebra in ${full}: ${zebra.log()}`);
   await waitForFile(zserv, startTimeoutMs, zebra, () => `zebra in ${full}: ${zebra.log()}`);
-  const ripd = lab.spawn(host, TOOL_PATHS.ripd, ["-f", ripdConf, ...common("ripd")], { label: `${host}-ripd-${path.basename(dir)}` });
-  await waitForFile(path.join(dir, "ripd.vty"), startTimeoutMs, ripd, () => `ripd in ${full}: ${ripd.log()}`);
+  const ripd = lab.spawn(host, TOOL_PATHS.ripd, ['-f', ripdConf, ...common('ripd')], { label: `${host}-ripd-${path.basename(dir)}` });
+  await waitForFile(path.join(dir, 'ripd.vty'), startTimeoutMs, ripd, () => `ripd in ${full}: ${ripd.log()}`);
   lab.note(`FRR ripd up in ${full} (dir ${dir})`);
   return {
     ns: full,
@@ -110,7 +110,7 @@ export async function startFrrRip(lab: LabHandle, host: string, opts: FrrRipOpti
     ripd,
     ripdConf,
     vtysh: async (...commands: string[]) =>
-      (await run(TOOL_PATHS.vtysh, ["--vty_socket", dir, ...commands.flatMap((c) => ["-c", c])])).stdout,
+      (await run(TOOL_PATHS.vtysh, ['--vty_socket', dir, ...commands.flatMap((c) => ['-c', c])])).stdout,
     stop: async () => {
       await ripd.stop();
       await zebra.stop();
@@ -121,9 +121,9 @@ export async function startFrrRip(lab: LabHandle, host: string, opts: FrrRipOpti
 
 function chownToFrr(dir: string): void {
   // Look the ids up in /etc/passwd and /etc/group: no extra dependency.
-  const passwd = fs.readFileSync("/etc/passwd", "utf8");
+  const passwd = fs.readFileSync('/etc/passwd', 'utf8');
   const m = /^frr:[^:]*:(\d+):(\d+):/m.exec(passwd);
-  if (!m) throw new Error("user frr not found (is the frr package installed?)");
+  if (!m) throw new Error('user frr not found (is the frr package installed?)');
   const uid = Number(m[1]);
   const gid = Number(m[2]);
   fs.chownSync(dir, uid, gid);

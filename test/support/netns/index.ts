@@ -21,7 +21,13 @@ export { Lab, type LabOptions } from './lab.js';
 export type { LabProcess, SpawnOptions } from './lab-process.js';
 export { sweepStaleLabs } from './namespaces.js';
 export {
-  parsePing, type PingOptions, type PingOutage, type PingReply, type PingResult, type PingStream, type StreamPingOptions,
+  type PingOptions,
+  type PingOutage,
+  type PingReply,
+  type PingResult,
+  type PingStream,
+  parsePing,
+  type StreamPingOptions,
 } from './ping-result.js';
 export { type ExecOptions, type ExecResult, sleep } from './processes.js';
 export type { RipListener, UdpDatagram } from './rip-listener.js';

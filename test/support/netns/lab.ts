@@ -20,7 +20,7 @@ import { type ExecOptions, type ExecResult, pidRunning, run, signalGroup, sleepS
 import { type RipListener, startRipListener } from './rip-listener.js';
 import { type KernelRoute, routeOf, routesOf, type WaitForRouteOptions, type WaitForRouteResult, waitForRouteOf } from './routes.js';
 import { TOOL_PATHS } from './tools.js';
-import { addHost, addLink, addStub, type LinkInfo, type LinkOptions, setLinkState, type StubInfo } from './topology.js';
+import { addHost, addLink, addStub, type LinkInfo, type LinkOptions, type StubInfo, setLinkState } from './topology.js';
 
 export interface LabOptions {
   /** Name prefix for namespaces. Default `hs<pid>` (+ `_<n>` for later labs in the same process). */

@@ -63,7 +63,7 @@ export interface PingStream {
   stop(): Promise<PingResult>;
 }
 
-export interface StreamPingOptions extends Omit<PingOptions, "count"> {
+export interface StreamPingOptions extends Omit<PingOptions, 'count'> {
   /** Hard upper bound: ping exits by itself after this long (default 600 s). */
   maxDurationMs?: number;
   /** Called for every reply as it arrives. */
@@ -74,7 +74,7 @@ const REPLY_RE = /^\[(\d+\.\d+)\] \d+ bytes from ([\d.]+): icmp_seq=(\d+) ttl=(\
 
 export function parseReplyLine(line: string): PingReply | undefined {
   const m = REPLY_RE.exec(line.trim());
-  if (!m || m[6]?.includes("DUP!")) return undefined;
+  if (!m || m[6]?.includes('DUP!')) return undefined;
   return { at: Number(m[1]), from: m[2]!, seq: Number(m[3]), ttl: Number(m[4]), rttMs: Number(m[5]) };
 }
 
@@ -90,15 +90,15 @@ export function parsePing(raw: string, dst: string, intervalMs: number): PingRes
   let duplicates = 0;
   let maxSeq = 0;
   let sent: number | undefined;
-  let rtt: PingResult["rtt"];
-  for (const rawLine of raw.split("\n")) {
+  let rtt: PingResult['rtt'];
+  for (const rawLine of raw.split('\n')) {
     const line = rawLine.trim();
     if (!line) continue;
     const rep = REPLY_RE.exec(line);
     if (rep) {
       const seq = Number(rep[3]);
       maxSeq = Math.max(maxSeq, seq);
-      if (rep[6]?.includes("DUP!") || seen.has(seq)) {
+      if (rep[6]?.includes('DUP!') || seen.has(seq)) {
         duplicates++;
         continue;
       }
@@ -114,7 +114,7 @@ export function parsePing(raw: string, dst: string, intervalMs: number): PingRes
     const icmpErr = /From ([\d.]+) icmp_seq=(\d+) (.*)$/.exec(line);
     if (icmpErr) {
       maxSeq = Math.max(maxSeq, Number(icmpErr[2]));
-      errors.push(line.replace(/^\[\d+\.\d+\]\s*/, ""));
+      errors.push(line.replace(/^\[\d+\.\d+\]\s*/, ''));
       continue;
     }
     if (/^ping: /.test(line)) {

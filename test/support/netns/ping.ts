@@ -3,7 +3,15 @@
  * (`startPing`) that reports replies as they arrive and the parsed result when stopped.
  */
 import type { LabHandle } from './lab-process.js';
-import { parsePing, parseReplyLine, type PingOptions, type PingReply, type PingResult, type PingStream, type StreamPingOptions } from './ping-result.js';
+import {
+  type PingOptions,
+  type PingReply,
+  type PingResult,
+  type PingStream,
+  parsePing,
+  parseReplyLine,
+  type StreamPingOptions,
+} from './ping-result.js';
 import { signalGroup } from './processes.js';
 import { TOOL_PATHS } from './tools.js';
 

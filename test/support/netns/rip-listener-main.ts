@@ -8,10 +8,7 @@
 import dgram from 'node:dgram';
 
 /** One line of this process's output; the parent (rip-listener.ts) parses it. */
-export type ListenerLine =
-  | { ready: true }
-  | { error: string }
-  | { at: number; from: string; port: number; hex: string };
+export type ListenerLine = { ready: true } | { error: string } | { at: number; from: string; port: number; hex: string };
 
 const say = (line: ListenerLine): void => console.log(JSON.stringify(line));
 

@@ -26,7 +26,12 @@ export type Availability = { ok: true } | { ok: false; reason: string };
 
 /** Tools the environment asks to treat as missing (see the first comment). */
 function hiddenTools(): Set<string> {
-  return new Set((process.env.HOTSWAP_TEST_HIDE_TOOLS ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+  return new Set(
+    (process.env.HOTSWAP_TEST_HIDE_TOOLS ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
 }
 
 /** Finds an executable by absolute path or on $PATH. */

@@ -53,8 +53,14 @@ export async function addHost(full: string): Promise<void> {
   await run(TOOL_PATHS.ip, ['netns', 'add', full]);
   await run(TOOL_PATHS.ip, ['-n', full, 'link', 'set', 'lo', 'up']);
   await run(TOOL_PATHS.ip, [
-    'netns', 'exec', full, 'sysctl', '-qw',
-    'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0',
+    'netns',
+    'exec',
+    full,
+    'sysctl',
+    '-qw',
+    'net.ipv4.ip_forward=1',
+    'net.ipv4.conf.all.rp_filter=0',
+    'net.ipv4.conf.default.rp_filter=0',
   ]);
 }
 
