@@ -23,18 +23,29 @@ test.after(async () => {
 function trafficLoop(send: (lines: string[]) => Promise<string[]>, prefix: string) {
   let stop = false;
   let sent = 0;
+  let failure: Error | null = null;
   const mismatches: string[] = [];
   const done = (async () => {
     const deadline = Date.now() + 60_000; // bounded in time and in count
-    for (let n = 0; !stop && n < 20_000 && Date.now() < deadline; n++) {
+    for (let n = 0; !stop && n < 60_000 && Date.now() < deadline; n++) {
       const key = `${prefix}${n}`;
       const replies = await send([`SET ${key} v${n}`, `GET ${key}`]);
       sent += 2;
       if (replies[0] !== 'OK' || replies[1] !== `VALUE v${n}`) mismatches.push(`${key}: ${JSON.stringify(replies)}`);
+      // Paced (at most about one pair per millisecond), so the client keeps sending through all
+      // the upgrades, however long the CLI takes, instead of using up its count in seconds.
+      await new Promise((resolve) => setTimeout(resolve, 1));
     }
-  })();
+  })().catch((e: unknown) => {
+    failure = e instanceof Error ? e : new Error(String(e));
+    throw failure;
+  });
   return {
     sent: () => sent,
+    /** Throws what stopped the client (a request without reply), so a waiting test fails at once. */
+    check: () => {
+      if (failure) throw new Error(`${prefix} client stopped after ${sent} requests: ${failure.message}`);
+    },
     stop: async () => {
       stop = true;
       await done;
@@ -70,7 +81,14 @@ test('10,000 keys survive 1.0.0 → 2.0.0 → 1.0.0 → 2.0.0 under traffic, wit
   // Both clients got more replies since the last look: the upgrades really happen under traffic.
   const trafficFlows = async (what: string): Promise<void> => {
     const [u0, t0] = [udpTraffic.sent(), tcpTraffic.sent()];
-    await waitFor(() => udpTraffic.sent() >= u0 + 20 && tcpTraffic.sent() >= t0 + 20, { what: `both clients to keep sending ${what}` });
+    await waitFor(
+      () => {
+        udpTraffic.check();
+        tcpTraffic.check();
+        return udpTraffic.sent() >= u0 + 20 && tcpTraffic.sent() >= t0 + 20;
+      },
+      { what: `both clients to keep sending ${what}`, timeoutMs: 15_000 },
+    );
   };
   const versions = ['2.0.0', '1.0.0', '2.0.0'];
   for (const version of versions) {
