@@ -1,4 +1,4 @@
-// State migration across a data-layout change (issue 3, part 3): kv 3.0.0 keeps a per-key
+// State migration across a data-layout change: kv 3.0.0 keeps a per-key
 // revision and update time (layout 2); 1.0.0 and 2.0.0 use layout 1. 100,000 keys go
 // 1.0.0 → 3.0.0 (migrate up) → 2.0.0 (migrate_down on 3.0.0) → 3.0.0 → 1.0.0, and after
 // every step every key reads back with its value, through the component's real dispatcher.

@@ -1,4 +1,4 @@
-// The WASI sandbox (issue 3, part 6): wasi-echo is built with @assemblyscript/wasi-shim, so its
+// The WASI sandbox: wasi-echo is built with @assemblyscript/wasi-shim, so its
 // console output, clock and randomness go through WASI. One @wasmer/wasi object per component
 // survives the swap 1.0.0 → 1.1.0: stdout and stderr keep arriving in the log under the
 // component's name, and the persistent counter carries on.

@@ -118,6 +118,7 @@ export class SteadyTraffic {
   sent = 0;
   #running = true;
   #loop: Promise<void> = Promise.resolve();
+  #finished = false;
 
   constructor(port: number, prefix: string, window = 8) {
     this.#port = port;
@@ -145,8 +146,15 @@ export class SteadyTraffic {
         });
       }
     };
-    this.#loop = Promise.all(Array.from({ length: this.#window }, worker)).then(() => undefined);
+    this.#loop = Promise.all(Array.from({ length: this.#window }, worker)).then(() => {
+      this.#finished = true;
+    });
     return this;
+  }
+
+  /** Whether every worker has ended (limit or deadline reached, or stopped). */
+  get finished(): boolean {
+    return this.#finished;
   }
 
   /** Stops sending and waits for the replies to everything sent. */
