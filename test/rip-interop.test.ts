@@ -145,14 +145,19 @@ if (!avail.ok) {
         }
       })();
       const ping = lab.startPing('frr', birdStub.addr, { intervalMs: 50, source: frrStub.addr, maxDurationMs: 60_000 });
-      await sleep(1500);
+      // Traffic crosses us before each upgrade: 20 more echo replies (about 1 s at 20/s).
+      const moreReplies = (n: number, what: string) => {
+        const seen = ping.replies.length;
+        return waitFor(() => ping.replies.length >= seen + n, { what: `${n} more ping replies ${what}`, timeoutMs: 10_000 });
+      };
+      await moreReplies(20, 'before the upgrade to 0.0.2');
       const up2 = await engine.cli('upgrade', 'rip', '0.0.2');
       assert.match(up2, 'rip: 0.0.1 -> 0.0.2 ok');
       const shown2 = await engine.cli('show', 'rip');
       assert.match(shown2, 'Module version = 0.0.2');
       assert.match(shown2, 'Incoming update filter list for all interface is deny 10.99.0.0/16');
       assert.match(shown2, /R\s+10\.10\.1\.0\/24\s+10\.0\.1\.1/, 'the routing table survived the swap');
-      await sleep(1500);
+      await moreReplies(20, 'before the upgrade to 0.0.3');
       const up3 = await engine.cli('upgrade', 'rip', '0.0.3');
       assert.match(up3, 'rip: 0.0.2 -> 0.0.3 ok');
       assert.match(up3, 'data layout: 1 -> 2');
@@ -160,7 +165,8 @@ if (!avail.ok) {
       assert.match(shown3, 'Module version = 0.0.3');
       assert.match(shown3, /Iface\s+Uptime/);
       assert.match(shown3, /R\s+10\.20\.1\.0\/24\s+10\.0\.2\.2\s+2\s/, 'migrated records keep next hop and metric');
-      // Longer than FRR's 5 s update: the neighbours heard from 0.0.3 and kept every route.
+      // An observation window, not a threshold: longer than FRR's 5 s update interval, so the
+      // neighbours have heard from 0.0.3 while the watcher and the ping look for any loss.
       await sleep(6000);
       const pinged = await ping.stop();
       watching = false;
