@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { kvAs, tempDir } from './support/control-plane.js';
-import { cli, repoRoot, startEngine, type RunningEngine } from './support/engine-process.js';
+import { cli, type RunningEngine, repoRoot, startEngine } from './support/engine-process.js';
 
 let engine: RunningEngine;
 let dir: string;
@@ -57,7 +57,10 @@ test('push → upgrade → rollback → history round trip, finding the token wi
   const versions = await engine.hotswap('versions', 'kv', '--json');
   assert.is(versions.code, 0, versions.stderr);
   const list = JSON.parse(versions.stdout) as { version: string; running: boolean; signature: string | null }[];
-  assert.equal(list.map((v) => v.version).filter((v) => v.startsWith('1.0')), ['1.0.0', '1.0.5']);
+  assert.equal(
+    list.map((v) => v.version).filter((v) => v.startsWith('1.0')),
+    ['1.0.0', '1.0.5'],
+  );
   assert.ok(list.find((v) => v.version === '1.0.0')!.running);
   assert.ok(list.find((v) => v.version === '1.0.5')!.signature);
 
@@ -84,7 +87,15 @@ test('push → upgrade → rollback → history round trip, finding the token wi
 });
 
 test('a module pushed with a detached signature over other bytes is refused', async () => {
-  const r = await engine.hotswap('push', 'kv', join(dir, 'kv-1.0.6.wasm'), '--version', '1.0.6', '--signature', join(dir, 'kv-1.0.6.wasm.sig'));
+  const r = await engine.hotswap(
+    'push',
+    'kv',
+    join(dir, 'kv-1.0.6.wasm'),
+    '--version',
+    '1.0.6',
+    '--signature',
+    join(dir, 'kv-1.0.6.wasm.sig'),
+  );
   assert.is(r.code, 1);
   assert.match(r.stderr, /hotswap: module kv@1\.0\.6: the signature does not match/);
   assert.is(r.stdout, '');

@@ -1,10 +1,11 @@
 // The control API against a real ControlPlane: real HTTP on 127.0.0.1, a real SQLite file and
 // real blobs in a temporary data directory. Every status code of docs/API.md, signatures, a
 // tampered blob, a restart over the same data directory, and concurrent uploads and upgrades.
-import Database from 'better-sqlite3';
+
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { chmodSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadConfig } from '../host/config.js';
@@ -18,6 +19,7 @@ let p: Plane;
 
 interface Answer {
   status: number;
+  // biome-ignore lint/suspicious/noExplicitAny: JSON answers of many shapes; each assertion reads and checks its own fields
   body: any;
   headers: Headers;
 }

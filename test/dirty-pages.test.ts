@@ -7,15 +7,22 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ARENA_OFFSET, DIRTY_MAP_OFFSET, HEADER_OFFSET, MEMORY_BASE } from '../host/abi/abi.js';
 import { DirtyPageCheckpoint } from '../host/abi/checkpoint.js';
-import { buildImports, systemEnvironment, type HostServices } from '../host/abi/imports.js';
+import { buildImports, type HostServices, systemEnvironment } from '../host/abi/imports.js';
 import { PersistentMemory } from '../host/abi/memory.js';
 import { instrumentDirtyPages } from '../host/modules/dirty-pages.js';
 import { repoRoot } from './support/engine-process.js';
 
 function kvInstance(bytes: Uint8Array, memory: PersistentMemory): Record<string, (...a: number[]) => number> {
   const host: HostServices = {
-    memory, environment: systemEnvironment, reply: () => 0, send: () => 0, log: () => {},
-    setTimer: () => {}, cancelTimer: () => false, timerDueIn: () => -1, output: () => {},
+    memory,
+    environment: systemEnvironment,
+    reply: () => 0,
+    send: () => 0,
+    log: () => {},
+    setTimer: () => {},
+    cancelTimer: () => false,
+    timerDueIn: () => -1,
+    output: () => {},
   };
   return new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(bytes)), buildImports(host)).exports as never;
 }
@@ -49,7 +56,11 @@ test('every page an instrumented module writes is marked', () => {
   }
   assert.is(unmarked, 0, 'no written page is left unmarked');
   assert.ok(marked > 100, `${marked} pages marked`);
-  assert.is(map.subarray(Math.ceil(top / 4096) + 1).reduce((a, x) => a + x, 0), 0, 'nothing marked above the high-water mark');
+  assert.is(
+    map.subarray(Math.ceil(top / 4096) + 1).reduce((a, x) => a + x, 0),
+    0,
+    'nothing marked above the high-water mark',
+  );
 });
 
 test('rollback restores exactly the bytes of the last sync, including growth past the old high-water mark', () => {
@@ -72,10 +83,23 @@ test('rollback restores exactly the bytes of the last sync, including growth pas
   assert.is(again.restart!(HEADER_OFFSET), 0);
   let reply = '';
   const host2: HostServices = {
-    memory, environment: systemEnvironment, reply: (b) => ((reply = b.toString()), 0), send: () => 0, log: () => {},
-    setTimer: () => {}, cancelTimer: () => false, timerDueIn: () => -1, output: () => {},
+    memory,
+    environment: systemEnvironment,
+    reply: (b) => {
+      reply = b.toString();
+      return 0;
+    },
+    send: () => 0,
+    log: () => {},
+    setTimer: () => {},
+    cancelTimer: () => false,
+    timerDueIn: () => -1,
+    output: () => {},
   };
-  const reader = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(instrumented)), buildImports(host2)).exports as Record<string, (...a: number[]) => number>;
+  const reader = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(instrumented)), buildImports(host2)).exports as Record<
+    string,
+    (...a: number[]) => number
+  >;
   assert.is(reader.restart!(HEADER_OFFSET), 0);
   send(reader, memory, 'GET key4999');
   assert.is(reply, 'VALUE value4999');

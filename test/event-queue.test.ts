@@ -12,7 +12,10 @@ test('EventQueue is FIFO across ring-buffer growth and wrap-around', () => {
     for (let i = 0; i < 3; i++) out.push(q.shift()!);
   }
   while (q.length > 0) out.push(q.shift()!);
-  assert.equal(out, Array.from({ length: next }, (_, i) => i));
+  assert.equal(
+    out,
+    Array.from({ length: next }, (_, i) => i),
+  );
   assert.is(q.shift(), undefined);
 });
 

@@ -1,12 +1,14 @@
 // The core promise, end to end through a real engine process: 10,000 keys over UDP and TCP,
 // upgrades 1.0.0 → 2.0.0 → 1.0.0 → 2.0.0 by the CLI while clients keep sending, and then every
 // request got exactly one reply, in order, every key reads back, and DEL works only on 2.0.0.
+
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { TcpLineClient, UdpClient } from './support/clients.js';
-import { repoRoot, startEngine, type RunningEngine } from './support/engine-process.js';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { type RunningEngine, repoRoot, startEngine } from './support/engine-process.js';
+import { waitFor } from './support/wait-for.js';
 
 let engine: RunningEngine;
 
@@ -21,17 +23,29 @@ test.after(async () => {
 function trafficLoop(send: (lines: string[]) => Promise<string[]>, prefix: string) {
   let stop = false;
   let sent = 0;
+  let failure: Error | null = null;
   const mismatches: string[] = [];
   const done = (async () => {
     const deadline = Date.now() + 60_000; // bounded in time and in count
-    for (let n = 0; !stop && n < 20_000 && Date.now() < deadline; n++) {
+    for (let n = 0; !stop && n < 60_000 && Date.now() < deadline; n++) {
       const key = `${prefix}${n}`;
       const replies = await send([`SET ${key} v${n}`, `GET ${key}`]);
       sent += 2;
       if (replies[0] !== 'OK' || replies[1] !== `VALUE v${n}`) mismatches.push(`${key}: ${JSON.stringify(replies)}`);
+      // Paced (at most about one pair per millisecond), so the client keeps sending through all
+      // the upgrades, however long the CLI takes, instead of using up its count in seconds.
+      await new Promise((resolve) => setTimeout(resolve, 1));
     }
-  })();
+  })().catch((e: unknown) => {
+    failure = e instanceof Error ? e : new Error(String(e));
+    throw failure;
+  });
   return {
+    sent: () => sent,
+    /** Throws what stopped the client (a request without reply), so a waiting test fails at once. */
+    check: () => {
+      if (failure) throw new Error(`${prefix} client stopped after ${sent} requests: ${failure.message}`);
+    },
     stop: async () => {
       stop = true;
       await done;
@@ -49,8 +63,14 @@ test('10,000 keys survive 1.0.0 → 2.0.0 → 1.0.0 → 2.0.0 under traffic, wit
   const udpSets = Array.from({ length: 5000 }, (_, i) => `SET key${i} value${i}`);
   const tcpSets = Array.from({ length: 5000 }, (_, i) => `SET key${i + 5000} value${i + 5000}`);
   const [udpReplies, tcpReplies] = await Promise.all([udpClient.pipeline(udpSets, 16), tcpClient.pipeline(tcpSets)]);
-  assert.ok(udpReplies.every((r) => r === 'OK'), 'every UDP SET answered OK');
-  assert.ok(tcpReplies.every((r) => r === 'OK'), 'every TCP SET answered OK');
+  assert.ok(
+    udpReplies.every((r) => r === 'OK'),
+    'every UDP SET answered OK',
+  );
+  assert.ok(
+    tcpReplies.every((r) => r === 'OK'),
+    'every TCP SET answered OK',
+  );
   assert.is(await udpClient.request('COUNT'), '10000');
 
   // DEL is unknown to 1.0.0.
@@ -58,9 +78,21 @@ test('10,000 keys survive 1.0.0 → 2.0.0 → 1.0.0 → 2.0.0 under traffic, wit
 
   const udpTraffic = trafficLoop((lines) => udpClient.pipeline(lines, 2), 'u');
   const tcpTraffic = trafficLoop((lines) => tcpClient.pipeline(lines), 't');
+  // Both clients got more replies since the last look: the upgrades really happen under traffic.
+  const trafficFlows = async (what: string): Promise<void> => {
+    const [u0, t0] = [udpTraffic.sent(), tcpTraffic.sent()];
+    await waitFor(
+      () => {
+        udpTraffic.check();
+        tcpTraffic.check();
+        return udpTraffic.sent() >= u0 + 20 && tcpTraffic.sent() >= t0 + 20;
+      },
+      { what: `both clients to keep sending ${what}`, timeoutMs: 15_000 },
+    );
+  };
   const versions = ['2.0.0', '1.0.0', '2.0.0'];
   for (const version of versions) {
-    await new Promise((r) => setTimeout(r, 150));
+    await trafficFlows(`before the upgrade to ${version}`);
     const res = await engine.hotswap('upgrade', 'kv', version);
     assert.is(res.code, 0, `upgrade to ${version} failed: ${res.stderr}`);
     assert.match(res.stdout, new RegExp(`-> ${version.replace(/\./g, '\\.')} ok`));
@@ -68,7 +100,7 @@ test('10,000 keys survive 1.0.0 → 2.0.0 → 1.0.0 → 2.0.0 under traffic, wit
     assert.match(res.stdout, /events queued during the swap: \d+/);
     assert.is(await udpClient.request('VERSION'), version);
   }
-  await new Promise((r) => setTimeout(r, 150));
+  await trafficFlows('after the last upgrade');
   const u = await udpTraffic.stop();
   const t = await tcpTraffic.stop();
   assert.equal(u.mismatches, [], 'UDP replies matched their requests, in order');

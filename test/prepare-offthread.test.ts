@@ -7,11 +7,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { policyOf, type Engine } from '../host/engine.js';
+import { type Engine, policyOf } from '../host/engine.js';
 import { checkAndInstrument } from '../host/modules/checked-bytes.js';
 import { ModuleRejected } from '../host/modules/errors.js';
 import { bundled, startKvEngine, UdpProbe, udpPort } from './hostile/corpus.js';
 import { repoRoot } from './support/engine-process.js';
+import { waitFor } from './support/wait-for.js';
 
 let engine: Engine;
 let probe: UdpProbe;
@@ -39,7 +40,9 @@ function freshKv(version: string): Uint8Array {
  * a 1 ms interval (the stall), and UDP GETs sent one after another to kv (answered, and the
  * slowest round trip). Both loops are bounded in count.
  */
-async function whileRunning<T>(work: () => Promise<T>): Promise<{ result: T; ms: number; stallMs: number; replies: number; maxRttMs: number }> {
+async function whileRunning<T>(
+  work: () => Promise<T>,
+): Promise<{ result: T; ms: number; stallMs: number; replies: number; maxRttMs: number }> {
   let done = false;
   let last = performance.now();
   let stallMs = 0;
@@ -60,7 +63,7 @@ async function whileRunning<T>(work: () => Promise<T>): Promise<{ result: T; ms:
       replies++;
     }
   })();
-  await new Promise((resolve) => setTimeout(resolve, 20)); // both loops running before the work starts
+  await waitFor(() => ticks > 0 && replies > 0, { what: 'the interval and the GET loop to run before the work starts' });
   const started = performance.now();
   const repliesBefore = replies;
   maxRttMs = 0;
@@ -81,10 +84,12 @@ test('engine.prepare() of new versions leaves the event loop and the running com
   // this thread, they block it back to back (each call runs to its end before the first await).
   const batch = 6;
   const offThread = await whileRunning(() =>
-    Promise.all(Array.from({ length: batch }, () => engine.prepare('kv', freshKv('2.0.0'), '2.0.0'))));
+    Promise.all(Array.from({ length: batch }, () => engine.prepare('kv', freshKv('2.0.0'), '2.0.0'))),
+  );
   // The old way, for comparison (measured second, so its garbage is not collected in the other's time).
   const sync = await whileRunning(() =>
-    Promise.all(Array.from({ length: batch }, () => checkAndInstrument(new Uint8Array(freshKv('2.0.0')), claimed, policy))));
+    Promise.all(Array.from({ length: batch }, () => checkAndInstrument(new Uint8Array(freshKv('2.0.0')), claimed, policy))),
+  );
   console.log(
     `  ${batch} versions, checks + instrumentation on this thread: ${sync.ms.toFixed(1)} ms, ` +
       `event loop stalled ${sync.stallMs.toFixed(1)} ms, kv answered ${sync.replies} GETs meanwhile, rtt max ${sync.maxRttMs.toFixed(1)} ms\n` +
@@ -96,6 +101,9 @@ test('engine.prepare() of new versions leaves the event loop and the running com
     assert.ok(module.dirtyTracking && module.fuel, 'prepared with the policy: metered and dirty-tracked');
   }
   assert.is(new Set(offThread.result.map((m) => m.sha256)).size, batch, 'every version was new');
+  // The stall is a measured quantity (the longest gap between ticks of a 1 ms interval while the
+  // work ran), not a sleep. 50 ms is far below one synchronous prepare of kv, yet far above a
+  // scheduling hiccup; the test runner runs this file alone so other tests do not steal the CPU.
   assert.ok(offThread.stallMs < 50, `the event loop stalled ${offThread.stallMs.toFixed(1)} ms during engine.prepare()`);
   assert.ok(
     sync.stallMs > 2 * offThread.stallMs,
@@ -111,9 +119,10 @@ test('a version prepared before comes from the cache, and upgrading back to it u
   const again = await engine.prepare('kv', bytes, '2.0.0');
   const hitMs = performance.now() - started;
   console.log(`  prepare: ${first.prepareMs.toFixed(1)} ms the first time, ${hitMs.toFixed(2)} ms from the cache`);
+  // The cache answered: the very same prepared module and compiled code come back (the times
+  // above are printed for information; identity is the proof, and it does not depend on load).
   assert.is(again, first);
   assert.is(again.compiled, first.compiled);
-  assert.ok(hitMs < Math.min(20, first.prepareMs / 4), `a cache hit took ${hitMs.toFixed(2)} ms (first prepare ${first.prepareMs.toFixed(1)} ms)`);
   // Same bytes claimed as another version: still rejected, worded by the real check.
   try {
     await engine.prepare('kv', bytes, '9.9.9');
@@ -176,14 +185,20 @@ test('compiled host (build/host): the worker loads, prepares, and does not keep 
   `;
   const started = performance.now();
   const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = execFile(process.execPath, ['--input-type=module', '-e', script], { timeout: 20_000, env: { ...process.env, NODE_OPTIONS: '' } },
-      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }));
+    const child = execFile(
+      process.execPath,
+      ['--input-type=module', '-e', script],
+      { timeout: 20_000, env: { ...process.env, NODE_OPTIONS: '' } },
+      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
+    );
     child.stdin?.end();
   });
   const exitedMs = performance.now() - started;
   assert.is(code, 0, `the child failed or was killed after 20 s (worker kept it alive?): ${stderr}`);
   const result = JSON.parse(stdout.trim()) as { version: string; dirtyTracking: boolean; metered: boolean; ms: number };
-  console.log(`  compiled host: prepared in ${result.ms.toFixed(1)} ms (worker start included), process exited after ${exitedMs.toFixed(0)} ms`);
+  console.log(
+    `  compiled host: prepared in ${result.ms.toFixed(1)} ms (worker start included), process exited after ${exitedMs.toFixed(0)} ms`,
+  );
   assert.equal({ ...result, ms: 0 }, { version: '2.0.0', dirtyTracking: true, metered: true, ms: 0 });
 });
 

@@ -1,38 +1,27 @@
-// The hostile corpus under steady traffic (issue 3, docs/SAFETY.md): a real UDP client keeps
+// The hostile corpus under steady traffic (docs/SAFETY.md): a real UDP client keeps
 // SETting fresh keys on a kv 2.0.0 component while each hostile module is tried. Every case
 // proves the right rejection, rollback or fault; that 2.0.0 still answers afterwards; and that
 // every request sent during the case got its OK and its key reads back.
 import binaryen from 'binaryen';
-import { createHash } from 'node:crypto';
 import { test } from 'uvu';
-import { ARENA_OFFSET } from '../host/abi/abi.js';
 import * as assert from 'uvu/assert';
 import type { FaultRecord } from '../host/component/component.js';
 import type { EventTap } from '../host/component/events.js';
 import type { SwapReport } from '../host/component/swap.js';
 import type { Engine } from '../host/engine.js';
 import { ModuleRejected } from '../host/modules/errors.js';
-import {
-  bundled, hostile, mutate, startKvEngine, SteadyTraffic, stubModule, TEST_FUEL, UdpProbe, udpPort,
-} from './hostile/corpus.js';
+import { bundled, hostile, mutate, SteadyTraffic, startKvEngine, stubModule, TEST_FUEL, UdpProbe, udpPort } from './hostile/corpus.js';
+import { persistentDigest } from './support/persistent-digest.js';
+import { waitFor } from './support/wait-for.js';
 
 let engine: Engine;
 let probe: UdpProbe;
 const faults: FaultRecord[] = [];
 const swaps: SwapReport[] = [];
 
-// Hashes of the persistent data, taken right before the swap and right after it (before any later
-// event can touch them): the transaction must put them back exactly. The data is the header page
-// and the arena up to the high-water mark; the inbox and the dirty-page map are the host's
-// bookkeeping (docs/ABI.md) and are left out.
-const persistentHash = (): string => {
-  const memory = engine.component('kv').memory;
-  const bytes = new Uint8Array(memory.memory.buffer);
-  return createHash('sha256')
-    .update(bytes.subarray(0, 4096))
-    .update(bytes.subarray(ARENA_OFFSET, memory.persistentBytesInUse()))
-    .digest('hex');
-};
+// Digests of the persistent data, taken right before the swap and right after it (before any
+// later event can touch them): the transaction must put them back exactly.
+const persistentHash = (): string => persistentDigest(engine.component('kv').memory);
 let around: { before?: string; after?: string } | null = null;
 const tap: EventTap = {
   beforeDispatch: (_name, event) => {
@@ -62,15 +51,21 @@ let caseNo = 0;
 async function underTraffic(body: () => Promise<void>): Promise<void> {
   const prefix = `c${++caseNo}-`;
   const traffic = new SteadyTraffic(udpPort(engine), prefix).start(3000, 8000);
-  await new Promise((r) => setTimeout(r, 15));
+  await waitFor(() => traffic.replies.length > 0, { what: 'the first reply of the steady traffic' });
   try {
     await body();
   } finally {
-    await new Promise((r) => setTimeout(r, 15));
+    // Traffic still flows after the case: one more request answered, unless it already sent
+    // everything it was allowed to (it is bounded in count).
+    const answered = traffic.replies.length;
+    await waitFor(() => traffic.replies.length > answered || traffic.finished, { what: 'a reply after the case' });
     const { sent, replies } = await traffic.stop();
     assert.ok(sent > 0, 'traffic flowed during the case');
     assert.is(replies.length, sent, 'one reply per request');
-    assert.ok(replies.every((r) => r === 'OK'), `every SET answered OK: ${replies.filter((r) => r !== 'OK').slice(0, 3)}`);
+    assert.ok(
+      replies.every((r) => r === 'OK'),
+      `every SET answered OK: ${replies.filter((r) => r !== 'OK').slice(0, 3)}`,
+    );
     for (const i of [0, sent >> 1, sent - 1]) assert.is(await probe.request(`GET ${prefix}${i}`), `VALUE v${i}`);
   }
   assert.is(await probe.request('VERSION'), '2.0.0', 'the old version still answers');
@@ -109,17 +104,36 @@ test('forbidden imports are rejected by name: WASI path_open, an unknown env fun
     mutate(kv2(), (mod) => {
       mod.addFunctionImport('evil', module, base, binaryen.createType(params), result);
       // Call it from a new export, so nothing can drop the import as unused.
-      mod.addFunction('evil_caller', binaryen.none, binaryen.none, [], mod.drop(mod.call('evil', params.map(() => mod.i32.const(0)), result)));
+      mod.addFunction(
+        'evil_caller',
+        binaryen.none,
+        binaryen.none,
+        [],
+        mod.drop(
+          mod.call(
+            'evil',
+            params.map(() => mod.i32.const(0)),
+            result,
+          ),
+        ),
+      );
       mod.addFunctionExport('evil_caller', 'evil_caller');
     });
   const i32 = binaryen.i32;
-  await rejected(withImport('wasi_snapshot_preview1', 'path_open', [i32, i32, i32, i32, i32, i32, i32, i32, i32], i32), '2.0.0',
-    /import wasi_snapshot_preview1\.path_open: WASI function not allowed/);
+  await rejected(
+    withImport('wasi_snapshot_preview1', 'path_open', [i32, i32, i32, i32, i32, i32, i32, i32, i32], i32),
+    '2.0.0',
+    /import wasi_snapshot_preview1\.path_open: WASI function not allowed/,
+  );
   await rejected(withImport('env', 'system', [i32], i32), '2.0.0', /import env\.system: not offered by the host/);
 });
 
 test('a missing export and a wrong signature are rejected by name', async () => {
-  await rejected(mutate(kv2(), (mod) => mod.removeExport('on_timer')), '2.0.0', /export on_timer: missing/);
+  await rejected(
+    mutate(kv2(), (mod) => mod.removeExport('on_timer')),
+    '2.0.0',
+    /export on_timer: missing/,
+  );
   const wrong = mutate(kv2(), (mod) => {
     mod.removeExport('on_message');
     mod.addFunction('bad_on_message', binaryen.createType([binaryen.i32]), binaryen.i32, [], mod.i32.const(0));
@@ -142,7 +156,11 @@ test('an oversized module is rejected before it is parsed', async () => {
 });
 
 test('an endless loop in init is caught by fuel during the warm-up', async () => {
-  await rejected(hostile('loop-init'), '6.6.6-loop-init', new RegExp(`init failed during warm-up: .*ran out of fuel \\(budget ${TEST_FUEL.init}`));
+  await rejected(
+    hostile('loop-init'),
+    '6.6.6-loop-init',
+    new RegExp(`init failed during warm-up: .*ran out of fuel \\(budget ${TEST_FUEL.init}`),
+  );
 });
 
 /** Upgrades to a hostile module that must be rolled back inside the swap. */
@@ -187,15 +205,6 @@ test('a migrate that corrupts half the values and traps: rolled back, every valu
   for (let i = 0; i < 300; i += 7) assert.is(await probe.request(`GET base${i}`), `VALUE value${i}`);
 });
 
-/** Waits (bounded) until `predicate` holds. */
-async function until(predicate: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!predicate()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 test('an endless loop in on_message: each event fails alone; probation rolls back by itself', async () => {
   await underTraffic(async () => {
     const report = await engine.upgrade('kv', { bytes: hostile('loop-message'), version: '6.6.6-loop-message' });
@@ -203,7 +212,7 @@ test('an endless loop in on_message: each event fails alone; probation rolls bac
     const seen = faults.length;
     const swapsBefore = swaps.length;
     probe.send('SPIN 1');
-    await until(() => faults.length > seen, 'the first fault');
+    await waitFor(() => faults.length > seen, { what: 'the first fault' });
     const fault = faults[seen]!;
     assert.is(fault.module, 'kv');
     assert.is(fault.version, '6.6.6-loop-message');
@@ -214,7 +223,7 @@ test('an endless loop in on_message: each event fails alone; probation rolls bac
     assert.is(await probe.request('VERSION'), '6.6.6-loop-message');
     probe.send('SPIN 2');
     probe.send('SPIN 3'); // the third fault is more than maxFaults (2): automatic rollback
-    await until(() => swaps.slice(swapsBefore).some((s) => s.automatic !== undefined), 'the automatic rollback');
+    await waitFor(() => swaps.slice(swapsBefore).some((s) => s.automatic !== undefined), { what: 'the automatic rollback' });
     const rollback = swaps.slice(swapsBefore).find((s) => s.automatic !== undefined)!;
     assert.is(rollback.reason, 'rollback');
     assert.is(rollback.result, 'ok');
@@ -230,7 +239,7 @@ test('an endless loop in on_timer: faults every time the timer fires until proba
     const seen = faults.length;
     const report = await engine.upgrade('kv', { bytes: hostile('loop-timer'), version: '6.6.6-loop-timer' });
     assert.is(report.result, 'ok');
-    await until(() => swaps.slice(swapsBefore).some((s) => s.automatic !== undefined), 'the automatic rollback');
+    await waitFor(() => swaps.slice(swapsBefore).some((s) => s.automatic !== undefined), { what: 'the automatic rollback' });
     const timerFaults = faults.slice(seen).filter((f) => f.version === '6.6.6-loop-timer');
     assert.is(timerFaults.length, 3);
     assert.ok(timerFaults.every((f) => f.kind === 'fuel' && f.callback === 'on_timer' && f.event === 'timer 7'));
@@ -247,7 +256,7 @@ test('unbounded memory.grow traps at the cap; deep recursion overflows the stack
       assert.is((await engine.upgrade('kv', { bytes: hostile(name), version })).result, 'ok');
       const seen = faults.length;
       probe.send(command);
-      await until(() => faults.length > seen, `the ${command} fault`);
+      await waitFor(() => faults.length > seen, { what: `the ${command} fault` });
       assert.is(faults[seen]!.kind, kind, faults[seen]!.error);
       assert.is(await probe.request('VERSION'), version, 'same module re-instantiated, still serving');
       const back = await engine.rollback('kv');

@@ -1,4 +1,4 @@
-// State migration across a data-layout change (issue 3, part 3): kv 3.0.0 keeps a per-key
+// State migration across a data-layout change: kv 3.0.0 keeps a per-key
 // revision and update time (layout 2); 1.0.0 and 2.0.0 use layout 1. 100,000 keys go
 // 1.0.0 → 3.0.0 (migrate up) → 2.0.0 (migrate_down on 3.0.0) → 3.0.0 → 1.0.0, and after
 // every step every key reads back with its value, through the component's real dispatcher.
@@ -29,8 +29,16 @@ const modules = new Map<string, PreparedModule>();
 const request = (line: string): Promise<string> =>
   new Promise((resolve) => {
     component.enqueue({
-      kind: 'message', channel: 0, peer: 'test', payload: Buffer.from(line),
-      replyTo: { reply: (bytes) => (resolve(bytes.toString()), 0) },
+      kind: 'message',
+      channel: 0,
+      peer: 'test',
+      payload: Buffer.from(line),
+      replyTo: {
+        reply: (bytes) => {
+          resolve(bytes.toString());
+          return 0;
+        },
+      },
     });
   });
 
@@ -39,9 +47,7 @@ async function everyKeyReadsBack(step: string): Promise<void> {
   let wrong = 0;
   let first = '';
   for (let start = 0; start < KEYS; start += 10_000) {
-    const replies = await Promise.all(
-      Array.from({ length: 10_000 }, (_, j) => request(`GET key${start + j}`)),
-    );
+    const replies = await Promise.all(Array.from({ length: 10_000 }, (_, j) => request(`GET key${start + j}`)));
     replies.forEach((r, j) => {
       if (r !== `VALUE value${start + j}`) {
         wrong++;

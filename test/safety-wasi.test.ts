@@ -1,4 +1,4 @@
-// The WASI sandbox (issue 3, part 6): wasi-echo is built with @assemblyscript/wasi-shim, so its
+// The WASI sandbox: wasi-echo is built with @assemblyscript/wasi-shim, so its
 // console output, clock and randomness go through WASI. One @wasmer/wasi object per component
 // survives the swap 1.0.0 → 1.1.0: stdout and stderr keep arriving in the log under the
 // component's name, and the persistent counter carries on.
@@ -15,16 +15,34 @@ import { bundled, TEST_FUEL } from './hostile/corpus.js';
 const factory = new ModuleFactory(); // prepares modules outside an engine
 
 const policy: ModulePolicy = {
-  memoryBase: MEMORY_BASE, maxPages: (MEMORY_BASE >> 16) + 64, maxModuleBytes: 1 << 20, allowWasi: true, fuel: TEST_FUEL,
+  memoryBase: MEMORY_BASE,
+  maxPages: (MEMORY_BASE >> 16) + 64,
+  maxModuleBytes: 1 << 20,
+  allowWasi: true,
+  fuel: TEST_FUEL,
 };
 const lines: string[] = [];
 const component = new Component({ name: 'echo', policy, logger: new Logger('echo', 'info', { write: (l) => void lines.push(l) }) });
 const request = (line: string): Promise<string> =>
-  new Promise((resolve) => component.enqueue({
-    kind: 'message', channel: 0, peer: 'test', payload: Buffer.from(line),
-    replyTo: { reply: (bytes) => (resolve(bytes.toString()), 0) },
-  }));
-const seen = (pattern: RegExp): void => assert.ok(lines.some((l) => pattern.test(l)), `${pattern} in the log:\n${lines.join('\n')}`);
+  new Promise((resolve) =>
+    component.enqueue({
+      kind: 'message',
+      channel: 0,
+      peer: 'test',
+      payload: Buffer.from(line),
+      replyTo: {
+        reply: (bytes) => {
+          resolve(bytes.toString());
+          return 0;
+        },
+      },
+    }),
+  );
+const seen = (pattern: RegExp): void =>
+  assert.ok(
+    lines.some((l) => pattern.test(l)),
+    `${pattern} in the log:\n${lines.join('\n')}`,
+  );
 
 test.after(() => component.stop());
 

@@ -59,7 +59,9 @@ test('200 swaps in a row under load lose, duplicate and reorder nothing', async 
     assert.is(status.upgrades, 201, 'the initial load plus 200 swaps');
     assert.ok(status.handled.message >= requests, `engine handled ${status.handled.message} of ${requests} messages`);
     pauses.sort((x, y) => x - y);
-    console.log(`  200 swaps under load: ${requests} requests, ${queued} events queued behind swaps, pause p50 ${pauses[100]} µs, max ${pauses[199]} µs`);
+    console.log(
+      `  200 swaps under load: ${requests} requests, ${queued} events queued behind swaps, pause p50 ${pauses[100]} µs, max ${pauses[199]} µs`,
+    );
     udpClient.close();
     tcpClient.close();
   } finally {

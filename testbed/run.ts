@@ -16,8 +16,17 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Lab, netnsAvailable, sleep, sweepStaleLabs, type EngineInstance, type KernelRoute, type LinkInfo, type PingResult } from '../test/support/netns.js';
-import { timelineSvg, type Panel } from './timeline.js';
+import {
+  type EngineInstance,
+  type KernelRoute,
+  Lab,
+  type LinkInfo,
+  netnsAvailable,
+  type PingResult,
+  sleep,
+  sweepStaleLabs,
+} from '../test/support/netns/index.js';
+import { type Panel, timelineSvg } from './timeline.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
@@ -59,10 +68,14 @@ function engineConfig(version: string, ripInterfaces: string[]): Record<string, 
   return {
     logLevel: 'info',
     control: { host: '127.0.0.1', port: 7070 },
-    components: [{
-      name: 'rip', module: 'rip', version,
-      capabilities: { net: { interfaces: ripInterfaces }, routes: { protocol: 'rip' }, settings: SETTINGS },
-    }],
+    components: [
+      {
+        name: 'rip',
+        module: 'rip',
+        version,
+        capabilities: { net: { interfaces: ripInterfaces }, routes: { protocol: 'rip' }, settings: SETTINGS },
+      },
+    ],
   };
 }
 
@@ -73,8 +86,10 @@ const ripRoutes = async (lab: Lab, host: string): Promise<string[]> =>
     .sort();
 
 function describe(p: PingResult): string {
-  return `${p.sent} sent, ${p.received} received, ${p.lost} lost, longest gap ${p.maxOutageMs} ms` +
-    (p.rtt ? `, rtt min/avg/max ${p.rtt.min}/${p.rtt.avg}/${p.rtt.max} ms` : '');
+  return (
+    `${p.sent} sent, ${p.received} received, ${p.lost} lost, longest gap ${p.maxOutageMs} ms` +
+    (p.rtt ? `, rtt min/avg/max ${p.rtt.min}/${p.rtt.avg}/${p.rtt.max} ms` : '')
+  );
 }
 
 /** Unix time (s) at which ping sent seq 1, estimated from its replies. */
@@ -107,7 +122,13 @@ try {
     ...['B', 'C', 'D'].map(async (r) => {
       const links = core[r]!;
       if (variant === 'engine') {
-        engines[r] = await lab.startEngine(r, { config: engineConfig('0.0.1', links.map((l) => endOf(r, l))), startTimeoutMs: 30_000 });
+        engines[r] = await lab.startEngine(r, {
+          config: engineConfig(
+            '0.0.1',
+            links.map((l) => endOf(r, l)),
+          ),
+          startTimeoutMs: 30_000,
+        });
       } else if (variant === 'frr') {
         await lab.startFrrRip(r, { networks: links.map((l) => l.subnet), redistributeConnected: true, timers: TIMERS });
       } else {
@@ -115,17 +136,20 @@ try {
       }
     }),
   ]);
-  const conv = await Promise.all([
-    lab.waitForRoute('A', '10.2.0.0/24', 60_000),
-    lab.waitForRoute('D', '10.1.0.0/24', 60_000),
-  ]);
+  const conv = await Promise.all([lab.waitForRoute('A', '10.2.0.0/24', 60_000), lab.waitForRoute('D', '10.1.0.0/24', 60_000)]);
   if (!conv[0].route || !conv[1].route) throw new Error('the network did not converge within 60 s');
   const warm = await lab.ping('H1', h2.b.addr, { count: 5, intervalMs: 200 });
-  say(`testbed: converged (A has H2's subnet after ${conv[0].elapsedMs} ms, D has H1's after ${conv[1].elapsedMs} ms); ${warm.received}/5 warm-up pings answered`);
+  say(
+    `testbed: converged (A has H2's subnet after ${conv[0].elapsedMs} ms, D has H1's after ${conv[1].elapsedMs} ms); ${warm.received}/5 warm-up pings answered`,
+  );
 
   const a = engines.A!;
-  line(`Testbed: H1 - A - B - C - D - H2, router A = our engine (rip), B..D = ${variant === 'engine' ? 'our engine' : variant === 'frr' ? 'FRR ripd' : 'BIRD 2'}`);
-  line(`Timers: update ${SETTINGS.update} s (+/-50%), timeout ${SETTINGS.timeout} s, garbage ${SETTINGS.garbage} s; ping H1 -> H2 (${h2.b.addr}) every ${INTERVAL_MS} ms`);
+  line(
+    `Testbed: H1 - A - B - C - D - H2, router A = our engine (rip), B..D = ${variant === 'engine' ? 'our engine' : variant === 'frr' ? 'FRR ripd' : 'BIRD 2'}`,
+  );
+  line(
+    `Timers: update ${SETTINGS.update} s (+/-50%), timeout ${SETTINGS.timeout} s, garbage ${SETTINGS.garbage} s; ping H1 -> H2 (${h2.b.addr}) every ${INTERVAL_MS} ms`,
+  );
   line();
 
   // ---- 1. hot swap -------------------------------------------------------------------------
@@ -154,9 +178,9 @@ try {
   line(show2.trimEnd());
   line();
   line(`Kernel routing table of A before the hot swap (${before.length} routes):`);
-  before.forEach((r) => line(`  ${r}`));
+  for (const r of before) line(`  ${r}`);
   line(`Kernel routing table of A after the hot swap (${after.length} routes):`);
-  after.forEach((r) => line(`  ${r}`));
+  for (const r of after) line(`  ${r}`);
   const equal = JSON.stringify(before) === JSON.stringify(after);
   line(`Routing tables before and after the hot swap are ${equal ? 'EQUAL' : 'DIFFERENT'}`);
   if (!equal) exitCode = 1;
@@ -173,7 +197,11 @@ try {
   const stopAt = Date.now() / 1000;
   await a.stop();
   const startAt = Date.now() / 1000;
-  const a2 = await lab.startEngine('A', { config: engineConfig('0.0.2', [ab.a.ifname]), label: 'A-engine-restarted', startTimeoutMs: 30_000 });
+  const a2 = await lab.startEngine('A', {
+    config: engineConfig('0.0.2', [ab.a.ifname]),
+    label: 'A-engine-restarted',
+    startTimeoutMs: 30_000,
+  });
   const readyAt = Date.now() / 1000;
   // Wait (bounded) until pings flow again, then as long again as before.
   const deadline = Date.now() + 120_000;
@@ -182,27 +210,44 @@ try {
   await sleep(SETTLE_MS);
   const restart = await ping2.stop();
   const after2 = await ripRoutes(lab, 'A');
-  line('== 2. Classic restart: stop router A\'s engine, start it with 0.0.2 ==');
-  line(`engine stopped in ${Math.round((startAt - stopAt) * 1000)} ms, new engine ready after ${Math.round((readyAt - startAt) * 1000)} ms`);
+  line("== 2. Classic restart: stop router A's engine, start it with 0.0.2 ==");
+  line(
+    `engine stopped in ${Math.round((startAt - stopAt) * 1000)} ms, new engine ready after ${Math.round((readyAt - startAt) * 1000)} ms`,
+  );
   line(`ping: ${describe(restart)}`);
-  line(`Kernel routing table of A before the restart (${before2.length} routes), after (${after2.length} routes): ${JSON.stringify(before2) === JSON.stringify(after2) ? 'EQUAL once relearned' : 'DIFFERENT'}`);
+  line(
+    `Kernel routing table of A before the restart (${before2.length} routes), after (${after2.length} routes): ${JSON.stringify(before2) === JSON.stringify(after2) ? 'EQUAL once relearned' : 'DIFFERENT'}`,
+  );
   line();
 
   const stamp = variant === 'engine' ? '' : `-${variant}`;
   mkdirSync(values.out!, { recursive: true });
   const svgFile = join(values.out!, `testbed-timeline${stamp}.svg`);
   const panels: Panel[] = [
-    { title: 'Hot swap (hotswap upgrade rip 0.0.2)', ping: hot, startedAt: firstSendTime(hot, t1), markers: [{ at: upgradeAt, label: 'upgrade 0.0.1 → 0.0.2' }] },
     {
-      title: 'Classic restart (stop engine, start 0.0.2)', ping: restart, startedAt: firstSendTime(restart, t2),
-      markers: [{ at: stopAt, label: 'stop' }, { at: readyAt, label: 'new engine ready' }],
+      title: 'Hot swap (hotswap upgrade rip 0.0.2)',
+      ping: hot,
+      startedAt: firstSendTime(hot, t1),
+      markers: [{ at: upgradeAt, label: 'upgrade 0.0.1 → 0.0.2' }],
+    },
+    {
+      title: 'Classic restart (stop engine, start 0.0.2)',
+      ping: restart,
+      startedAt: firstSendTime(restart, t2),
+      markers: [
+        { at: stopAt, label: 'stop' },
+        { at: readyAt, label: 'new engine ready' },
+      ],
     },
   ];
-  writeFileSync(svgFile, timelineSvg(panels, `Ping H1 → H2 (20/s) across router A's upgrade; B..D: ${variant === 'engine' ? 'our engine' : variant}`));
+  writeFileSync(
+    svgFile,
+    timelineSvg(panels, `Ping H1 → H2 (20/s) across router A's upgrade; B..D: ${variant === 'engine' ? 'our engine' : variant}`),
+  );
   line(`Timeline: ${svgFile.slice(root.length + 1)}`);
   line(`Run took ${Math.round((Date.now() - started) / 1000)} s`);
   line(`hot-swap lost ${hot.lost} of ${hot.sent} pings; restart lost ${restart.lost} of ${restart.sent} pings`);
-  writeFileSync(join(values.out!, `testbed-report${stamp}.txt`), report.join('\n') + '\n');
+  writeFileSync(join(values.out!, `testbed-report${stamp}.txt`), `${report.join('\n')}\n`);
   void a2;
 } catch (e) {
   exitCode = 1;

@@ -2,7 +2,7 @@
  * Draws the ping RTT timeline of a testbed run as an SVG (no dependencies): one panel per
  * upgrade method, replies as dots, lost pings as red bars, and the upgrade moments as lines.
  */
-import type { PingResult } from '../test/support/netns.js';
+import type { PingResult } from '../test/support/netns/index.js';
 
 export interface Marker {
   /** Unix time in seconds. */
@@ -31,9 +31,9 @@ export function timelineSvg(panels: Panel[], caption: string): string {
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="${W / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${esc(caption)}</text>`,
   ];
-  panels.forEach((p, i) => parts.push(panelSvg(p, 30 + i * PANEL_H)));
+  for (const [i, p] of panels.entries()) parts.push(panelSvg(p, 30 + i * PANEL_H));
   parts.push('</svg>');
-  return parts.join('\n') + '\n';
+  return `${parts.join('\n')}\n`;
 }
 
 /**
@@ -68,26 +68,36 @@ function panelSvg(p: Panel, y0: number): string {
   const x = (t: number): number => M.left + ((t - p.startedAt) / duration) * plotW;
   const y = (rtt: number): number => y0 + M.top + plotH - (rtt / maxRtt) * plotH;
   const out: string[] = [];
-  out.push(`<text x="${M.left}" y="${y0 + 22}" font-weight="bold">${esc(p.title)}: ${p.ping.sent} sent, ${p.ping.lost} lost, longest gap ${p.ping.maxOutageMs} ms</text>`);
+  out.push(
+    `<text x="${M.left}" y="${y0 + 22}" font-weight="bold">${esc(p.title)}: ${p.ping.sent} sent, ${p.ping.lost} lost, longest gap ${p.ping.maxOutageMs} ms</text>`,
+  );
   out.push(`<rect x="${M.left}" y="${y0 + M.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#888"/>`);
   for (let k = 0; k <= 4; k++) {
     const v = (maxRtt * k) / 4;
     out.push(`<text x="${M.left - 6}" y="${y(v) + 4}" text-anchor="end" fill="#555">${v.toFixed(2)}</text>`);
   }
-  out.push(`<text x="14" y="${y0 + M.top + plotH / 2}" transform="rotate(-90 14 ${y0 + M.top + plotH / 2})" text-anchor="middle" fill="#555">RTT (ms)</text>`);
+  out.push(
+    `<text x="14" y="${y0 + M.top + plotH / 2}" transform="rotate(-90 14 ${y0 + M.top + plotH / 2})" text-anchor="middle" fill="#555">RTT (ms)</text>`,
+  );
   const step = duration > 20 ? 5 : 1;
   for (let t = 0; t <= duration; t += step) {
     out.push(`<text x="${x(p.startedAt + t)}" y="${y0 + PANEL_H - M.bottom + 16}" text-anchor="middle" fill="#555">${t}s</text>`);
   }
   for (const seq of p.ping.lostSeqs) {
     const at = sentAt(seq);
-    out.push(`<rect x="${x(at).toFixed(1)}" y="${y0 + M.top}" width="${Math.max(1, (interval / duration) * plotW).toFixed(2)}" height="${plotH}" fill="#e33" opacity="0.35"/>`);
+    out.push(
+      `<rect x="${x(at).toFixed(1)}" y="${y0 + M.top}" width="${Math.max(1, (interval / duration) * plotW).toFixed(2)}" height="${plotH}" fill="#e33" opacity="0.35"/>`,
+    );
   }
-  const dots = p.ping.replies.map((r) => `<circle cx="${x(sentAt(r.seq)).toFixed(1)}" cy="${y(r.rttMs).toFixed(1)}" r="1.6" fill="#1f5fbf"/>`);
+  const dots = p.ping.replies.map(
+    (r) => `<circle cx="${x(sentAt(r.seq)).toFixed(1)}" cy="${y(r.rttMs).toFixed(1)}" r="1.6" fill="#1f5fbf"/>`,
+  );
   out.push(...dots);
   for (const m of p.markers) {
     const mx = x(m.at).toFixed(1);
-    out.push(`<line x1="${mx}" y1="${y0 + M.top}" x2="${mx}" y2="${y0 + M.top + plotH}" stroke="#2a2" stroke-width="2" stroke-dasharray="5,3"/>`);
+    out.push(
+      `<line x1="${mx}" y1="${y0 + M.top}" x2="${mx}" y2="${y0 + M.top + plotH}" stroke="#2a2" stroke-width="2" stroke-dasharray="5,3"/>`,
+    );
     out.push(`<text x="${Number(mx) + 4}" y="${y0 + M.top + 12}" fill="#2a2">${esc(m.label)}</text>`);
   }
   return out.join('\n');

@@ -4,12 +4,12 @@
  * into build/hostile/<case>.wasm. Structural cases are derived here, in the test, from real
  * module bytes with binaryen's module API: no hand-made binaries.
  */
-import binaryen from 'binaryen';
+
 import dgram from 'node:dgram';
-import { readFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import binaryen from 'binaryen';
 import { MEMORY_BASE, REQUIRED_EXPORTS, type Signature } from '../../host/abi/abi.js';
 import type { ComponentConfig, EngineConfig } from '../../host/config.js';
 import { Engine, type EngineOptions } from '../../host/engine.js';
@@ -18,12 +18,14 @@ import type { FuelBudgets } from '../../host/modules/fuel-budgets.js';
 const root = join(import.meta.dirname, '..', '..');
 
 export const hostile = (name: string): Uint8Array => readFileSync(join(root, 'build', 'hostile', `${name}.wasm`));
-export const bundled = (name: string, version: string): Uint8Array =>
-  readFileSync(join(root, 'build', 'modules', name, `${version}.wasm`));
+export const bundled = (name: string, version: string): Uint8Array => readFileSync(join(root, 'build', 'modules', name, `${version}.wasm`));
 
 const FEATURES =
-  binaryen.Features.MutableGlobals | binaryen.Features.NontrappingFPToInt | binaryen.Features.BulkMemory |
-  binaryen.Features.BulkMemoryOpt | binaryen.Features.SignExt;
+  binaryen.Features.MutableGlobals |
+  binaryen.Features.NontrappingFPToInt |
+  binaryen.Features.BulkMemory |
+  binaryen.Features.BulkMemoryOpt |
+  binaryen.Features.SignExt;
 
 /** Rewrites a real module with binaryen's module API (add an import, drop an export, ...). */
 export function mutate(bytes: Uint8Array, edit: (mod: binaryen.Module) => void): Uint8Array {
@@ -38,8 +40,7 @@ export function mutate(bytes: Uint8Array, edit: (mod: binaryen.Module) => void):
 }
 
 const wasmType = (t: string): number => (binaryen as unknown as Record<string, number>)[t]!;
-const typeOf = (types: readonly string[]): number =>
-  types.length === 0 ? binaryen.none : binaryen.createType(types.map(wasmType));
+const typeOf = (types: readonly string[]): number => (types.length === 0 ? binaryen.none : binaryen.createType(types.map(wasmType)));
 
 /**
  * A from-scratch module with every required export (returning zeros) that imports env.memory,
@@ -68,32 +69,36 @@ export function stubModule(options: { segmentAt?: number; maxPages?: number; abi
 
 /** Small budgets, so runaway cases burn their fuel in milliseconds. */
 export const TEST_FUEL: FuelBudgets = {
-  message: 2_000_000, timer: 2_000_000, signal: 2_000_000,
-  init: 5_000_000, restart: 5_000_000, migrate: 50_000_000, lifecycle: 2_000_000,
+  message: 2_000_000,
+  timer: 2_000_000,
+  signal: 2_000_000,
+  init: 5_000_000,
+  restart: 5_000_000,
+  migrate: 50_000_000,
+  lifecycle: 2_000_000,
 };
 /** memoryBase plus 16 MiB: room for the kv data, small enough that growing into it is quick. */
 export const TEST_MEMORY_BYTES = MEMORY_BASE + 16 * 1024 * 1024;
 
-export async function startKvEngine(
-  component: Partial<ComponentConfig> = {},
-  options: EngineOptions = {},
-): Promise<Engine> {
+export async function startKvEngine(component: Partial<ComponentConfig> = {}, options: EngineOptions = {}): Promise<Engine> {
   const config: EngineConfig = {
     dataDir: mkdtempSync(join(tmpdir(), 'hotswap-safety-')),
     logLevel: 'error',
     control: { host: '127.0.0.1', port: 0 },
-    components: [{
-      name: 'kv',
-      module: 'kv',
-      version: '2.0.0',
-      listen: [{ proto: 'udp', host: '127.0.0.1', port: 0 }],
-      signals: [],
-      limits: { memoryBytes: TEST_MEMORY_BYTES, moduleBytes: 1024 * 1024, fuel: TEST_FUEL },
-      snapshot: 'incremental', // the default: the corpus proves the dirty-page rollback copy
-      wasi: false,
-      probation: { windowMs: 60_000, maxFaults: 2 },
-      ...component,
-    }],
+    components: [
+      {
+        name: 'kv',
+        module: 'kv',
+        version: '2.0.0',
+        listen: [{ proto: 'udp', host: '127.0.0.1', port: 0 }],
+        signals: [],
+        limits: { memoryBytes: TEST_MEMORY_BYTES, moduleBytes: 1024 * 1024, fuel: TEST_FUEL },
+        snapshot: 'incremental', // the default: the corpus proves the dirty-page rollback copy
+        wasi: false,
+        probation: { windowMs: 60_000, maxFaults: 2 },
+        ...component,
+      },
+    ],
   };
   return Engine.start(config, options);
 }
@@ -113,6 +118,7 @@ export class SteadyTraffic {
   sent = 0;
   #running = true;
   #loop: Promise<void> = Promise.resolve();
+  #finished = false;
 
   constructor(port: number, prefix: string, window = 8) {
     this.#port = port;
@@ -140,8 +146,15 @@ export class SteadyTraffic {
         });
       }
     };
-    this.#loop = Promise.all(Array.from({ length: this.#window }, worker)).then(() => undefined);
+    this.#loop = Promise.all(Array.from({ length: this.#window }, worker)).then(() => {
+      this.#finished = true;
+    });
     return this;
+  }
+
+  /** Whether every worker has ended (limit or deadline reached, or stopped). */
+  get finished(): boolean {
+    return this.#finished;
   }
 
   /** Stops sending and waits for the replies to everything sent. */
@@ -184,5 +197,4 @@ export class UdpProbe {
   }
 }
 
-export const udpPort = (engine: Engine, name = 'kv'): number =>
-  engine.addresses(name).find((a) => a.proto === 'udp')!.port;
+export const udpPort = (engine: Engine, name = 'kv'): number => engine.addresses(name).find((a) => a.proto === 'udp')!.port;

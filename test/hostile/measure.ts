@@ -30,7 +30,18 @@ async function perEvent(fuel: FuelBudgets | null): Promise<{ get: number; set: n
       const t = performance.now();
       await new Promise<void>((done) => {
         for (let i = 0; i < N; i++) {
-          c.enqueue({ kind: 'message', channel: 0, peer: 'm', payload: Buffer.from(line(i)), replyTo: { reply: () => (--left === 0 && done(), 0) } });
+          c.enqueue({
+            kind: 'message',
+            channel: 0,
+            peer: 'm',
+            payload: Buffer.from(line(i)),
+            replyTo: {
+              reply: () => {
+                if (--left === 0) done();
+                return 0;
+              },
+            },
+          });
         }
       });
       samples.push(((performance.now() - t) * 1e6) / N);
@@ -49,7 +60,8 @@ console.log(`kv 2.0.0 per event through the queue (ns, median of 5 x 100k):`);
 console.log(`  unmetered: GET ${unmetered.get.toFixed(0)}  SET ${unmetered.set.toFixed(0)}  prepare ${unmetered.prepareMs.toFixed(1)} ms`);
 console.log(`  metered:   GET ${metered.get.toFixed(0)}  SET ${metered.set.toFixed(0)}  prepare ${metered.prepareMs.toFixed(1)} ms`);
 
-{ // How long a runaway handler runs before its budget traps it.
+{
+  // How long a runaway handler runs before its budget traps it.
   const policy = { ...base, fuel: TEST_FUEL };
   const c = new Component({ name: 'kv', policy });
   await c.load(await factory.prepare(bundled('kv', '2.0.0'), { name: 'kv' }, policy));
@@ -60,15 +72,29 @@ console.log(`  metered:   GET ${metered.get.toFixed(0)}  SET ${metered.set.toFix
     const t = performance.now();
     await new Promise<void>((done) => {
       c.enqueue({ kind: 'message', channel: 0, peer: 'm', payload: Buffer.from('SPIN') });
-      c.enqueue({ kind: 'message', channel: 0, peer: 'm', payload: Buffer.from('COUNT'), replyTo: { reply: () => (done(), 0) } });
+      c.enqueue({
+        kind: 'message',
+        channel: 0,
+        peer: 'm',
+        payload: Buffer.from('COUNT'),
+        replyTo: {
+          reply: () => {
+            done();
+            return 0;
+          },
+        },
+      });
     });
     samples.push(performance.now() - t);
   }
-  console.log(`runaway on_message, budget ${TEST_FUEL.message} units: trapped and re-instantiated in ${median(samples).toFixed(1)} ms (median of 5)`);
+  console.log(
+    `runaway on_message, budget ${TEST_FUEL.message} units: trapped and re-instantiated in ${median(samples).toFixed(1)} ms (median of 5)`,
+  );
   c.stop();
 }
 
-for (const mb of [1, 100]) { // snapshot and restore of the persistent bytes in use
+for (const mb of [1, 100]) {
+  // snapshot and restore of the persistent bytes in use
   const mem = new PersistentMemory({ maxBytes: MEMORY_BASE + (1 << 20) });
   // Real bytes (untouched pages would be the kernel's shared zero page, and copy unrealistically fast).
   const bytes = new Uint8Array(mem.memory.buffer, 0, mb * 1024 * 1024);
@@ -88,14 +114,26 @@ for (const mb of [1, 100]) { // snapshot and restore of the persistent bytes in 
   console.log(`snapshot ${mb} MB: ${median(snap).toFixed(2)} ms, restore ${median(restore).toFixed(2)} ms (median of 7)`);
 }
 
-{ // Pause of a rolled-back swap (scribble + trap in restart) over 100k keys, by snapshot size.
+{
+  // Pause of a rolled-back swap (scribble + trap in restart) over 100k keys, by snapshot size.
   const policy = { ...base, fuel: TEST_FUEL };
   const c = new Component({ name: 'kv', policy });
   await c.load(await factory.prepare(bundled('kv', '2.0.0'), { name: 'kv' }, policy));
   await new Promise<void>((done) => {
     let left = 100_000;
     for (let i = 0; i < 100_000; i++) {
-      c.enqueue({ kind: 'message', channel: 0, peer: 'm', payload: Buffer.from(`SET key${i} value${i}`), replyTo: { reply: () => (--left === 0 && done(), 0) } });
+      c.enqueue({
+        kind: 'message',
+        channel: 0,
+        peer: 'm',
+        payload: Buffer.from(`SET key${i} value${i}`),
+        replyTo: {
+          reply: () => {
+            if (--left === 0) done();
+            return 0;
+          },
+        },
+      });
     }
   });
   const bad = await factory.prepare(hostile('restart-writes-then-traps'), { name: 'kv' }, policy);
@@ -114,7 +152,9 @@ for (const mb of [1, 100]) { // snapshot and restore of the persistent bytes in 
     good.push(r.pauseUs / 1000);
     snapUs.push((r.phasesUs.snapshot ?? 0) / 1000);
   }
-  console.log(`rolled-back swap with ${(bytes / 1e6).toFixed(1)} MB in use (100k keys): pause ${median(pauses).toFixed(2)} ms; ` +
-    `successful swap with the same snapshot: ${median(good).toFixed(2)} ms, of which snapshot ${median(snapUs).toFixed(2)} ms (medians of 5)`);
+  console.log(
+    `rolled-back swap with ${(bytes / 1e6).toFixed(1)} MB in use (100k keys): pause ${median(pauses).toFixed(2)} ms; ` +
+      `successful swap with the same snapshot: ${median(good).toFixed(2)} ms, of which snapshot ${median(snapUs).toFixed(2)} ms (medians of 5)`,
+  );
   c.stop();
 }

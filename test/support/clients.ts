@@ -66,8 +66,7 @@ export class TcpLineClient {
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
       this.#buffer += chunk;
-      let nl: number;
-      while ((nl = this.#buffer.indexOf('\n')) !== -1) {
+      for (let nl = this.#buffer.indexOf('\n'); nl !== -1; nl = this.#buffer.indexOf('\n')) {
         const line = this.#buffer.slice(0, nl);
         this.#buffer = this.#buffer.slice(nl + 1);
         const w = this.#waiters.shift();
@@ -91,14 +90,14 @@ export class TcpLineClient {
   request(line: string): Promise<string> {
     return new Promise((resolve, reject) => {
       this.#waiters.push({ resolve, reject });
-      this.#socket.write(line + '\n');
+      this.#socket.write(`${line}\n`);
     });
   }
 
   /** Writes all lines at once (pipelined) and collects the replies in order. */
   pipeline(lines: string[]): Promise<string[]> {
-    const replies = lines.map((l) => new Promise<string>((resolve, reject) => this.#waiters.push({ resolve, reject })));
-    this.#socket.write(lines.map((l) => l + '\n').join(''));
+    const replies = lines.map((_l) => new Promise<string>((resolve, reject) => this.#waiters.push({ resolve, reject })));
+    this.#socket.write(lines.map((l) => `${l}\n`).join(''));
     return Promise.all(replies);
   }
 

@@ -2,7 +2,7 @@
  * Runs the real engine as a separate process (`node bin/hotswap.js start`) with a temporary
  * configuration, and talks to it the way a user does: UDP, TCP, the CLI and real signals.
  */
-import { spawn, type ChildProcess, execFile } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

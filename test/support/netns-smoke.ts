@@ -1,5 +1,5 @@
 /**
- * Smoke test for test/support/netns.ts (a script, not a uvu test):
+ * Smoke test for the namespace lab in test/support/netns/ (a script, not a uvu test):
  *
  *   node --import tsx test/support/netns-smoke.ts
  *
@@ -11,7 +11,7 @@
  * packets both daemons send. Exits 0 on success, 1 on failure, 2 when the
  * machine cannot run the lab. Always cleans up.
  */
-import { Lab, netnsAvailable, parseRipPacket, sweepStaleLabs, type UdpDatagram } from "./netns.js";
+import { Lab, netnsAvailable, parseRipPacket, sweepStaleLabs, type UdpDatagram } from './netns/index.js';
 
 const avail = netnsAvailable();
 if (!avail.ok) {
@@ -19,50 +19,48 @@ if (!avail.ok) {
   process.exit(2);
 }
 const stale = sweepStaleLabs();
-if (stale.length) console.log(`removed stale namespaces: ${stale.join(", ")}`);
+if (stale.length) console.log(`removed stale namespaces: ${stale.join(', ')}`);
 
 const t = (start: number): string => `${((Date.now() - start) / 1000).toFixed(2)} s`;
 const failures: string[] = [];
 function check(cond: boolean, what: string): void {
-  console.log(`${cond ? "PASS" : "FAIL"}  ${what}`);
+  console.log(`${cond ? 'PASS' : 'FAIL'}  ${what}`);
   if (!cond) failures.push(what);
 }
 
 function describeRip(d: UdpDatagram): string {
   const p = parseRipPacket(d.data);
-  const head = `${d.from}:${d.port} cmd=${p.command} v${p.version} mbz=${p.mbz}${p.auth ? ` AUTH type ${p.auth.type}` : ""}`;
-  const entries = p.entries.map(
-    (e) => `    afi=${e.afi} tag=${e.routeTag} ${e.prefix}/${e.mask} nh=${e.nextHop} metric=${e.metric}`,
-  );
-  return [head, `    hex ${d.data.toString("hex")}`, ...entries].join("\n");
+  const head = `${d.from}:${d.port} cmd=${p.command} v${p.version} mbz=${p.mbz}${p.auth ? ` AUTH type ${p.auth.type}` : ''}`;
+  const entries = p.entries.map((e) => `    afi=${e.afi} tag=${e.routeTag} ${e.prefix}/${e.mask} nh=${e.nextHop} metric=${e.metric}`);
+  return [head, `    hex ${d.data.toString('hex')}`, ...entries].join('\n');
 }
 
 const lab = new Lab({ log: (m) => console.log(`  [lab] ${m}`) });
 const t0 = Date.now();
 try {
-  await lab.host("frr");
-  await lab.host("bird");
-  const core = await lab.link("frr", "bird", "10.0.1.0/24");
-  const frrStub = await lab.stub("frr", "10.10.1.0/24");
-  const birdStub = await lab.stub("bird", "10.20.1.0/24");
+  await lab.host('frr');
+  await lab.host('bird');
+  const core = await lab.link('frr', 'bird', '10.0.1.0/24');
+  const frrStub = await lab.stub('frr', '10.10.1.0/24');
+  const birdStub = await lab.stub('bird', '10.20.1.0/24');
   console.log(`topology ready in ${t(t0)}`);
 
   // Watch the wire and listen with Node sockets, set up as the engine will be.
-  const capFrrSide = lab.startCapture("frr", core.a.ifname, { maxDurationMs: 60_000 });
-  const capBirdSide = lab.startCapture("bird", core.b.ifname, { maxDurationMs: 60_000 });
+  const capFrrSide = lab.startCapture('frr', core.a.ifname, { maxDurationMs: 60_000 });
+  const capBirdSide = lab.startCapture('bird', core.b.ifname, { maxDurationMs: 60_000 });
   // Listener inside the BIRD namespace hears FRR's multicast and vice versa.
   // Started before the daemons: they must coexist on port 520 via SO_REUSEADDR.
-  const hearFrr = lab.startRipListener("bird", [core.b.addr], { maxDurationMs: 60_000 });
-  const hearBird = lab.startRipListener("frr", [core.a.addr], { maxDurationMs: 60_000 });
+  const hearFrr = lab.startRipListener('bird', [core.b.addr], { maxDurationMs: 60_000 });
+  const hearBird = lab.startRipListener('frr', [core.a.addr], { maxDurationMs: 60_000 });
   await Promise.all([hearFrr.ready, hearBird.ready]);
 
   const tStart = Date.now();
-  const frr = await lab.startFrrRip("frr", {
+  const frr = await lab.startFrrRip('frr', {
     networks: [core.subnet],
     redistributeConnected: true,
     timers: { update: 5, timeout: 15, garbage: 10 },
   });
-  const bird = await lab.startBirdRip("bird", {
+  const bird = await lab.startBirdRip('bird', {
     interfaces: [core.b.ifname],
     directInterfaces: [birdStub.ifname, core.b.ifname],
   });
@@ -70,8 +68,8 @@ try {
 
   const tWait = Date.now();
   const [inFrr, inBird] = await Promise.all([
-    lab.waitForRoute("frr", birdStub.subnet, 20_000, { via: core.b.addr }),
-    lab.waitForRoute("bird", frrStub.subnet, 20_000, { via: core.a.addr }),
+    lab.waitForRoute('frr', birdStub.subnet, 20_000, { via: core.b.addr }),
+    lab.waitForRoute('bird', frrStub.subnet, 20_000, { via: core.a.addr }),
   ]);
   const base = tWait - tStart; // startup time of the daemons themselves
   console.log(
@@ -80,36 +78,38 @@ try {
       `BIRD learned ${frrStub.subnet} at ${base + inBird.elapsedMs} (proto ${inBird.route?.protocol}, metric ${inBird.route?.metric}); ` +
       `daemons were up after ${base}`,
   );
-  check(inFrr.route?.protocol === "rip", `FRR installed ${birdStub.subnet} via ${core.b.addr} as proto rip`);
-  check(inBird.route?.protocol === "bird", `BIRD installed ${frrStub.subnet} via ${core.a.addr} as proto bird`);
+  check(inFrr.route?.protocol === 'rip', `FRR installed ${birdStub.subnet} via ${core.b.addr} as proto rip`);
+  check(inBird.route?.protocol === 'bird', `BIRD installed ${frrStub.subnet} via ${core.a.addr} as proto bird`);
 
   // Stub to stub across both routers.
-  const ping = await lab.ping("frr", birdStub.addr, { count: 20, intervalMs: 50, source: frrStub.addr });
+  const ping = await lab.ping('frr', birdStub.addr, { count: 20, intervalMs: 50, source: frrStub.addr });
   console.log(
     `ping ${frrStub.addr} -> ${birdStub.addr}: sent ${ping.sent} received ${ping.received} lost ${ping.lost} ` +
       `rtt ${ping.rtt?.min}/${ping.rtt?.avg}/${ping.rtt?.max} ms`,
   );
-  check(ping.sent === 20 && ping.lost === 0, "20 pings stub to stub, none lost");
+  check(ping.sent === 20 && ping.lost === 0, '20 pings stub to stub, none lost');
 
   // Background ping across a link flap: the streaming variant must see the loss.
-  const stream = lab.startPing("bird", frrStub.addr, { intervalMs: 20, source: birdStub.addr });
+  const stream = lab.startPing('bird', frrStub.addr, { intervalMs: 20, source: birdStub.addr });
   await new Promise((r) => setTimeout(r, 500));
-  await lab.setLink("frr", core.a.ifname, false);
+  await lab.setLink('frr', core.a.ifname, false);
   await new Promise((r) => setTimeout(r, 300));
-  await lab.setLink("frr", core.a.ifname, true);
+  await lab.setLink('frr', core.a.ifname, true);
   await new Promise((r) => setTimeout(r, 700));
   const streamed = await stream.stop();
   console.log(
     `streamed ping over a 300 ms link flap: sent ${streamed.sent} received ${streamed.received} lost ${streamed.lost} ` +
       `outages ${JSON.stringify(streamed.outages.map((o) => [o.fromSeq, o.toSeq]))} max ${streamed.maxOutageMs} ms`,
   );
-  check(streamed.sent > 50 && streamed.lost > 0 && streamed.received > 0, "streaming ping counts sent/lost across a link flap");
+  check(streamed.sent > 50 && streamed.lost > 0 && streamed.received > 0, 'streaming ping counts sent/lost across a link flap');
   // The link flap flushed the routes through eth0; both must come back.
   const back = await Promise.all([
-    lab.waitForRoute("frr", birdStub.subnet, 20_000, { via: core.b.addr }),
-    lab.waitForRoute("bird", frrStub.subnet, 20_000, { via: core.a.addr }),
+    lab.waitForRoute('frr', birdStub.subnet, 20_000, { via: core.b.addr }),
+    lab.waitForRoute('bird', frrStub.subnet, 20_000, { via: core.a.addr }),
   ]);
-  console.log(`after the flap: FRR has ${birdStub.subnet} after ${back[0].elapsedMs} ms, BIRD has ${frrStub.subnet} after ${back[1].elapsedMs} ms`);
+  console.log(
+    `after the flap: FRR has ${birdStub.subnet} after ${back[0].elapsedMs} ms, BIRD has ${frrStub.subnet} after ${back[1].elapsedMs} ms`,
+  );
 
   // Wait until each listener has a full response from the other daemon.
   const deadline = Date.now() + 15_000;
@@ -125,14 +125,20 @@ try {
   while (Date.now() < watchUntil) await new Promise((r) => setTimeout(r, 200));
   const fromFrr = (await hearFrr.stop()).filter((d) => d.from === core.a.addr);
   const fromBird = (await hearBird.stop()).filter((d) => d.from === core.b.addr);
-  check(fromFrr.some((d) => d.data[0] === 2), `Node socket in netns received FRR responses (${fromFrr.length} datagrams)`);
-  check(fromBird.some((d) => d.data[0] === 2), `Node socket in netns received BIRD responses (${fromBird.length} datagrams)`);
+  check(
+    fromFrr.some((d) => d.data[0] === 2),
+    `Node socket in netns received FRR responses (${fromFrr.length} datagrams)`,
+  );
+  check(
+    fromBird.some((d) => d.data[0] === 2),
+    `Node socket in netns received BIRD responses (${fromBird.length} datagrams)`,
+  );
   const gaps = (ds: UdpDatagram[]): number[] => {
     const m = ds.filter((d) => d.data[0] === 2).map((d) => d.at);
     return m.slice(1).map((at, i) => at - m[i]!);
   };
-  console.log(`FRR response spacing (ms): ${gaps(fromFrr).join(", ")}`);
-  console.log(`BIRD response spacing (ms): ${gaps(fromBird).join(", ")}`);
+  console.log(`FRR response spacing (ms): ${gaps(fromFrr).join(', ')}`);
+  console.log(`BIRD response spacing (ms): ${gaps(fromBird).join(', ')}`);
   const firstFrr = fromFrr.find((d) => d.data[0] === 2);
   const firstBird = fromBird.find((d) => d.data[0] === 2);
   const firstFrrReq = fromFrr.find((d) => d.data[0] === 1);
@@ -146,28 +152,30 @@ try {
   const dumpBirdSide = await capBirdSide.stop();
   const ipHeaders = (dump: string, src: string): string[] =>
     dump
-      .split("\n")
-      .map((l, i, all) => (l.includes(" IP (tos") && (all[i + 1] ?? "").includes(`${src}.520 >`) ? `${l.trim()} | ${(all[i + 1] ?? "").trim()}` : ""))
+      .split('\n')
+      .map((l, i, all) =>
+        l.includes(' IP (tos') && (all[i + 1] ?? '').includes(`${src}.520 >`) ? `${l.trim()} | ${(all[i + 1] ?? '').trim()}` : '',
+      )
       .filter(Boolean);
-  console.log(`IP header of an FRR packet:  ${ipHeaders(dumpBirdSide, core.a.addr)[0] ?? "(none captured)"}`);
-  console.log(`IP header of a BIRD packet:  ${ipHeaders(dumpFrrSide, core.b.addr)[0] ?? "(none captured)"}`);
+  console.log(`IP header of an FRR packet:  ${ipHeaders(dumpBirdSide, core.a.addr)[0] ?? '(none captured)'}`);
+  console.log(`IP header of a BIRD packet:  ${ipHeaders(dumpFrrSide, core.b.addr)[0] ?? '(none captured)'}`);
 
-  console.log(`ripd view:\n${await frr.vtysh("show ip rip")}`);
-  console.log(`bird view:\n${await bird.birdc("show", "route")}`);
+  console.log(`ripd view:\n${await frr.vtysh('show ip rip')}`);
+  console.log(`bird view:\n${await bird.birdc('show', 'route')}`);
 } catch (err) {
   failures.push(String(err instanceof Error ? err.stack : err));
   console.error(err);
 } finally {
   const prefix = lab.prefix;
   await lab.cleanup();
-  const { readdirSync } = await import("node:fs");
+  const { readdirSync } = await import('node:fs');
   let left: string[] = [];
   try {
-    left = readdirSync("/run/netns").filter((n) => n.startsWith(`${prefix}-`));
+    left = readdirSync('/run/netns').filter((n) => n.startsWith(`${prefix}-`));
   } catch {
     /* no /run/netns at all: nothing left */
   }
   check(left.length === 0, `cleanup removed all ${prefix}-* namespaces`);
 }
-console.log(`total ${t(t0)}; ${failures.length === 0 ? "ALL OK" : `${failures.length} failure(s)`}`);
+console.log(`total ${t(t0)}; ${failures.length === 0 ? 'ALL OK' : `${failures.length} failure(s)`}`);
 process.exit(failures.length === 0 ? 0 : 1);
