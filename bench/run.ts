@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { instrumentationMarkdown } from './cases/instrumentation.js';
 import { BENCH_DIR, runJson } from './lib/child.js';
 import { load1 } from './lib/kernel.js';
-import { headline, markdown, targetTable, targets, type Json } from './lib/report.js';
+import { headline, type Json, markdown, targets, targetTable } from './lib/report.js';
 
 interface Case {
   name: string;
@@ -109,8 +109,12 @@ async function main(): Promise<void> {
   const md = markdown(result) + instrumentationMarkdown(cases.instrumentation);
   writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(join(RESULTS, 'latest.md'), md);
-  const readme = updateReadme(`${targetTable(result.targets)}\n\n_${quick ? 'Quick smoke run' : 'Full run'} of ${result.meta.date.slice(0, 10)}; details in bench/results/latest.md._`);
-  process.stderr.write(`\nwrote bench/results/latest.json and latest.md${readme ? ' and the README block' : ''} in ${result.meta.seconds} s\n\n`);
+  const readme = updateReadme(
+    `${targetTable(result.targets)}\n\n_${quick ? 'Quick smoke run' : 'Full run'} of ${result.meta.date.slice(0, 10)}; details in bench/results/latest.md._`,
+  );
+  process.stderr.write(
+    `\nwrote bench/results/latest.json and latest.md${readme ? ' and the README block' : ''} in ${result.meta.seconds} s\n\n`,
+  );
   process.stdout.write(`${targetTable(result.targets)}\n`);
 }
 

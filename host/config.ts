@@ -3,10 +3,10 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { SignalName } from './abi/abi.js';
-import { parseCapabilities, type CapabilitiesConfig } from './capabilities/config.js';
+import { type CapabilitiesConfig, parseCapabilities } from './capabilities/config.js';
 import { DEFAULT_PROBATION, type ProbationConfig } from './component/options.js';
 import type { SnapshotPolicy } from './component/swap.js';
-import { ENGINE_CONFIG_SCHEMA, type CheckedConfig } from './config/schema.js';
+import { type CheckedConfig, ENGINE_CONFIG_SCHEMA } from './config/schema.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevelName } from './log.js';
 import { DEFAULT_FUEL, type FuelBudgets } from './modules/fuel-budgets.js';
 import { defaultConfigPath } from './paths.js';
@@ -131,22 +131,24 @@ function fromChecked(path: string, checked: CheckedConfig): EngineConfig {
     logLevel: checked.logLevel,
     logFormat: checked.logFormat,
     control: { ...checked.control },
-    components: checked.components.map((c, i): ComponentConfig => ({
-      name: c.name,
-      module: c.module ?? c.name,
-      version: c.version,
-      listen: c.listen,
-      signals: c.signals,
-      limits: {
-        memoryBytes: c.limits.memoryBytes,
-        moduleBytes: c.limits.moduleBytes,
-        fuel: fuelOf(c.limits.fuel),
-      },
-      probation: { ...DEFAULT_PROBATION, ...c.probation },
-      snapshot: c.snapshot,
-      wasi: c.wasi,
-      capabilities: parseCapabilities(c.capabilities, `components[${i}].capabilities`, fail),
-    })),
+    components: checked.components.map(
+      (c, i): ComponentConfig => ({
+        name: c.name,
+        module: c.module ?? c.name,
+        version: c.version,
+        listen: c.listen,
+        signals: c.signals,
+        limits: {
+          memoryBytes: c.limits.memoryBytes,
+          moduleBytes: c.limits.moduleBytes,
+          fuel: fuelOf(c.limits.fuel),
+        },
+        probation: { ...DEFAULT_PROBATION, ...c.probation },
+        snapshot: c.snapshot,
+        wasi: c.wasi,
+        capabilities: parseCapabilities(c.capabilities, `components[${i}].capabilities`, fail),
+      }),
+    ),
   };
 }
 

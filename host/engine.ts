@@ -4,8 +4,8 @@
  * over its public methods; everything it needs comes in through EngineConfig and EngineOptions.
  */
 import { BUS_CHANNEL, HostResult, MEMORY_BASE, type SignalName } from './abi/abi.js';
-import { UpgradeInProgress, type Component, type ComponentStatus, type FaultRecord } from './component/component.js';
-import { noTap, type EventTap } from './component/events.js';
+import { type Component, type ComponentStatus, type FaultRecord, UpgradeInProgress } from './component/component.js';
+import { type EventTap, noTap } from './component/events.js';
 import { ModuleFactory } from './component/module-factory.js';
 import type { SwapReport } from './component/swap.js';
 import type { ComponentConfig, EngineConfig } from './config.js';
@@ -18,7 +18,7 @@ import { ModuleRejected } from './modules/errors.js';
 import { compileEagerly, type PreparedModule } from './modules/prepared.js';
 import { PreparedModuleCache } from './modules/prepared-cache.js';
 import { BundledModules } from './repository/bundled.js';
-import { BlobDamaged, NotFound, type ModuleRepository } from './repository/repository.js';
+import { BlobDamaged, type ModuleRepository, NotFound } from './repository/repository.js';
 import { SignalRouter } from './sources/signals.js';
 
 export type { Rejection, UpgradeLog } from './engine/attempts.js';
@@ -86,12 +86,16 @@ export class Engine {
   }
 
   async #startComponent(config: ComponentConfig): Promise<void> {
-    const entry = new ComponentEntry(config, {
-      policy: policyOf(config),
-      tap: this.#tap,
-      bus: (to, from, bytes) => this.#deliverBus(to, from, bytes),
-      rollback: (verdict) => this.#rollBackAutomatically(config.name, verdict),
-    }, this.#log.child(config.name));
+    const entry = new ComponentEntry(
+      config,
+      {
+        policy: policyOf(config),
+        tap: this.#tap,
+        bus: (to, from, bytes) => this.#deliverBus(to, from, bytes),
+        rollback: (verdict) => this.#rollBackAutomatically(config.name, verdict),
+      },
+      this.#log.child(config.name),
+    );
     this.#entries.set(config.name, entry); // registered first: stop() closes what start() opened
     await entry.start(async () => {
       const stored = await this.repository.get(config.module, config.version);
@@ -186,7 +190,8 @@ export class Engine {
     try {
       target = this.#rollbacks.target(name, running, version);
     } catch (e) {
-      if (isRefusal(e)) this.#attempts.rejected({ component: name, kind: 'rollback', from: running, to: version ?? null, cause: e.message });
+      if (isRefusal(e))
+        this.#attempts.rejected({ component: name, kind: 'rollback', from: running, to: version ?? null, cause: e.message });
       throw e;
     }
     return this.upgrade(name, target, 'rollback');

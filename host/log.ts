@@ -1,7 +1,7 @@
 // The engine's one logger: pino underneath, one scope per line (engine, control, or a component's
 // name) so interleaved output from many components stays readable; text for a terminal, JSON
 // lines for a log collector.
-import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
+import { type DestinationStream, type Logger as PinoLogger, pino } from 'pino';
 import { prettyFactory } from 'pino-pretty';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -19,7 +19,7 @@ export interface LogSink {
  * Linux): a line logged just before the process exits is never lost, as it could be with a
  * worker-thread transport.
  */
-const stdoutSink: LogSink = { write: (line) => void process.stdout.write(line + '\n') };
+const stdoutSink: LogSink = { write: (line) => void process.stdout.write(`${line}\n`) };
 
 /** Only the Logger class below can make one: how a child shares its parent's pino root. */
 const ROOT = Symbol('pino root');

@@ -130,6 +130,6 @@ function joinPath(where: string, pointer: string): string {
 
 /** A value as the message quotes it: JSON, cut short. */
 function shown(value: unknown): string {
-  const text = value === undefined ? 'nothing' : JSON.stringify(value) ?? String(value);
+  const text = value === undefined ? 'nothing' : (JSON.stringify(value) ?? String(value));
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

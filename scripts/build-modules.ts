@@ -8,8 +8,9 @@
  * sources, the configs, the compiler's version, this script and MEMORY_BASE) matches the one stored
  * with the last complete build and every output is there. `--force` rebuilds regardless.
  */
-import { createHash } from 'node:crypto';
+
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -53,8 +54,16 @@ const compile = (e: (typeof entries)[number]): Promise<string | null> => {
   const config = relative(root, existsSync(ownConfig) ? ownConfig : join(root, 'asconfig.json'));
   // --memoryBase comes from the ABI's single definition (host/abi/abi.ts), never from a copy in a config.
   const args = [
-    ascBin, relative(root, e.file), '--config', config, '--target', 'release',
-    '--memoryBase', String(MEMORY_BASE), '-o', relative(root, out),
+    ascBin,
+    relative(root, e.file),
+    '--config',
+    config,
+    '--target',
+    'release',
+    '--memoryBase',
+    String(MEMORY_BASE),
+    '-o',
+    relative(root, out),
   ];
   return new Promise((resolve) => {
     execFile(process.execPath, args, { cwd: root }, (err, stdout, stderr) => {
@@ -94,7 +103,13 @@ function inputsHash(): string {
 const outputOf = (e: (typeof entries)[number]): string => e.out ?? join(root, 'build', 'modules', e.name, `${e.version}.wasm`);
 const stamp = join(root, 'build', 'modules.sha256');
 const inputs = only.length === 0 ? inputsHash() : null;
-if (!force && inputs !== null && existsSync(stamp) && readFileSync(stamp, 'utf8') === inputs && entries.every((e) => existsSync(outputOf(e)))) {
+if (
+  !force &&
+  inputs !== null &&
+  existsSync(stamp) &&
+  readFileSync(stamp, 'utf8') === inputs &&
+  entries.every((e) => existsSync(outputOf(e)))
+) {
   console.log(`asc: ${entries.length} modules up to date (inputs unchanged since the last build; --force rebuilds)`);
   process.exit(0);
 }
@@ -112,7 +127,7 @@ await Promise.all(
     }
   }),
 );
-for (const f of failures) process.stderr.write(f + '\n');
+for (const f of failures) process.stderr.write(`${f}\n`);
 console.log(`asc: built ${entries.length - failures.length}/${entries.length} modules in ${Math.round(performance.now() - started)} ms`);
 if (failures.length > 0) process.exit(1);
 if (inputs !== null) writeFileSync(stamp, inputs);

@@ -19,14 +19,28 @@ const wasmType = (asType: string): string => {
 test('the generated hs declarations are exactly HOST_IMPORTS', () => {
   const pattern = /^@external\("(\w+)", "(\w+)"\) export declare function (\w+)\(([^)]*)\): (\w+);$/gm;
   const declared = [...generated('imports.ts').matchAll(pattern)];
-  assert.equal(declared.map((m) => m[2]), Object.keys(abi.HOST_IMPORTS));
+  assert.equal(
+    declared.map((m) => m[2]),
+    Object.keys(abi.HOST_IMPORTS),
+  );
   for (const [, namespace, name, fn, params, result] of declared) {
     const expected = abi.HOST_IMPORTS[name as abi.HostImportName];
     assert.is(namespace, abi.HOST_NAMESPACE);
     assert.is(fn, `hs_${name}`);
-    const args = params!.split(', ').filter((p) => p.length > 0).map((p) => p.split(': ') as [string, string]);
-    assert.equal(args, expected.args.map(([n, t]) => [n, t]), `parameters of hs.${name}`);
-    assert.equal(args.map(([, t]) => wasmType(t)), [...expected.params], `Wasm parameters of hs.${name}`);
+    const args = params!
+      .split(', ')
+      .filter((p) => p.length > 0)
+      .map((p) => p.split(': ') as [string, string]);
+    assert.equal(
+      args,
+      expected.args.map(([n, t]) => [n, t]),
+      `parameters of hs.${name}`,
+    );
+    assert.equal(
+      args.map(([, t]) => wasmType(t)),
+      [...expected.params],
+      `Wasm parameters of hs.${name}`,
+    );
     assert.equal(result === 'void' ? [] : [wasmType(result!)], [...expected.results], `Wasm result of hs.${name}`);
   }
 });
@@ -84,10 +98,7 @@ test('the memory regions are in order, do not overlap, and the dirty map covers 
 
 test('every export has a fuel kind, and the required/optional split covers the table', () => {
   assert.equal(Object.keys(EXPORT_FUEL_KIND), [...abi.EXPORT_NAMES]);
-  assert.equal(
-    [...Object.keys(abi.REQUIRED_EXPORTS), ...Object.keys(abi.OPTIONAL_EXPORTS)].sort(),
-    [...abi.EXPORT_NAMES].sort(),
-  );
+  assert.equal([...Object.keys(abi.REQUIRED_EXPORTS), ...Object.keys(abi.OPTIONAL_EXPORTS)].sort(), [...abi.EXPORT_NAMES].sort());
   assert.equal(Object.keys(abi.OPTIONAL_EXPORTS), ['migrate', 'migrate_down']);
 });
 
@@ -100,14 +111,26 @@ test("the SDK's exports.ts matches the table, and a mismatch is named", () => {
     .concat('\nexport function extra(): void {}\n');
   const problems = exportProblems(broken);
   assert.is(problems.length, 3, problems.join('\n'));
-  assert.ok(problems.some((p) => p.startsWith('export init: declared init(header: i32): i32')), problems.join('\n'));
-  assert.ok(problems.some((p) => p.startsWith('export on_timer: missing')), problems.join('\n'));
-  assert.ok(problems.some((p) => p.startsWith('export extra: not an export of the ABI')), problems.join('\n'));
+  assert.ok(
+    problems.some((p) => p.startsWith('export init: declared init(header: i32): i32')),
+    problems.join('\n'),
+  );
+  assert.ok(
+    problems.some((p) => p.startsWith('export on_timer: missing')),
+    problems.join('\n'),
+  );
+  assert.ok(
+    problems.some((p) => p.startsWith('export extra: not an export of the ABI')),
+    problems.join('\n'),
+  );
 });
 
 const builtModules = (): string[] => {
   const dir = join(repoRoot, 'build/modules');
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.wasm')).map((f) => join(dir, f)).sort();
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.wasm'))
+    .map((f) => join(dir, f))
+    .sort();
 };
 
 test('every built module exports the table with its signatures and imports only what the host offers', () => {
@@ -115,7 +138,9 @@ test('every built module exports the table with its signatures and imports only 
   assert.ok(modules.length >= 10, `only ${modules.length} modules under build/modules`);
   for (const file of modules) {
     const bytes = readFileSync(file);
-    const functions = WebAssembly.Module.exports(new WebAssembly.Module(bytes)).filter((e) => e.kind === 'function').map((e) => e.name);
+    const functions = WebAssembly.Module.exports(new WebAssembly.Module(bytes))
+      .filter((e) => e.kind === 'function')
+      .map((e) => e.name);
     for (const name of Object.keys(abi.REQUIRED_EXPORTS)) assert.ok(functions.includes(name), `${file}: no export ${name}`);
     for (const name of functions) assert.ok(name in abi.EXPORTS, `${file}: exports ${name}, which is not in the ABI`);
     const info = inspectModule(bytes);

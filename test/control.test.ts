@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 import { loadConfig } from '../host/config.js';
 import { ControlPlane } from '../host/control/plane.js';
 import { Logger } from '../host/log.js';
-import { kv100, kvAs, startPlane, tempDir, withNote, writeConfig, type Plane } from './support/control-plane.js';
+import { kv100, kvAs, type Plane, startPlane, tempDir, withNote, writeConfig } from './support/control-plane.js';
 
 const UPLOAD_LIMIT = 256 * 1024;
 let dataDir: string;
@@ -356,14 +356,20 @@ test('the request log: a line per change at info, with the error; reads only at 
     const token = readFileSync(join(dir, 'control.token'), 'utf8').trim();
     assert.is((await call('GET', '/v1/components/kv', { token }, base)).status, 200);
     assert.is((await call('POST', '/v1/components/kv/upgrade', { token, json: { version: '9.9.9' } }, base)).status, 404);
-    const logged = /^\S+Z info  \[control\] POST \/v1\/components\/kv\/upgrade 404 [\d.]+ ms: module kv@9\.9\.9 not found$/;
+    const logged = /^\S+Z info {2}\[control\] POST \/v1\/components\/kv\/upgrade 404 [\d.]+ ms: module kv@9\.9\.9 not found$/;
     // The line is written when the response has gone out, which can be just after fetch returns.
     for (const deadline = Date.now() + 5000; !lines.some((l) => logged.test(l)) && Date.now() < deadline; ) {
       await new Promise((r) => setTimeout(r, 10));
     }
     assert.equal(lines.filter((l) => /\[control\] (GET|POST) /.test(l)).length, 1, lines.join('\n'));
-    assert.ok(lines.some((l) => logged.test(l)), lines.join('\n'));
-    assert.ok(lines.some((l) => l.endsWith(`info  [control] control endpoint on ${base}`)), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => logged.test(l)),
+      lines.join('\n'),
+    );
+    assert.ok(
+      lines.some((l) => l.endsWith(`info  [control] control endpoint on ${base}`)),
+      lines.join('\n'),
+    );
   } finally {
     await plane.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -75,10 +75,26 @@ test('the README example runs against the package and upgrades kv over real UDP'
 
 test('the README example type-checks as a consumer of the package', async () => {
   const tsc = join(dirname(require.resolve('typescript/package.json')), 'bin/tsc');
-  const r = await run(process.execPath, [
-    tsc, '--noEmit', '--allowJs', '--checkJs', '--strict', '--skipLibCheck',
-    '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', 'example.mjs',
-  ], dir, 120_000);
+  const r = await run(
+    process.execPath,
+    [
+      tsc,
+      '--noEmit',
+      '--allowJs',
+      '--checkJs',
+      '--strict',
+      '--skipLibCheck',
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+      '--target',
+      'es2022',
+      'example.mjs',
+    ],
+    dir,
+    120_000,
+  );
   assert.is(r.code, 0, `tsc found errors:\n${r.stdout}${r.stderr}`);
 });
 

@@ -6,11 +6,11 @@ import * as assert from 'uvu/assert';
 import { ModuleFactory } from '../host/component/module-factory.js';
 import type { SwapReport } from '../host/component/swap.js';
 import type { EngineConfig } from '../host/config.js';
-import { Engine, NotFound, policyOf, type Rejection } from '../host/engine.js';
 import { RollbackRule } from '../host/engine/rollback-rule.js';
+import { Engine, NotFound, policyOf, type Rejection } from '../host/engine.js';
 import { Logger } from '../host/log.js';
 import type { PreparedModule } from '../host/modules/prepared.js';
-import { openDatabase, type Db } from '../host/repository/database.js';
+import { type Db, openDatabase } from '../host/repository/database.js';
 import { UpgradeHistory } from '../host/repository/history.js';
 import { ModuleStore } from '../host/repository/store.js';
 import { TEST_MEMORY_BYTES } from './hostile/corpus.js';
@@ -21,10 +21,18 @@ const config: EngineConfig = {
   dataDir,
   logLevel: 'error',
   control: { host: '127.0.0.1', port: 0 },
-  components: [{
-    name: 'kv', module: 'kv', version: '1.0.0', listen: [], signals: [],
-    limits: { memoryBytes: TEST_MEMORY_BYTES, moduleBytes: 1 << 20 }, snapshot: 'incremental', wasi: false,
-  }],
+  components: [
+    {
+      name: 'kv',
+      module: 'kv',
+      version: '1.0.0',
+      listen: [],
+      signals: [],
+      limits: { memoryBytes: TEST_MEMORY_BYTES, moduleBytes: 1 << 20 },
+      snapshot: 'incremental',
+      wasi: false,
+    },
+  ],
 };
 const factory = new ModuleFactory();
 let db: Db;
@@ -61,17 +69,36 @@ async function rejects(promise: Promise<unknown>, expected: (new (...args: never
 }
 
 /** A finished swap as the component reports it (only the fields the rule reads matter). */
-function swap(component: string, reason: SwapReport['reason'], from: string | null, to: string, result: SwapReport['result'] = 'ok'): SwapReport {
+function swap(
+  component: string,
+  reason: SwapReport['reason'],
+  from: string | null,
+  to: string,
+  result: SwapReport['result'] = 'ok',
+): SwapReport {
   return {
-    component, module: 'kv', from, to, reason, result, pauseUs: 1, phasesUs: {}, queued: 0, snapshotBytes: 0,
-    layout: { from: 1, to: 1 }, at: new Date().toISOString(),
+    component,
+    module: 'kv',
+    from,
+    to,
+    reason,
+    result,
+    pauseUs: 1,
+    phasesUs: {},
+    queued: 0,
+    snapshotBytes: 0,
+    layout: { from: 1, to: 1 },
+    at: new Date().toISOString(),
   };
 }
 
 test('the rule: named version, else what the last upgrade replaced (in memory), else the history, else NotFound', () => {
   const rule = new RollbackRule(history);
   const m100 = modules.get('1.0.0')!;
-  assert.throws(() => rule.target('a', '1.0.0'), (e: unknown) => e instanceof NotFound && /previous version of a/.test((e as Error).message));
+  assert.throws(
+    () => rule.target('a', '1.0.0'),
+    (e: unknown) => e instanceof NotFound && /previous version of a/.test((e as Error).message),
+  );
   assert.throws(() => rule.target('a', null), isNotFound, 'nothing runs: nothing to go back to');
 
   rule.noteSwap(swap('a', 'upgrade', '1.0.0', '1.0.5'), m100);
@@ -104,8 +131,7 @@ test('an embedded engine rolls back by the rule and records swaps and refusals i
   });
   const rejections: Rejection[] = [];
   engine.onRejected((r) => rejections.push(r));
-  const steps = (): string[] =>
-    history.list('kv', 100).map((e) => `${e.kind} ${e.from}->${e.to} ${e.result}`);
+  const steps = (): string[] => history.list('kv', 100).map((e) => `${e.kind} ${e.from}->${e.to} ${e.result}`);
   try {
     assert.equal(steps(), [], 'the first load is not an attempt');
     await rejects(engine.rollback('kv'), NotFound);
@@ -132,7 +158,10 @@ test('an embedded engine rolls back by the rule and records swaps and refusals i
       'upgrade 1.0.0->1.0.5 ok',
       'rollback 1.0.0->null rejected',
     ]);
-    assert.equal(rejections.map((r) => `${r.kind} ${r.to}`), ['rollback null', 'upgrade 9.9.9', 'upgrade 9.9.8', 'upgrade 9.9.7']);
+    assert.equal(
+      rejections.map((r) => `${r.kind} ${r.to}`),
+      ['rollback null', 'upgrade 9.9.9', 'upgrade 9.9.8', 'upgrade 9.9.7'],
+    );
     assert.match(history.list('kv', 1)[0]!.cause!, /signature does not match/);
   } finally {
     await engine.stop();
@@ -147,7 +176,10 @@ test('a second upgrade while one is in flight is refused but not recorded as a r
     await rejects(engine.upgrade('kv', { version: '1.0.5' }), /already in progress/);
     assert.is((await first).result, 'ok');
     const added = history.list('kv', 1000).slice(0, history.list('kv', 1000).length - before);
-    assert.equal(added.map((e) => `${e.kind} ${e.to} ${e.result}`), ['upgrade 2.0.5 ok']);
+    assert.equal(
+      added.map((e) => `${e.kind} ${e.to} ${e.result}`),
+      ['upgrade 2.0.5 ok'],
+    );
   } finally {
     await engine.stop();
   }

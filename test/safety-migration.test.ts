@@ -6,9 +6,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MEMORY_BASE } from '../host/abi/abi.js';
 import { Component } from '../host/component/component.js';
+import { ModuleFactory } from '../host/component/module-factory.js';
 import type { ModulePolicy } from '../host/modules/check.js';
 import { DEFAULT_FUEL } from '../host/modules/fuel-budgets.js';
-import { ModuleFactory } from '../host/component/module-factory.js';
 import type { PreparedModule } from '../host/modules/prepared.js';
 import { bundled } from './hostile/corpus.js';
 

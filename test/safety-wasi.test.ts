@@ -6,10 +6,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MEMORY_BASE } from '../host/abi/abi.js';
 import { Component } from '../host/component/component.js';
+import { ModuleFactory } from '../host/component/module-factory.js';
 import { Logger } from '../host/log.js';
 import type { ModulePolicy } from '../host/modules/check.js';
 import { ModuleRejected } from '../host/modules/errors.js';
-import { ModuleFactory } from '../host/component/module-factory.js';
 import { bundled, TEST_FUEL } from './hostile/corpus.js';
 
 const factory = new ModuleFactory(); // prepares modules outside an engine

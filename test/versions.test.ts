@@ -14,7 +14,11 @@ import { ModuleStore } from '../host/repository/store.js';
 
 const sorted = (versions: string[]): string[] => [...versions].sort(compareVersions);
 /** A shuffle that is the same on every run, so a failure can be reproduced. */
-const shuffled = (versions: string[]): string[] => versions.map((v, i) => [v, (i * 7919) % 101] as const).sort((a, b) => a[1] - b[1]).map(([v]) => v);
+const shuffled = (versions: string[]): string[] =>
+  versions
+    .map((v, i) => [v, (i * 7919) % 101] as const)
+    .sort((a, b) => a[1] - b[1])
+    .map(([v]) => v);
 
 test('release order: 1.0.0-rc.1 < 1.0.0 < 1.0.1 < 1.2.9 < 1.2.10 < 2.0.0 < 10.0.0', () => {
   const order = ['1.0.0-rc.1', '1.0.0', '1.0.1', '1.2.9', '1.2.10', '2.0.0', '10.0.0'];
@@ -25,16 +29,7 @@ test('release order: 1.0.0-rc.1 < 1.0.0 < 1.0.1 < 1.2.9 < 1.2.10 < 2.0.0 < 10.0.
 });
 
 test('prerelease precedence (semver.org item 11): numeric identifiers numerically, the rest as text', () => {
-  const order = [
-    '1.0.0-alpha',
-    '1.0.0-alpha.1',
-    '1.0.0-alpha.beta',
-    '1.0.0-beta',
-    '1.0.0-beta.2',
-    '1.0.0-beta.11',
-    '1.0.0-rc.1',
-    '1.0.0',
-  ];
+  const order = ['1.0.0-alpha', '1.0.0-alpha.1', '1.0.0-alpha.beta', '1.0.0-beta', '1.0.0-beta.2', '1.0.0-beta.11', '1.0.0-rc.1', '1.0.0'];
   assert.equal(sorted(shuffled(order)), order);
   assert.ok(compareVersions('1.0.0-2', '1.0.0-10') < 0, 'numeric identifiers compare as numbers');
   assert.ok(compareVersions('1.0.0-10', '1.0.0-a') < 0, 'numeric identifiers come before alphanumeric ones');
@@ -51,8 +46,21 @@ test('build metadata does not change precedence, but orders equal versions deter
 
 test('invalid versions are refused; anything invalid that reaches a sort goes last', () => {
   for (const bad of [
-    '1.0', '1', 'v1.0.0', '01.0.0', '1.00.0', '1.0.0-', '1.0.0-01', '1.0.0+', '1.0.0-rc..1',
-    '../1.0.0', '1.0.0/..', '1.0.0 ', '', '1234567890.0.0', `1.0.0-${'a'.repeat(59)}`,
+    '1.0',
+    '1',
+    'v1.0.0',
+    '01.0.0',
+    '1.00.0',
+    '1.0.0-',
+    '1.0.0-01',
+    '1.0.0+',
+    '1.0.0-rc..1',
+    '../1.0.0',
+    '1.0.0/..',
+    '1.0.0 ',
+    '',
+    '1234567890.0.0',
+    `1.0.0-${'a'.repeat(59)}`,
   ]) {
     assert.not.ok(isValidVersion(bad), `"${bad}" is refused`);
   }
@@ -91,7 +99,10 @@ test('the store lists versions and the bundled modules register them in semantic
     for (const [i, version] of shuffled(order).entries()) {
       store.put({ module: 'kv', version, bytes: Buffer.from([i]), abiVersion: 1, layoutVersion: 1, uploadedBy: 'test' });
     }
-    assert.equal(store.list('kv').map((v) => v.version), order);
+    assert.equal(
+      store.list('kv').map((v) => v.version),
+      order,
+    );
 
     const bundledDir = join(dir, 'bundled');
     mkdirSync(join(bundledDir, 'kv'), { recursive: true });

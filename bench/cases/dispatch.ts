@@ -21,17 +21,17 @@
  * The metered/unmetered pair of wasm_component and of wasm_bare gives the fuel overhead.
  */
 import { HEADER_OFFSET, INBOX_DATA, INBOX_OFFSET, InboxField } from '../../host/abi/abi.js';
-import { buildImports, systemEnvironment, type HostServices } from '../../host/abi/imports.js';
+import { buildImports, type HostServices, systemEnvironment } from '../../host/abi/imports.js';
 import { PersistentMemory } from '../../host/abi/memory.js';
 import { EventQueue } from '../../host/component/event-queue.js';
 import type { ComponentEvent, ReplyTarget } from '../../host/component/events.js';
 import { ModuleInstance } from '../../host/component/instance.js';
-import { policyOf } from '../../host/engine.js';
 import { ModuleFactory } from '../../host/component/module-factory.js';
+import { policyOf } from '../../host/engine.js';
 import type { PreparedModule } from '../../host/modules/prepared.js';
 import { BundledModules } from '../../host/repository/bundled.js';
 import { collectGarbage, progress, runCase } from '../lib/case.js';
-import { ReplyCounter, messageEvent, request, startKvEngine } from '../lib/kv-engine.js';
+import { messageEvent, ReplyCounter, request, startKvEngine } from '../lib/kv-engine.js';
 import { handleKvLine } from '../peers/dgram-kv-server.js';
 import { round } from '../peers/stats.js';
 
@@ -150,7 +150,11 @@ function instancePath(module: PreparedModule, payloads: readonly Buffer[], prefi
  * measures here and in cases/instrumentation.ts start from. The host sets no fuel: each export's
  * trampoline refills its own budget (host/modules/fuel.ts), as in a component.
  */
-export function bareKv(module: PreparedModule): { onMessage: (channel: number, len: number) => number; meta: Uint32Array; bytes: Uint8Array } {
+export function bareKv(module: PreparedModule): {
+  onMessage: (channel: number, len: number) => number;
+  meta: Uint32Array;
+  bytes: Uint8Array;
+} {
   const memory = new PersistentMemory({ maxBytes: 512 * 1024 * 1024 });
   memory.ensurePages(module.minPages);
   const imports = buildImports(inertHost(memory, new ReplyCounter()));
@@ -183,7 +187,10 @@ function barePath(module: PreparedModule, payloads: readonly Buffer[], prefill: 
 function callFloor(module: PreparedModule, payloads: readonly Buffer[]) {
   const memory = new PersistentMemory({ maxBytes: 512 * 1024 * 1024 });
   memory.ensurePages(module.minPages);
-  const ex = new WebAssembly.Instance(module.compiled, buildImports(inertHost(memory, new ReplyCounter()))).exports as Record<string, () => number>;
+  const ex = new WebAssembly.Instance(module.compiled, buildImports(inertHost(memory, new ReplyCounter()))).exports as Record<
+    string,
+    () => number
+  >;
   const trivial = ex.layout_version!;
   const bytes = new Uint8Array(memory.memory.buffer);
   const meta = new Uint32Array(memory.memory.buffer, INBOX_OFFSET, 4);
@@ -243,7 +250,12 @@ export async function measureDispatch(quick: boolean): Promise<unknown> {
         collectGarbage();
         samples[name]!.push(await run(perRound));
       }
-      progress('dispatch', `round ${r + 1}/${rounds}: ${Object.entries(samples).map(([k, v]) => `${k} ${(v.at(-1)! / 1e6).toFixed(2)}M/s`).join(', ')}`);
+      progress(
+        'dispatch',
+        `round ${r + 1}/${rounds}: ${Object.entries(samples)
+          .map(([k, v]) => `${k} ${(v.at(-1)! / 1e6).toFixed(2)}M/s`)
+          .join(', ')}`,
+      );
     }
     for (const name of ['kv-metered', 'kv-unmetered']) {
       const c = engine.component(name);

@@ -13,10 +13,10 @@
  *   them (dirty tracking over the metered bytes), after one warm-up call each.
  */
 import { INBOX_DATA, InboxField } from '../../host/abi/abi.js';
+import { ModuleFactory } from '../../host/component/module-factory.js';
 import { policyOf } from '../../host/engine.js';
 import { instrumentDirtyPages } from '../../host/modules/dirty-pages.js';
 import { DEFAULT_FUEL, meterFuel } from '../../host/modules/fuel.js';
-import { ModuleFactory } from '../../host/component/module-factory.js';
 import type { PreparedModule } from '../../host/modules/prepared.js';
 import { BundledModules } from '../../host/repository/bundled.js';
 import { collectGarbage, progress, runCase } from '../lib/case.js';
@@ -35,7 +35,12 @@ export async function kvBuilds(): Promise<Record<'plain' | 'fuel' | 'dirty' | 'b
   const policy = policyOf(engineConfig([{ name: 'kv' }]).components[0]!);
   const prepare = (fuel: boolean, dirty: boolean): Promise<PreparedModule> =>
     factory.prepare(stored.bytes, { name: 'kv', version: '1.0.0' }, { ...policy, ...(fuel ? {} : { fuel: null }), trackDirtyPages: dirty });
-  return { plain: await prepare(false, false), fuel: await prepare(true, false), dirty: await prepare(false, true), both: await prepare(true, true) };
+  return {
+    plain: await prepare(false, false),
+    fuel: await prepare(true, false),
+    dirty: await prepare(false, true),
+    both: await prepare(true, true),
+  };
 }
 
 /**
@@ -47,17 +52,26 @@ export async function kvBuilds(): Promise<Record<'plain' | 'fuel' | 'dirty' | 'b
 export function bareHandler(module: PreparedModule, payloads: readonly Buffer[], prefill: readonly Buffer[]): (total: number) => number {
   const { onMessage, meta, bytes } = bareKv(module);
   // The host sets no fuel per call: each export's trampoline refills its own budget (fuel.ts).
-  const send = new Function('meta', 'bytes', 'onMessage', `return (p) => {
+  const send = new Function(
+    'meta',
+    'bytes',
+    'onMessage',
+    `return (p) => {
     meta[${InboxField.length >>> 2}] = p.byteLength;
     bytes.set(p, ${INBOX_DATA});
     onMessage(0, p.byteLength);
-  };`)(meta, bytes, onMessage) as (p: Buffer) => void;
+  };`,
+  )(meta, bytes, onMessage) as (p: Buffer) => void;
   prefill.forEach(send);
-  return new Function('send', 'payloads', `return (total) => {
+  return new Function(
+    'send',
+    'payloads',
+    `return (total) => {
     const t0 = performance.now();
     for (let i = 0; i < total; i++) send(payloads[i % payloads.length]);
     return total / ((performance.now() - t0) / 1000);
-  };`)(send, payloads) as (total: number) => number;
+  };`,
+  )(send, payloads) as (total: number) => number;
 }
 
 /**
@@ -76,7 +90,10 @@ export function handlerRates(builds: Record<string, PreparedModule>, rounds: num
       collectGarbage();
       samples[name]!.push(run(perRound));
     }
-    progress('instrumentation', `round ${r + 1}/${rounds}: ${paths.map(([n]) => `${n} ${round(1e9 / samples[n]!.at(-1)!, 1)} ns`).join(', ')}`);
+    progress(
+      'instrumentation',
+      `round ${r + 1}/${rounds}: ${paths.map(([n]) => `${n} ${round(1e9 / samples[n]!.at(-1)!, 1)} ns`).join(', ')}`,
+    );
   }
   return samples;
 }
@@ -98,14 +115,23 @@ export async function measureInstrumentation(quick: boolean): Promise<Json> {
   const perRound = quick ? 100_000 : 400_000;
   const builds = await kvBuilds();
   const samples = handlerRates(builds, rounds, perRound);
-  const ns = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, round(1e9 / median(v), 1)])) as Record<keyof typeof builds, number>;
+  const ns = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, round(1e9 / median(v), 1)])) as Record<
+    keyof typeof builds,
+    number
+  >;
   const over = (a: number, b: number): number => round(a / b - 1, 3);
 
   const stored = await new BundledModules().get('kv', '1.0.0');
   const reps = quick ? 5 : 20;
   const metered = meterFuel(stored.bytes, DEFAULT_FUEL);
-  const fuelMs = summarize(timeMs(reps, () => meterFuel(stored.bytes, DEFAULT_FUEL)), 2);
-  const dirtyMs = summarize(timeMs(reps, () => instrumentDirtyPages(metered)), 2);
+  const fuelMs = summarize(
+    timeMs(reps, () => meterFuel(stored.bytes, DEFAULT_FUEL)),
+    2,
+  );
+  const dirtyMs = summarize(
+    timeMs(reps, () => instrumentDirtyPages(metered)),
+    2,
+  );
   progress('instrumentation', `meterFuel p50 ${fuelMs.p50} ms, instrumentDirtyPages p50 ${dirtyMs.p50} ms`);
   return {
     mode: quick ? 'quick' : 'full',

@@ -11,10 +11,10 @@
  */
 import { HEADER_OFFSET, HeaderField } from '../../host/abi/abi.js';
 import { PersistentMemory } from '../../host/abi/memory.js';
+import { ModuleFactory } from '../../host/component/module-factory.js';
 import { policyOf } from '../../host/engine.js';
 import { DEFAULT_FUEL, meterFuel } from '../../host/modules/fuel.js';
 import { inspectModule } from '../../host/modules/inspect.js';
-import { ModuleFactory } from '../../host/component/module-factory.js';
 import { BundledModules } from '../../host/repository/bundled.js';
 import { collectGarbage, progress, runCase } from '../lib/case.js';
 import { engineConfig } from '../lib/kv-engine.js';
@@ -66,7 +66,11 @@ function snapshotCost(bytesInUse: number, reps: number) {
 
 export async function measureSafety(quick: boolean): Promise<unknown> {
   const snapshots = [snapshotCost(1 * MB, quick ? 50 : 500), snapshotCost(100 * MB, quick ? 5 : 30)];
-  for (const s of snapshots) progress('safety', `snapshot ${s.bytes / MB} MB: ${s.snapshot_us.p50} µs, restore ${s.restore_us.p50} µs, memcpy ${s.memcpy_into_reused_buffer_us.p50} µs`);
+  for (const s of snapshots)
+    progress(
+      'safety',
+      `snapshot ${s.bytes / MB} MB: ${s.snapshot_us.p50} µs, restore ${s.restore_us.p50} µs, memcpy ${s.memcpy_into_reused_buffer_us.p50} µs`,
+    );
   collectGarbage();
 
   const stored = await new BundledModules().get('kv', '2.0.0');

@@ -19,9 +19,17 @@ import type { Engine } from '../../host/engine.js';
 import type { PreparedModule } from '../../host/modules/prepared.js';
 import { collectGarbage, progress, runCase } from '../lib/case.js';
 import {
-  fillKeys, hasKvVersion, messageEvent, prepareKv, ReplyCounter, request, startKvEngine, swapWithWaitingEvent, verifyStore,
+  fillKeys,
+  hasKvVersion,
+  messageEvent,
+  prepareKv,
+  ReplyCounter,
+  request,
+  startKvEngine,
+  swapWithWaitingEvent,
+  verifyStore,
 } from '../lib/kv-engine.js';
-import { summarize, type Summary } from '../peers/stats.js';
+import { type Summary, summarize } from '../peers/stats.js';
 
 const WARMUP = 10;
 
@@ -56,7 +64,10 @@ export function phaseSummary(reports: readonly SwapReport[]): PauseSeries['phase
   const phases = new Set(reports.flatMap((r) => Object.keys(r.phasesUs) as SwapPhase[]));
   const out: PauseSeries['phases_us'] = {};
   for (const phase of phases) {
-    const s = summarize(reports.map((r) => r.phasesUs[phase] ?? 0), 0);
+    const s = summarize(
+      reports.map((r) => r.phasesUs[phase] ?? 0),
+      0,
+    );
     out[phase] = { p50: s.p50, p99: s.p99 };
   }
   return out;
@@ -67,7 +78,10 @@ function series(component: Component, keys: number, policy: SnapshotPolicy, repo
     keys,
     policy,
     swaps: reports.length,
-    pause_us: summarize(reports.map((r) => r.pauseUs), 0),
+    pause_us: summarize(
+      reports.map((r) => r.pauseUs),
+      0,
+    ),
     phases_us: phaseSummary(reports),
     snapshot_bytes: reports[0]?.snapshotBytes ?? 0,
     persistent_bytes: component.memory.persistentBytesInUse(),
@@ -114,7 +128,8 @@ async function migrations(engine: Engine, name: string, policy: SnapshotPolicy, 
       await verifyStore(component, keys); // rolled back: layout 1 and every key still there
       break;
     }
-    if (report.layout.from !== 1 || report.layout.to !== 2) throw new Error(`expected a layout 1→2 migration, got ${JSON.stringify(report.layout)}`);
+    if (report.layout.from !== 1 || report.layout.to !== 2)
+      throw new Error(`expected a layout 1→2 migration, got ${JSON.stringify(report.layout)}`);
     const count = await request(component, 'COUNT');
     if (count !== String(keys)) throw new Error(`after migrate: COUNT ${count}, expected ${keys}`);
     if (v3.hasMigrateDown) {
@@ -123,7 +138,14 @@ async function migrations(engine: Engine, name: string, policy: SnapshotPolicy, 
       await verifyStore(component, keys);
     }
   }
-  const side = (rs: SwapReport[]) => ({ swaps: rs.length, pause_us: summarize(rs.map((r) => r.pauseUs), 0), phases_us: phaseSummary(rs) });
+  const side = (rs: SwapReport[]) => ({
+    swaps: rs.length,
+    pause_us: summarize(
+      rs.map((r) => r.pauseUs),
+      0,
+    ),
+    phases_us: phaseSummary(rs),
+  });
   return {
     keys,
     policy,
@@ -151,7 +173,11 @@ export async function measureSwapPause(quick: boolean): Promise<unknown> {
       const component = engine.component(name);
       const modules = [await prepareKv(engine, name, '1.0.0'), await prepareKv(engine, name, '2.0.0')] as const;
       let stored = 0;
-      for (const [keys, swaps] of [[0, reps.empty], [10_000, reps.k10], [big, policy === 'always' ? reps.m1Copy : reps.m1Cheap]] as const) {
+      for (const [keys, swaps] of [
+        [0, reps.empty],
+        [10_000, reps.k10],
+        [big, policy === 'always' ? reps.m1Copy : reps.m1Cheap],
+      ] as const) {
         const t0 = performance.now();
         await fillKeys(component, stored, keys);
         stored = keys;
@@ -177,7 +203,11 @@ export async function measureSwapPause(quick: boolean): Promise<unknown> {
     for (const policy of ['incremental', 'never'] as const) {
       // 500k as well: the largest round size whose copying migration fits the persistent arena
       // next to the old data, should 1M not fit (docs/PERFORMANCE.md).
-      for (const [keys, n] of [[10_000, reps.migrate10k], [500_000, reps.migrate500k], [big, reps.migrate1m]] as const) {
+      for (const [keys, n] of [
+        [10_000, reps.migrate10k],
+        [500_000, reps.migrate500k],
+        [big, reps.migrate1m],
+      ] as const) {
         const name = `mig-${policy}-${keys}`;
         const e = await startKvEngine([{ name, version: '2.0.0', snapshot: policy }]);
         try {
@@ -187,7 +217,10 @@ export async function measureSwapPause(quick: boolean): Promise<unknown> {
             migration.push(m);
             continue;
           }
-          progress('swap-pause', `migrate ${keys} records (${policy}): ${m.result}, up p50 ${m.up.pause_us.p50} µs${m.cause ? ` (${m.cause})` : ''}`);
+          progress(
+            'swap-pause',
+            `migrate ${keys} records (${policy}): ${m.result}, up p50 ${m.up.pause_us.p50} µs${m.cause ? ` (${m.cause})` : ''}`,
+          );
           migration.push(m);
         } finally {
           await e.stop();

@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { progress, runCase } from '../lib/case.js';
 import { runJson, ServerProcess } from '../lib/child.js';
 import { rcvbufDropsSince, udpCounters } from '../lib/kernel.js';
-import { round, summarize, type Summary } from '../peers/stats.js';
+import { round, type Summary, summarize } from '../peers/stats.js';
 
 type Mix = 'get' | 'set' | 'mixed';
 type Impl = 'engine' | 'dgram';
@@ -45,10 +45,24 @@ async function loadOnce(impl: Impl, mix: Mix, seconds: number): Promise<LoadRun>
   try {
     await server.command('cpu-reset');
     const counters = udpCounters();
-    const r = await runJson('peers/udp-load.ts', [
-      '--port', String(server.port), '--mix', mix, '--seconds', String(seconds), '--count', '50000000',
-      '--window', '32', '--keys', '1024',
-    ], (seconds + 90) * 1000);
+    const r = await runJson(
+      'peers/udp-load.ts',
+      [
+        '--port',
+        String(server.port),
+        '--mix',
+        mix,
+        '--seconds',
+        String(seconds),
+        '--count',
+        '50000000',
+        '--window',
+        '32',
+        '--keys',
+        '1024',
+      ],
+      (seconds + 90) * 1000,
+    );
     const cpu = await server.command('cpu');
     const received = Number(r.received) + Number((r.prefill as { received?: number } | undefined)?.received ?? 0);
     const lat = r.latency_us as { p50: number; p99: number };
@@ -139,7 +153,7 @@ const brief = (s: Summary) => ({ count: s.count, p50: s.p50, p99: s.p99, max: s.
 async function underLoad(maxRps: number, upgrades: number, periodMs: number, mode: 'precompiled' | 'prepare') {
   const keys = 4096;
   const rate = Math.round(maxRps * 0.8);
-  const seconds = 2 + (upgrades * periodMs) / 1000 * 1.5 + 2;
+  const seconds = 2 + ((upgrades * periodMs) / 1000) * 1.5 + 2;
   const work = mkdtempSync(join(tmpdir(), 'hotswap-bench-load-'));
   const server = await ServerProcess.start('engine');
   try {
@@ -147,13 +161,36 @@ async function underLoad(maxRps: number, upgrades: number, periodMs: number, mod
     await runJson('peers/udp-load.ts', ['--port', String(server.port), '--keys', String(keys), '--count', '1', '--seconds', '1'], 120_000);
     const traceFile = join(work, 'trace.f64');
     const counters = udpCounters();
-    const load = runJson('peers/udp-load.ts', [
-      '--port', String(server.port), '--mix', 'mixed', '--rate', String(rate), '--window', '256', '--keys', String(keys),
-      '--seconds', String(seconds), '--count', String(Math.ceil(rate * seconds)), '--no-prefill', '--trace', traceFile,
-    ], (seconds + 90) * 1000);
+    const load = runJson(
+      'peers/udp-load.ts',
+      [
+        '--port',
+        String(server.port),
+        '--mix',
+        'mixed',
+        '--rate',
+        String(rate),
+        '--window',
+        '256',
+        '--keys',
+        String(keys),
+        '--seconds',
+        String(seconds),
+        '--count',
+        String(Math.ceil(rate * seconds)),
+        '--no-prefill',
+        '--trace',
+        traceFile,
+      ],
+      (seconds + 90) * 1000,
+    );
     await new Promise((r) => setTimeout(r, 1500)); // steady state first
     const swaps = (await server.command(`upgrades ${upgrades} ${periodMs} ${mode}`, (seconds + 120) * 1000)) as {
-      upgrades: number; ok: number; pause_us: Summary; prepare_ms?: Summary; windows: [number, number][];
+      upgrades: number;
+      ok: number;
+      pause_us: Summary;
+      prepare_ms?: Summary;
+      windows: [number, number][];
     };
     const r = await load;
     const kernelDrops = rcvbufDropsSince(counters);

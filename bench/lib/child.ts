@@ -2,7 +2,7 @@
  * Child processes of the benchmark: cases and peers that print one JSON object as their last
  * stdout line, and the long-running kv servers of bench/lib/serve-kv.ts. Every wait is bounded.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';

@@ -13,7 +13,9 @@ export interface UdpCounters {
 /** Udp RcvbufErrors and InErrors, or null where /proc/net/snmp is not readable. */
 export function udpCounters(): UdpCounters | null {
   try {
-    const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp: '));
+    const lines = readFileSync('/proc/net/snmp', 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('Udp: '));
     const names = lines[0]!.split(/\s+/);
     const values = lines[1]!.split(/\s+/).map(Number);
     const at = (n: string): number => values[names.indexOf(n)] ?? NaN;

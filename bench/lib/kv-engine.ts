@@ -29,16 +29,18 @@ export function engineConfig(components: KvComponentSpec[]): EngineConfig {
     dataDir: mkdtempSync(join(tmpdir(), 'hotswap-bench-')),
     logLevel: 'warn',
     control: { host: '127.0.0.1', port: 0 },
-    components: components.map((c): ComponentConfig => ({
-      name: c.name,
-      module: 'kv',
-      version: c.version ?? '1.0.0',
-      listen: c.listen ?? [],
-      signals: [],
-      limits: { memoryBytes: MEMORY_BYTES, moduleBytes: 4 * 1024 * 1024 },
-      snapshot: c.snapshot ?? 'incremental',
-      wasi: false,
-    })),
+    components: components.map(
+      (c): ComponentConfig => ({
+        name: c.name,
+        module: 'kv',
+        version: c.version ?? '1.0.0',
+        listen: c.listen ?? [],
+        signals: [],
+        limits: { memoryBytes: MEMORY_BYTES, moduleBytes: 4 * 1024 * 1024 },
+        snapshot: c.snapshot ?? 'incremental',
+        wasi: false,
+      }),
+    ),
   };
 }
 
@@ -98,7 +100,7 @@ export function messageEvent(payload: Buffer, replyTo: ReplyTarget): ComponentEv
 
 /** The key and value the bench stores under index i (same shape as bench/peers/udp-load.ts). */
 export const keyOf = (i: number): string => `k${i}`;
-export const valueOf = (i: number): string => `v${i}`;
+export const valueAt = (i: number): string => `v${i}`;
 
 /**
  * Stores keys [from, to) through the component's queue and dispatcher, in bounded batches so
@@ -109,7 +111,7 @@ export async function fillKeys(component: Component, from: number, to: number, b
   let expected = 0;
   for (let start = from; start < to; start += batch) {
     const end = Math.min(to, start + batch);
-    for (let i = start; i < end; i++) component.enqueue(messageEvent(Buffer.from(`SET ${keyOf(i)} ${valueOf(i)}`), replies));
+    for (let i = start; i < end; i++) component.enqueue(messageEvent(Buffer.from(`SET ${keyOf(i)} ${valueAt(i)}`), replies));
     expected += end - start;
     await replies.until(expected);
   }
@@ -129,7 +131,7 @@ export async function verifyStore(component: Component, n: number): Promise<void
   if (count !== String(n)) throw new Error(`${component.name}: COUNT is ${count}, expected ${n}`);
   for (const i of n > 0 ? [0, Math.floor(n / 2), n - 1] : []) {
     const got = await request(component, `GET ${keyOf(i)}`);
-    if (got !== `VALUE ${valueOf(i)}`) throw new Error(`${component.name}: GET ${keyOf(i)} gave ${got}`);
+    if (got !== `VALUE ${valueAt(i)}`) throw new Error(`${component.name}: GET ${keyOf(i)} gave ${got}`);
   }
 }
 

@@ -5,6 +5,7 @@
  */
 
 /** Results as parsed from the cases' JSON lines: loosely typed on purpose, checked where read. */
+// biome-ignore lint/suspicious/noExplicitAny: the cases' JSON is untyped data; every read site checks what it uses
 export type Json = Record<string, any>;
 
 export interface Pct {
@@ -52,15 +53,14 @@ export function headline(cases: Json): Headline {
     dispatch_events_per_s: num(dispatch?.dispatch_events_per_s),
     dispatch_ratio_vs_js: num(dispatch?.dispatch_ratio_vs_js),
     udp_ratio_vs_dgram: num(udp?.udp_ratio_vs_dgram),
-    upgrades_under_load: load
-      ? { upgrades: load.upgrades, lost: load.lost, duplicated: load.duplicated, reordered: load.reordered }
-      : null,
+    upgrades_under_load: load ? { upgrades: load.upgrades, lost: load.lost, duplicated: load.duplicated, reordered: load.reordered } : null,
     fuel_overhead: num(dispatch?.fuel?.handler_overhead),
     erlang_identity_pause_us: pct(erlang?.identity_pause_us?.n0),
   };
 }
 
-const us = (x: number | null | undefined): string => (x == null ? 'n/a' : x >= 10_000 ? `${(x / 1000).toFixed(1)} ms` : `${Math.round(x)} µs`);
+const us = (x: number | null | undefined): string =>
+  x == null ? 'n/a' : x >= 10_000 ? `${(x / 1000).toFixed(1)} ms` : `${Math.round(x)} µs`;
 const pp = (p: Pct | null | undefined): string => (p ? `p50 ${us(p.p50)}, p99 ${us(p.p99)}` : 'n/a');
 const times = (x: number | null): string => (x == null ? 'n/a' : `${x >= 10 ? Math.round(x) : x.toFixed(2)}×`);
 const mps = (x: number | null | undefined): string => (x == null ? 'n/a' : `${(x / 1e6).toFixed(2)}M/s`);
@@ -76,7 +76,12 @@ export function targets(cases: Json, h: Headline): TargetRow[] {
     const empty = series(0, policy);
     const big = series(1_000_000, policy);
     if (!empty || !big) {
-      rows.push({ measure: `Swap pause, precompiled, layout unchanged (snapshot '${policy}')`, target: 'median ≤ 50 µs, p99 ≤ 500 µs, the same with 1M keys as with none', measured: `not measured: ${why(cases.swap_pause)}`, met: null });
+      rows.push({
+        measure: `Swap pause, precompiled, layout unchanged (snapshot '${policy}')`,
+        target: 'median ≤ 50 µs, p99 ≤ 500 µs, the same with 1M keys as with none',
+        measured: `not measured: ${why(cases.swap_pause)}`,
+        met: null,
+      });
       continue;
     }
     const a = empty.pause_us as Pct;
@@ -111,7 +116,9 @@ export function targets(cases: Json, h: Headline): TargetRow[] {
   const rm = migP50 && erlT1m ? erlT1m / migP50 : null;
   // When 1M records don't fit, the largest size that did, per record, is shown beside it.
   const fit = migs.filter((m) => m.result === 'ok').sort((a, b) => b.keys - a.keys)[0];
-  const perRecord = fit ? `${(fit.up.pause_us.p50 / fit.keys * 1000).toFixed(0)} ns/record at ${fit.keys.toLocaleString('en')} records (${us(fit.up.pause_us.p50)})` : '';
+  const perRecord = fit
+    ? `${((fit.up.pause_us.p50 / fit.keys) * 1000).toFixed(0)} ns/record at ${fit.keys.toLocaleString('en')} records (${us(fit.up.pause_us.p50)})`
+    : '';
   rows.push({
     measure: 'Migration of 1M records (kv 2.0.0 → 3.0.0, snapshot taken)',
     target: "≥ 10× faster than Erlang's transforming code_change",
@@ -129,7 +136,10 @@ export function targets(cases: Json, h: Headline): TargetRow[] {
     measured: d
       ? `${mps(h.dispatch_events_per_s)}, ${times(h.dispatch_ratio_vs_js)} the JS handler behind the same queue (${mps(d.events_per_s?.js_component)})`
       : `not measured: ${why(cases.dispatch)}`,
-    met: h.dispatch_events_per_s != null && h.dispatch_ratio_vs_js != null ? h.dispatch_events_per_s >= 5e6 && h.dispatch_ratio_vs_js >= 1 : null,
+    met:
+      h.dispatch_events_per_s != null && h.dispatch_ratio_vs_js != null
+        ? h.dispatch_events_per_s >= 5e6 && h.dispatch_ratio_vs_js >= 1
+        : null,
   });
   const u = ok(cases.udp) ? cases.udp : undefined;
   rows.push({
@@ -152,7 +162,9 @@ export function targets(cases: Json, h: Headline): TargetRow[] {
   rows.push({
     measure: 'Fuel overhead on kv (Wasm handler, metered vs unmetered)',
     target: '≤ 15%',
-    measured: d ? `${percent(h.fuel_overhead)} on the handler; ${percent(d.fuel?.component_overhead)} end to end through the component` : `not measured: ${why(cases.dispatch)}`,
+    measured: d
+      ? `${percent(h.fuel_overhead)} on the handler; ${percent(d.fuel?.component_overhead)} end to end through the component`
+      : `not measured: ${why(cases.dispatch)}`,
     met: h.fuel_overhead == null ? null : h.fuel_overhead <= 0.15,
   });
   return rows;
@@ -165,7 +177,10 @@ function table(head: string[], rows: (string | number)[][]): string {
 }
 
 export function targetTable(rows: TargetRow[]): string {
-  return table(['Measure', 'Target', 'Measured', 'Met'], rows.map((r) => [r.measure, r.target, r.measured, mark(r.met)]));
+  return table(
+    ['Measure', 'Target', 'Measured', 'Met'],
+    rows.map((r) => [r.measure, r.target, r.measured, mark(r.met)]),
+  );
 }
 
 /** The whole Markdown report. */
@@ -175,7 +190,9 @@ export function markdown(result: Json): string {
   const out: string[] = [];
   out.push(`# Benchmark results${m.quick ? ' (quick smoke run: few repetitions, not for quoting)' : ''}`);
   out.push('');
-  out.push(`${m.date}, Node ${m.node}, ${m.cpus} × ${m.cpu_model}, load average ${m.load_before} before / ${m.load_after} after, ${m.seconds} s. Generated by \`npm run bench${m.quick ? ' -- --quick' : ''}\` (bench/run.ts); see docs/PERFORMANCE.md for method and decisions.`);
+  out.push(
+    `${m.date}, Node ${m.node}, ${m.cpus} × ${m.cpu_model}, load average ${m.load_before} before / ${m.load_after} after, ${m.seconds} s. Generated by \`npm run bench${m.quick ? ' -- --quick' : ''}\` (bench/run.ts); see docs/PERFORMANCE.md for method and decisions.`,
+  );
   out.push('');
   out.push('## Targets');
   out.push('');
@@ -183,16 +200,58 @@ export function markdown(result: Json): string {
   const sp = c.swap_pause;
   if (ok(sp)) {
     out.push('', '## Swap pause by store size and snapshot policy (µs)', '');
-    out.push('Upgrade event leaving the queue → the new module handled the GET that waited behind it. kv 1.0.0 ↔ 2.0.0, both prepared beforehand.', '');
+    out.push(
+      'Upgrade event leaving the queue → the new module handled the GET that waited behind it. kv 1.0.0 ↔ 2.0.0, both prepared beforehand.',
+      '',
+    );
     const phases = ['snapshot', 'term', 'hold', 'instantiate', 'bind', 'restart'];
-    out.push(table(['keys', 'snapshot policy', 'swaps', 'p50', 'p99', 'max', 'copied', ...phases.map((p) => `${p} p50/p99`)],
-      (sp.series as Json[]).map((s) => [s.keys.toLocaleString('en'), s.policy, s.swaps, s.pause_us.p50, s.pause_us.p99, s.pause_us.max,
-        `${(s.snapshot_bytes / 1048576).toFixed(1)} MiB`, ...phases.map((p) => (s.phases_us[p] ? `${s.phases_us[p].p50}/${s.phases_us[p].p99}` : '–'))])));
+    out.push(
+      table(
+        ['keys', 'snapshot policy', 'swaps', 'p50', 'p99', 'max', 'copied', ...phases.map((p) => `${p} p50/p99`)],
+        (sp.series as Json[]).map((s) => [
+          s.keys.toLocaleString('en'),
+          s.policy,
+          s.swaps,
+          s.pause_us.p50,
+          s.pause_us.p99,
+          s.pause_us.max,
+          `${(s.snapshot_bytes / 1048576).toFixed(1)} MiB`,
+          ...phases.map((p) => (s.phases_us[p] ? `${s.phases_us[p].p50}/${s.phases_us[p].p99}` : '–')),
+        ]),
+      ),
+    );
     if (Array.isArray(sp.migration)) {
       out.push('', '### Layout migration kv 2.0.0 (layout 1) → 3.0.0 (layout 2)', '');
-      out.push(table(['records', 'snapshot policy', 'result', 'swaps', 'pause p50', 'pause p99', 'migrate p50', 'snapshot p50', 'down (migrate_down) p50'],
-        (sp.migration as Json[]).map((x) => x.error ? [x.keys.toLocaleString('en'), x.policy, `benchmark error: ${x.error}`, '', '', '', '', '', ''] : [x.keys.toLocaleString('en'), x.policy, x.result === 'ok' ? 'ok' : `${x.result}: ${x.cause}`, x.up.swaps, us(x.up.pause_us.p50), us(x.up.pause_us.p99),
-          us(x.up.phases_us.migrate?.p50), us(x.up.phases_us.snapshot?.p50 ?? 0), x.down ? us(x.down.pause_us.p50) : 'n/a'])));
+      out.push(
+        table(
+          [
+            'records',
+            'snapshot policy',
+            'result',
+            'swaps',
+            'pause p50',
+            'pause p99',
+            'migrate p50',
+            'snapshot p50',
+            'down (migrate_down) p50',
+          ],
+          (sp.migration as Json[]).map((x) =>
+            x.error
+              ? [x.keys.toLocaleString('en'), x.policy, `benchmark error: ${x.error}`, '', '', '', '', '', '']
+              : [
+                  x.keys.toLocaleString('en'),
+                  x.policy,
+                  x.result === 'ok' ? 'ok' : `${x.result}: ${x.cause}`,
+                  x.up.swaps,
+                  us(x.up.pause_us.p50),
+                  us(x.up.pause_us.p99),
+                  us(x.up.phases_us.migrate?.p50),
+                  us(x.up.phases_us.snapshot?.p50 ?? 0),
+                  x.down ? us(x.down.pause_us.p50) : 'n/a',
+                ],
+          ),
+        ),
+      );
     } else {
       out.push('', `Layout migration: not measured (${sp.migration?.skipped}).`);
     }
@@ -210,45 +269,111 @@ export function markdown(result: Json): string {
       ['wasm_call_floor', 'inbox copy + call of a trivial export (empty handler)'],
       ['js_bare', 'plain-JS kv handler called in a loop'],
     ];
-    out.push(table(['path', 'what runs', 'events/s', 'ns/event'], rows.map(([k, what]) => [k, what, mps(d.events_per_s[k]), d.ns_per_event[k]])));
+    out.push(
+      table(
+        ['path', 'what runs', 'events/s', 'ns/event'],
+        rows.map(([k, what]) => [k, what, mps(d.events_per_s[k]), d.ns_per_event[k]]),
+      ),
+    );
   }
   const u = c.udp;
   if (ok(u)) {
     out.push('', '## kv over UDP (separate server and load-generator processes, loopback)', '');
-    out.push(table(['mix', 'engine req/s', 'dgram req/s', 'ratio', 'engine CPU µs/req', 'dgram CPU µs/req', 'engine p50/p99', 'dgram p50/p99'],
-      Object.entries(u.throughput as Json).map(([mix, t]) => [mix, t.engine.rps, t.dgram.rps, times(t.ratio_rps), t.engine.server_cpu_us_per_request,
-        t.dgram.server_cpu_us_per_request, `${us(t.engine.latency_us.p50)}/${us(t.engine.latency_us.p99)}`, `${us(t.dgram.latency_us.p50)}/${us(t.dgram.latency_us.p99)}`])));
+    out.push(
+      table(
+        ['mix', 'engine req/s', 'dgram req/s', 'ratio', 'engine CPU µs/req', 'dgram CPU µs/req', 'engine p50/p99', 'dgram p50/p99'],
+        Object.entries(u.throughput as Json).map(([mix, t]) => [
+          mix,
+          t.engine.rps,
+          t.dgram.rps,
+          times(t.ratio_rps),
+          t.engine.server_cpu_us_per_request,
+          t.dgram.server_cpu_us_per_request,
+          `${us(t.engine.latency_us.p50)}/${us(t.engine.latency_us.p99)}`,
+          `${us(t.dgram.latency_us.p50)}/${us(t.dgram.latency_us.p99)}`,
+        ]),
+      ),
+    );
     out.push('', '### Upgrades under load', '');
-    out.push(table(['upgrade path', 'swaps', 'rate', 'sent', 'lost', 'kernel drops', 'dup', 'reordered', 'unexpected', 'keys kept', 'pause p50/p99', 'latency steady p50/p99', 'latency during swaps p50/p99'],
-      [u.upgrades_under_load, u.upgrades_under_load_with_prepare].filter(Boolean).map((l: Json) => [
-        l.mode === 'prepare' ? 'engine.upgrade() (prepare + swap)' : 'precompiled swap', `${l.upgrades_ok}/${l.upgrades}`, `${l.rate_rps}/s`, l.sent, l.lost,
-        l.kernel_rcvbuf_drops ?? 'n/a', l.duplicated, l.reordered, l.unexpected, `${l.keys_after}/${l.keys_expected}`,
-        `${us(l.pause_us.p50)}/${us(l.pause_us.p99)}`, `${us(l.latency_us.steady.p50)}/${us(l.latency_us.steady.p99)}`,
-        `${us(l.latency_us.during_swaps.p50)}/${us(l.latency_us.during_swaps.p99)}`])));
+    out.push(
+      table(
+        [
+          'upgrade path',
+          'swaps',
+          'rate',
+          'sent',
+          'lost',
+          'kernel drops',
+          'dup',
+          'reordered',
+          'unexpected',
+          'keys kept',
+          'pause p50/p99',
+          'latency steady p50/p99',
+          'latency during swaps p50/p99',
+        ],
+        [u.upgrades_under_load, u.upgrades_under_load_with_prepare]
+          .filter(Boolean)
+          .map((l: Json) => [
+            l.mode === 'prepare' ? 'engine.upgrade() (prepare + swap)' : 'precompiled swap',
+            `${l.upgrades_ok}/${l.upgrades}`,
+            `${l.rate_rps}/s`,
+            l.sent,
+            l.lost,
+            l.kernel_rcvbuf_drops ?? 'n/a',
+            l.duplicated,
+            l.reordered,
+            l.unexpected,
+            `${l.keys_after}/${l.keys_expected}`,
+            `${us(l.pause_us.p50)}/${us(l.pause_us.p99)}`,
+            `${us(l.latency_us.steady.p50)}/${us(l.latency_us.steady.p99)}`,
+            `${us(l.latency_us.during_swaps.p50)}/${us(l.latency_us.during_swaps.p99)}`,
+          ]),
+      ),
+    );
   }
   const s = c.safety;
   if (ok(s)) {
     out.push('', '## Costs of safety', '');
-    out.push(table(['persistent data', 'snapshot() p50/p99', 'restore() p50/p99', 'memcpy into a reused buffer p50'],
-      (s.snapshot as Json[]).map((x) => [`${x.bytes / 1048576} MiB`, `${us(x.snapshot_us.p50)}/${us(x.snapshot_us.p99)}`, `${us(x.restore_us.p50)}/${us(x.restore_us.p99)}`, us(x.memcpy_into_reused_buffer_us.p50)])));
+    out.push(
+      table(
+        ['persistent data', 'snapshot() p50/p99', 'restore() p50/p99', 'memcpy into a reused buffer p50'],
+        (s.snapshot as Json[]).map((x) => [
+          `${x.bytes / 1048576} MiB`,
+          `${us(x.snapshot_us.p50)}/${us(x.snapshot_us.p99)}`,
+          `${us(x.restore_us.p50)}/${us(x.restore_us.p99)}`,
+          us(x.memcpy_into_reused_buffer_us.p50),
+        ]),
+      ),
+    );
     const p = s.prepare as Json;
     out.push('', `Preparing kv (${p.module_bytes} bytes, ${p.metered_bytes} metered) before a swap, on the engine's event loop:`, '');
-    out.push(table(['step', 'p50', 'p99'], [
-      ['binaryen inspection', us(p.inspect_us.p50), us(p.inspect_us.p99)],
-      ['fuel metering (binaryen passes)', us(p.fuel_metering_us.p50), us(p.fuel_metering_us.p99)],
-      ['WebAssembly.compile', us(p.compile_us.p50), us(p.compile_us.p99)],
-      ['prepareModule, metered (default)', us(p.prepare_module_us.p50), us(p.prepare_module_us.p99)],
-      ['prepareModule, unmetered', us(p.prepare_module_unmetered_us.p50), us(p.prepare_module_unmetered_us.p99)],
-    ]));
+    out.push(
+      table(
+        ['step', 'p50', 'p99'],
+        [
+          ['binaryen inspection', us(p.inspect_us.p50), us(p.inspect_us.p99)],
+          ['fuel metering (binaryen passes)', us(p.fuel_metering_us.p50), us(p.fuel_metering_us.p99)],
+          ['WebAssembly.compile', us(p.compile_us.p50), us(p.compile_us.p99)],
+          ['prepareModule, metered (default)', us(p.prepare_module_us.p50), us(p.prepare_module_us.p99)],
+          ['prepareModule, unmetered', us(p.prepare_module_unmetered_us.p50), us(p.prepare_module_unmetered_us.p99)],
+        ],
+      ),
+    );
   }
   const mem = c.memory;
   if (ok(mem)) {
     out.push('', '## Memory', '');
-    out.push(table(['measure', 'value'], [
-      ['RSS per kv component (empty)', `${mem.rss_per_component_mib} MiB (${mem.components} components)`],
-      ['RSS growth storing 1M keys', `${mem.rss_per_1m_keys_mib} MiB`],
-      ['persistent bytes for 1M keys', `${mem.persistent_mib_1m_keys} MiB (${mem.persistent_bytes_per_key} B/key)`],
-    ]));
+    out.push(
+      table(
+        ['measure', 'value'],
+        [
+          ['RSS per kv component (empty)', `${mem.rss_per_component_mib} MiB (${mem.components} components)`],
+          ['RSS growth storing 1M keys', `${mem.rss_per_1m_keys_mib} MiB`],
+          ['persistent bytes for 1M keys', `${mem.persistent_mib_1m_keys} MiB (${mem.persistent_bytes_per_key} B/key)`],
+        ],
+      ),
+    );
   }
   out.push('', '## Peers', '');
   const e = c.erlang;
@@ -256,7 +381,11 @@ export function markdown(result: Json): string {
   const peerRows: string[][] = [];
   if (ok(e)) {
     for (const flavour of ['identity', 'transform']) {
-      for (const [label, size] of [['n0', 'empty'], ['n10k', '10k'], ['n1m', '1M']]) {
+      for (const [label, size] of [
+        ['n0', 'empty'],
+        ['n10k', '10k'],
+        ['n1m', '1M'],
+      ]) {
         const x = e[`${flavour}_pause_us`]?.[label!];
         if (x) peerRows.push([`Erlang/OTP ${e.otp_release} gen_server, ${flavour} code_change, ${size} entries`, `${pp(x)}`]);
       }
@@ -265,7 +394,11 @@ export function markdown(result: Json): string {
   } else {
     peerRows.push(['Erlang/OTP', `skipped: ${why(e)}`]);
   }
-  if (ok(n)) peerRows.push([`Node process restart (${n.restarts} restarts)`, `p50 ${n.restart_ms.p50} ms, p99 ${n.restart_ms.p99} ms until it answers again; keys lost: ${n.keys_lost}`]);
+  if (ok(n))
+    peerRows.push([
+      `Node process restart (${n.restarts} restarts)`,
+      `p50 ${n.restart_ms.p50} ms, p99 ${n.restart_ms.p99} ms until it answers again; keys lost: ${n.keys_lost}`,
+    ]);
   else peerRows.push(['Node process restart', `failed: ${why(n)}`]);
   out.push(table(['peer', 'result'], peerRows));
   const failed = Object.entries(c).filter(([, v]) => !ok(v as Json));

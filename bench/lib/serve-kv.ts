@@ -22,19 +22,20 @@ import { createInterface } from 'node:readline';
 import type { SwapReport } from '../../host/component/swap.js';
 import type { Engine } from '../../host/engine.js';
 import type { PreparedModule } from '../../host/modules/prepared.js';
-import { startKvServer, type KvServer } from '../peers/dgram-kv-server.js';
+import { type KvServer, startKvServer } from '../peers/dgram-kv-server.js';
 import { summarize } from '../peers/stats.js';
 import { monotonicUs } from '../peers/udp-load.js';
 import { prepareKv, request, startKvEngine } from './kv-engine.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] ?? fallback : fallback;
+  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
 }
 
 const impl = arg('--impl', 'engine');
 const maxSeconds = Number(arg('--max-seconds', '600'));
-const say = (kind: string, value: unknown): void => void process.stdout.write(`${kind} ${typeof value === 'string' ? value : JSON.stringify(value)}\n`);
+const say = (kind: string, value: unknown): void =>
+  void process.stdout.write(`${kind} ${typeof value === 'string' ? value : JSON.stringify(value)}\n`);
 
 interface Server {
   port: number;
@@ -79,8 +80,14 @@ async function engineServer(): Promise<Server> {
         mode,
         upgrades: n,
         ok: reports.filter((r) => r.result === 'ok').length,
-        pause_us: summarize(reports.map((r) => r.pauseUs), 0),
-        queued_behind_upgrade: summarize(reports.map((r) => r.queued), 0),
+        pause_us: summarize(
+          reports.map((r) => r.pauseUs),
+          0,
+        ),
+        queued_behind_upgrade: summarize(
+          reports.map((r) => r.queued),
+          0,
+        ),
         ...(prepareMs.length ? { prepare_ms: summarize(prepareMs, 2) } : {}),
         windows,
       };

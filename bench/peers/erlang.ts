@@ -23,16 +23,16 @@
  *
  * The last stdout line is a single JSON object; progress goes to stderr.
  */
-import { spawnSync, type SpawnSyncReturns } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { summarize, round, type Summary } from "./stats.js";
+import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { round, type Summary, summarize } from './stats.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const ERL_DIR = join(HERE, "erlang");
-const quick = process.argv.includes("--quick");
+const ERL_DIR = join(HERE, 'erlang');
+const quick = process.argv.includes('--quick');
 
 function log(msg: string): void {
   process.stderr.write(`[erlang-peer] ${msg}\n`);
@@ -40,16 +40,16 @@ function log(msg: string): void {
 
 function hasCommand(cmd: string): boolean {
   // `command -v` is POSIX and needs no extra package (unlike `which`).
-  const r = spawnSync("sh", ["-c", `command -v ${cmd}`], { encoding: "utf8" });
-  return r.status === 0 && r.stdout.trim() !== "";
+  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
+  return r.status === 0 && r.stdout.trim() !== '';
 }
 
 function run(cmd: string, args: string[], timeoutMs: number): SpawnSyncReturns<string> {
   return spawnSync(cmd, args, {
-    encoding: "utf8",
+    encoding: 'utf8',
     timeout: timeoutMs,
     maxBuffer: 64 * 1024 * 1024,
-    env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
   });
 }
 
@@ -61,28 +61,28 @@ function run(cmd: string, args: string[], timeoutMs: number): SpawnSyncReturns<s
 function aptGet(args: string[]): SpawnSyncReturns<string> {
   let r: SpawnSyncReturns<string> | undefined;
   for (let attempt = 1; attempt <= 30; attempt++) {
-    r = run("apt-get", ["-o", "DPkg::Lock::Timeout=120", ...args], 15 * 60_000);
-    const locked = /Could not get lock|Unable to lock|Unable to acquire the dpkg/.test(r.stderr ?? "");
+    r = run('apt-get', ['-o', 'DPkg::Lock::Timeout=120', ...args], 15 * 60_000);
+    const locked = /Could not get lock|Unable to lock|Unable to acquire the dpkg/.test(r.stderr ?? '');
     if (r.status === 0 || !locked) return r;
-    log(`apt-get ${args.join(" ")}: lock held by another process, retry ${attempt}/30 in 10 s`);
-    spawnSync("sleep", ["10"]);
+    log(`apt-get ${args.join(' ')}: lock held by another process, retry ${attempt}/30 in 10 s`);
+    spawnSync('sleep', ['10']);
   }
   return r!;
 }
 
 /** Returns null when erl/erlc are usable, otherwise the reason to skip. */
 function ensureErlang(): string | null {
-  if (hasCommand("erl") && hasCommand("erlc")) return null;
-  if (typeof process.getuid !== "function" || process.getuid() !== 0) {
-    return "erl/erlc not found and not root, cannot apt-get install erlang-base";
+  if (hasCommand('erl') && hasCommand('erlc')) return null;
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
+    return 'erl/erlc not found and not root, cannot apt-get install erlang-base';
   }
-  if (!hasCommand("apt-get")) return "erl/erlc not found and no apt-get";
-  log("erl/erlc missing: apt-get update && apt-get install -y erlang-base");
-  const upd = aptGet(["update"]);
-  if (upd.status !== 0) return `apt-get update failed: ${(upd.stderr ?? "").trim().slice(-300)}`;
-  const inst = aptGet(["install", "-y", "erlang-base"]);
-  if (inst.status !== 0) return `apt-get install erlang-base failed: ${(inst.stderr ?? "").trim().slice(-300)}`;
-  if (!(hasCommand("erl") && hasCommand("erlc"))) return "erlang-base installed but erl/erlc still missing";
+  if (!hasCommand('apt-get')) return 'erl/erlc not found and no apt-get';
+  log('erl/erlc missing: apt-get update && apt-get install -y erlang-base');
+  const upd = aptGet(['update']);
+  if (upd.status !== 0) return `apt-get update failed: ${(upd.stderr ?? '').trim().slice(-300)}`;
+  const inst = aptGet(['install', '-y', 'erlang-base']);
+  if (inst.status !== 0) return `apt-get install erlang-base failed: ${(inst.stderr ?? '').trim().slice(-300)}`;
+  if (!(hasCommand('erl') && hasCommand('erlc'))) return 'erlang-base installed but erl/erlc still missing';
   return null;
 }
 
@@ -97,32 +97,45 @@ function main(): void {
 
   // Compile into a temp dir so the repo stays clean. kv_server is compiled
   // twice, as vsn 1 and vsn 2: the two versions the upgrade alternates between.
-  const work = mkdtempSync(join(tmpdir(), "erlang-peer-"));
+  const work = mkdtempSync(join(tmpdir(), 'erlang-peer-'));
   try {
-    const v1 = join(work, "v1");
-    const v2 = join(work, "v2");
+    const v1 = join(work, 'v1');
+    const v2 = join(work, 'v2');
     mkdirSync(v1);
     mkdirSync(v2);
-    const src = join(ERL_DIR, "kv_server.erl");
-    for (const [out, vsn] of [[v1, "1"], [v2, "2"]] as const) {
-      const c = run("erlc", ["-o", out, `-DVSN=${vsn}`, src], 120_000);
+    const src = join(ERL_DIR, 'kv_server.erl');
+    for (const [out, vsn] of [
+      [v1, '1'],
+      [v2, '2'],
+    ] as const) {
+      const c = run('erlc', ['-o', out, `-DVSN=${vsn}`, src], 120_000);
       if (c.status !== 0) skip(`erlc kv_server.erl (vsn ${vsn}) failed: ${c.stderr || c.stdout}`);
     }
-    const cb = run("erlc", ["-o", work, join(ERL_DIR, "peer_bench.erl")], 120_000);
+    const cb = run('erlc', ['-o', work, join(ERL_DIR, 'peer_bench.erl')], 120_000);
     if (cb.status !== 0) skip(`erlc peer_bench.erl failed: ${cb.stderr || cb.stdout}`);
 
-    log(`running peer_bench (${quick ? "quick" : "full"}); the 1M-entry cases take a while`);
+    log(`running peer_bench (${quick ? 'quick' : 'full'}); the 1M-entry cases take a while`);
     const t0 = Date.now();
     // Hard cap of 20 minutes: the full run takes about a minute on 2 cores.
     const r = run(
-      "erl",
-      ["-noshell", "-noinput", "-pa", work, "-run", "peer_bench", "main",
-        join(v1, "kv_server.beam"), join(v2, "kv_server.beam"), quick ? "quick" : "full"],
+      'erl',
+      [
+        '-noshell',
+        '-noinput',
+        '-pa',
+        work,
+        '-run',
+        'peer_bench',
+        'main',
+        join(v1, 'kv_server.beam'),
+        join(v2, 'kv_server.beam'),
+        quick ? 'quick' : 'full',
+      ],
       20 * 60_000,
     );
     log(`peer_bench finished in ${((Date.now() - t0) / 1000).toFixed(1)} s, exit ${r.status}`);
     if (r.status !== 0 || r.error) {
-      skip(`peer_bench failed (exit ${r.status}, ${r.error?.message ?? ""}): ${(r.stdout + r.stderr).trim().slice(-2000)}`);
+      skip(`peer_bench failed (exit ${r.status}, ${r.error?.message ?? ''}): ${(r.stdout + r.stderr).trim().slice(-2000)}`);
     }
     console.log(JSON.stringify(parse(r.stdout)));
   } finally {
@@ -140,19 +153,19 @@ function parse(out: string): Record<string, unknown> {
   const checks: Record<string, Record<string, number>> = {};
   const throughput: Record<string, number> = {};
 
-  for (const line of out.split("\n")) {
+  for (const line of out.split('\n')) {
     const f = line.trim().split(/\s+/);
     switch (f[0]) {
-      case "INFO":
-        info[f[1]!] = f.slice(2).join(" ");
+      case 'INFO':
+        info[f[1]!] = f.slice(2).join(' ');
         break;
-      case "SAMPLES": // ns -> µs
+      case 'SAMPLES': // ns -> µs
         pause[f[1]!]![f[2]!] = summarize(f.slice(3).map((x) => Number(x) / 1000));
         break;
-      case "PURGE":
+      case 'PURGE':
         purge[f[1]!]![f[2]!] = summarize(f.slice(3).map((x) => Number(x) / 1000));
         break;
-      case "CLIENT": {
+      case 'CLIENT': {
         const [cs, co, xs, xc] = f.slice(3).map(Number) as [number, number, number, number];
         client.calls_sent += cs;
         client.calls_ok += co;
@@ -160,14 +173,14 @@ function parse(out: string): Record<string, unknown> {
         client.casts_seen += xc;
         break;
       }
-      case "CHECK":
+      case 'CHECK':
         (checks[`${f[1]}_${f[2]}`] ??= {})[f[3]!] = Number(f[4]);
         break;
-      case "THROUGHPUT": {
+      case 'THROUGHPUT': {
         const clients = Number(f[1]);
         const calls = Number(f[2]);
         const secs = Number(f[3]) / 1e9;
-        throughput[clients === 1 ? "calls_per_s" : `calls_per_s_${clients}_clients`] = Math.round(calls / secs);
+        throughput[clients === 1 ? 'calls_per_s' : `calls_per_s_${clients}_clients`] = Math.round(calls / secs);
         break;
       }
       default:
@@ -175,13 +188,12 @@ function parse(out: string): Record<string, unknown> {
     }
   }
 
-  const lost = (client.calls_sent - client.calls_ok) + (client.casts_sent - client.casts_seen);
+  const lost = client.calls_sent - client.calls_ok + (client.casts_sent - client.casts_seen);
   const transformOk = Object.values(checks).every((c) => c.generation === c.generation_expected);
-  const onlyP = (m: ByN) =>
-    Object.fromEntries(Object.entries(m).map(([k, s]) => [k, { p50: s.p50, p99: s.p99, count: s.count }]));
+  const onlyP = (m: ByN) => Object.fromEntries(Object.entries(m).map(([k, s]) => [k, { p50: s.p50, p99: s.p99, count: s.count }]));
   return {
-    peer: "erlang-otp-gen_server",
-    mode: quick ? "quick" : "full",
+    peer: 'erlang-otp-gen_server',
+    mode: quick ? 'quick' : 'full',
     otp_release: info.otp_release,
     erts_version: info.erts_version,
     schedulers_online: Number(info.schedulers_online),

@@ -48,15 +48,15 @@
  * first, then waits at most --timeout-ms for the stragglers; a safety timer
  * ends the process regardless. Only loopback targets are accepted.
  */
-import dgram from "node:dgram";
-import { writeFileSync } from "node:fs";
-import { performance } from "node:perf_hooks";
-import { resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { isLoopback } from "./dgram-kv-server.js";
-import { round } from "./stats.js";
+import dgram from 'node:dgram';
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { isLoopback } from './dgram-kv-server.js';
+import { round } from './stats.js';
 
-export type Mix = "get" | "set" | "mixed";
+export type Mix = 'get' | 'set' | 'mixed';
 
 export interface LoadOptions {
   host: string;
@@ -152,7 +152,7 @@ class Histogram {
     }
     return this.buckets.length - 1;
   }
-  summary(): PhaseResult["latency_us"] {
+  summary(): PhaseResult['latency_us'] {
     return {
       p50: this.percentile(50),
       p99: this.percentile(99),
@@ -180,7 +180,7 @@ function runPhase(
   return new Promise((done, fail) => {
     // Big socket buffers (as the engine's UdpSource asks for): with many requests in flight, a
     // burst of replies after a server stall must not overflow the default ~200 KB buffer here.
-    const sock = dgram.createSocket({ type: o.host.includes(":") ? "udp6" : "udp4", recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+    const sock = dgram.createSocket({ type: o.host.includes(':') ? 'udp6' : 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
     const outstanding = new Map<number, Req>(); // seq -> request, insertion (= seq) order
     const getByKey = new Int32Array(o.keys).fill(-1); // key -> seq of its in-flight GET
     const setFifo: number[] = []; // seqs of SETs in send order (timed-out ones skipped lazily)
@@ -192,10 +192,18 @@ function runPhase(
     const hist = new Histogram(o.timeoutMs * 1000);
     let seq = 0;
     let keyCursor = 0;
-    let received = 0, lost = 0, duplicated = 0, reordered = 0, late = 0, unexpected = 0, sendErrors = 0;
+    let received = 0,
+      lost = 0,
+      duplicated = 0,
+      reordered = 0,
+      late = 0,
+      unexpected = 0,
+      sendErrors = 0;
     let maxMatchedSeq = -1; // newest request answered (any kind)
     let maxMatchedGetSeq = -1; // newest GET answered
-    let t0 = 0, tLast = 0, endSend = 0;
+    let t0 = 0,
+      tLast = 0,
+      endSend = 0;
     let finished = false;
 
     const finish = (): void => {
@@ -207,7 +215,13 @@ function runPhase(
       sock.close();
       const secs = Math.max(1e-9, ((tLast || performance.now()) - t0) / 1000);
       done({
-        sent: seq, received, lost, duplicated, reordered, late, unexpected,
+        sent: seq,
+        received,
+        lost,
+        duplicated,
+        reordered,
+        late,
+        unexpected,
         send_errors: sendErrors,
         seconds: round(secs, 3),
         rps: Math.round(received / secs),
@@ -221,7 +235,7 @@ function runPhase(
         const k = keyCursor++ % o.keys;
         if (getByKey[k] === -1) return k;
       }
-      throw new Error("no free key: --keys must be >= --window");
+      throw new Error('no free key: --keys must be >= --window');
     };
 
     const pump = (): void => {
@@ -260,7 +274,10 @@ function runPhase(
         const req = outstanding.get(setFifo[setHead]!);
         setHead++;
         if (!req) continue; // timed out already
-        if (req.seq > maxMatchedSeq) { compact(); return req; }
+        if (req.seq > maxMatchedSeq) {
+          compact();
+          return req;
+        }
         suspects.push(req.seq);
       }
       compact();
@@ -272,8 +289,14 @@ function runPhase(
     };
     // Drop consumed prefixes now and then so the arrays stay small.
     const compact = (): void => {
-      if (setHead > 4096) { setFifo.splice(0, setHead); setHead = 0; }
-      if (suspectHead > 4096) { suspects.splice(0, suspectHead); suspectHead = 0; }
+      if (setHead > 4096) {
+        setFifo.splice(0, setHead);
+        setHead = 0;
+      }
+      if (suspectHead > 4096) {
+        suspects.splice(0, suspectHead);
+        suspectHead = 0;
+      }
     };
 
     const match = (req: Req, now: number): void => {
@@ -294,16 +317,18 @@ function runPhase(
       }
     };
 
-    sock.on("message", (msg) => {
+    sock.on('message', (msg) => {
       if (finished) return;
       const now = performance.now();
-      const s = msg.toString("latin1");
-      if (s === "OK") {
+      const s = msg.toString('latin1');
+      if (s === 'OK') {
         const req = matchSet();
         if (req) match(req, now);
-        else if (lateSets > 0) { lateSets--; late++; }
-        else duplicated++;
-      } else if (s.startsWith("VALUE v")) {
+        else if (lateSets > 0) {
+          lateSets--;
+          late++;
+        } else duplicated++;
+      } else if (s.startsWith('VALUE v')) {
         const k = Number(s.slice(7));
         if (!Number.isInteger(k) || k < 0 || k >= o.keys) unexpected++;
         else if (getByKey[k]! >= 0) match(outstanding.get(getByKey[k]!)!, now);
@@ -315,30 +340,37 @@ function runPhase(
       pump();
     });
     // Connected UDP sockets report ICMP port-unreachable as errors: count, go on.
-    sock.on("error", () => { sendErrors++; });
+    sock.on('error', () => {
+      sendErrors++;
+    });
 
     // Timeout scan, several times per timeout period. Requests are in seq
     // order in the Map and were sent in that order, so stop at the first one
     // that is still young.
-    const scanner = setInterval(() => {
-      const now = performance.now();
-      for (const req of outstanding.values()) {
-        if (now - req.t < o.timeoutMs) break;
-        outstanding.delete(req.seq);
-        lost++;
-        if (req.kind === GET) { getByKey[req.key] = -1; lateGetKeys.add(req.key); }
-        else lateSets++;
-      }
-      pump();
-    }, Math.max(5, Math.min(50, o.timeoutMs / 4)));
+    const scanner = setInterval(
+      () => {
+        const now = performance.now();
+        for (const req of outstanding.values()) {
+          if (now - req.t < o.timeoutMs) break;
+          outstanding.delete(req.seq);
+          lost++;
+          if (req.kind === GET) {
+            getByKey[req.key] = -1;
+            lateGetKeys.add(req.key);
+          } else lateSets++;
+        }
+        pump();
+      },
+      Math.max(5, Math.min(50, o.timeoutMs / 4)),
+    );
     // With a rate, sending is also driven by the clock, not only by replies.
     const pacer = rate > 0 ? setInterval(pump, 1) : null;
     // Last-resort bound: sending time + one timeout to drain + 5 s slack.
     const safety = setTimeout(finish, seconds * 1000 + o.timeoutMs + 5000);
 
-    sock.once("error", fail); // before connect: e.g. a bad address
+    sock.once('error', fail); // before connect: e.g. a bad address
     sock.connect(o.port, o.host, () => {
-      sock.off("error", fail); // from now on errors are counted, not fatal
+      sock.off('error', fail); // from now on errors are counted, not fatal
       t0 = performance.now();
       endSend = t0 + seconds * 1000;
       pump();
@@ -347,21 +379,27 @@ function runPhase(
 }
 
 export interface LoadResult extends PhaseResult {
-  config: Omit<LoadOptions, "prefill"> & { prefill: boolean };
-  prefill?: Pick<PhaseResult, "sent" | "received" | "lost" | "seconds">;
+  config: Omit<LoadOptions, 'prefill'> & { prefill: boolean };
+  prefill?: Pick<PhaseResult, 'sent' | 'received' | 'lost' | 'seconds'>;
   accounted: boolean;
 }
 
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   if (!isLoopback(o.host)) throw new Error(`refusing non-loopback target ${o.host}`);
   if (o.keys < o.window) throw new Error(`--keys (${o.keys}) must be >= --window (${o.window})`);
-  let prefill: LoadResult["prefill"];
+  let prefill: LoadResult['prefill'];
   if (o.prefill) {
     // SET k<i> v<i> for each key once, windowed; generous time bound.
-    const p = await runPhase(o, o.keys, 60, () => SET, (seq) => seq);
+    const p = await runPhase(
+      o,
+      o.keys,
+      60,
+      () => SET,
+      (seq) => seq,
+    );
     prefill = { sent: p.sent, received: p.received, lost: p.lost, seconds: p.seconds };
   }
-  const pick = o.mix === "get" ? () => GET : o.mix === "set" ? () => SET : (seq: number) => (seq & 1 ? SET : GET);
+  const pick = o.mix === 'get' ? () => GET : o.mix === 'set' ? () => SET : (seq: number) => (seq & 1 ? SET : GET);
   const trace = o.trace ? new Trace() : null;
   const r = await runPhase(o, o.count, o.seconds, pick as (seq: number) => typeof GET | typeof SET, (seq) => seq % o.keys, o.rate, trace);
   if (trace && o.trace) trace.write(o.trace);
@@ -378,23 +416,23 @@ function parseArgs(argv: string[]): LoadOptions {
     if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} must be a positive number`);
     return v;
   };
-  const port = Number(get("--port", process.env.KV_PORT));
-  if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new Error("--port P is required");
-  const mix = get("--mix", "get") as Mix;
-  if (!["get", "set", "mixed"].includes(mix)) throw new Error("--mix must be get|set|mixed");
-  const window = Math.floor(num("--window", 32));
+  const port = Number(get('--port', process.env.KV_PORT));
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new Error('--port P is required');
+  const mix = get('--mix', 'get') as Mix;
+  if (!['get', 'set', 'mixed'].includes(mix)) throw new Error('--mix must be get|set|mixed');
+  const window = Math.floor(num('--window', 32));
   return {
-    host: get("--host", "127.0.0.1")!,
+    host: get('--host', '127.0.0.1')!,
     port,
-    count: Math.floor(num("--count", 100_000)),
-    seconds: num("--seconds", 10),
+    count: Math.floor(num('--count', 100_000)),
+    seconds: num('--seconds', 10),
     window,
     mix,
-    keys: Math.floor(num("--keys", Math.max(1024, window))),
-    timeoutMs: Math.min(10_000, num("--timeout-ms", 1000)), // caps histogram memory at 40 MB
-    prefill: !argv.includes("--no-prefill"),
-    rate: argv.includes("--rate") ? num("--rate", 1) : 0,
-    trace: get("--trace") ?? null,
+    keys: Math.floor(num('--keys', Math.max(1024, window))),
+    timeoutMs: Math.min(10_000, num('--timeout-ms', 1000)), // caps histogram memory at 40 MB
+    prefill: !argv.includes('--no-prefill'),
+    rate: argv.includes('--rate') ? num('--rate', 1) : 0,
+    trace: get('--trace') ?? null,
   };
 }
 

@@ -31,7 +31,10 @@ export interface HostCapabilities {
   readonly stopping: boolean;
 }
 
-export function capabilityImports(caps: HostCapabilities | undefined, mem: PersistentMemory): Record<string, (...args: number[]) => number> {
+export function capabilityImports(
+  caps: HostCapabilities | undefined,
+  mem: PersistentMemory,
+): Record<string, (...args: number[]) => number> {
   const iface = (i: number) => caps?.interfaces?.at(i);
   const copyOut = (text: string, ptr: number, capacity: number): number => {
     const bytes = Buffer.from(text, 'utf8');
@@ -42,7 +45,7 @@ export function capabilityImports(caps: HostCapabilities | undefined, mem: Persi
   return {
     net_if_count: () => caps?.interfaces?.size ?? HostResult.denied,
     net_if_addr: (i) => (caps?.interfaces ? (iface(i)?.addr ?? 0) | 0 : HostResult.denied),
-    net_if_prefix_len: (i) => (caps?.interfaces ? iface(i)?.prefixLen ?? HostResult.unknownChannel : HostResult.denied),
+    net_if_prefix_len: (i) => (caps?.interfaces ? (iface(i)?.prefixLen ?? HostResult.unknownChannel) : HostResult.denied),
     net_if_flags: (i) => (caps?.interfaces ? (iface(i)?.active ? 1 : 0) : HostResult.denied),
     net_if_name: (i, ptr, capacity) => {
       if (!caps?.interfaces) return HostResult.denied;

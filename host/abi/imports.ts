@@ -45,8 +45,7 @@ export class ModuleAbort extends Error {
 }
 
 /** The name of a hs.log level number (unknown numbers log as info). */
-export const levelName = (level: number): string =>
-  (Object.entries(LogLevel).find(([, v]) => v === level)?.[0]) ?? 'info';
+export const levelName = (level: number): string => Object.entries(LogLevel).find(([, v]) => v === level)?.[0] ?? 'info';
 
 /**
  * Builds the import object for one module instance. It is the only door out of the sandbox; see
@@ -106,4 +105,3 @@ export function buildImports(host: HostServices, capabilities?: HostCapabilities
 
 /** WASI clock id 0: wall-clock time; every other clock is served from the monotonic clock. */
 const WASI_CLOCK_REALTIME = 0;
-

@@ -1,7 +1,18 @@
 /** A component's persistent memory as the host sees it: the header, the inbox, snapshots and growth up to the host's cap. */
 import {
-  ARENA_OFFSET, FLAG_INITIALISED, HEADER_MAGIC, HEADER_OFFSET, HeaderField, INBOX_CAPACITY,
-  INBOX_DATA, INBOX_OFFSET, INBOX_PEER, INBOX_PEER_CAPACITY, InboxField, MEMORY_BASE, NO_IFACE,
+  ARENA_OFFSET,
+  FLAG_INITIALISED,
+  HEADER_MAGIC,
+  HEADER_OFFSET,
+  HeaderField,
+  INBOX_CAPACITY,
+  INBOX_DATA,
+  INBOX_OFFSET,
+  INBOX_PEER,
+  INBOX_PEER_CAPACITY,
+  InboxField,
+  MEMORY_BASE,
+  NO_IFACE,
 } from './abi.js';
 
 const PAGE = 65536;
@@ -38,9 +49,7 @@ export class PersistentMemory {
     this.maxPages = Math.ceil(options.maxBytes / PAGE);
     const initial = Math.max(options.initialPages ?? 0, Math.ceil(this.memoryBase / PAGE) + 1);
     if (initial > this.maxPages) {
-      throw new RangeError(
-        `memory limit ${options.maxBytes} bytes is below the memoryBase ${this.memoryBase} + one page`,
-      );
+      throw new RangeError(`memory limit ${options.maxBytes} bytes is below the memoryBase ${this.memoryBase} + one page`);
     }
     // The maximum is the host's, never the module's (docs/MEASUREMENTS.md): a module that grows past it traps.
     this.memory = new WebAssembly.Memory({ initial, maximum: this.maxPages });
@@ -59,7 +68,7 @@ export class PersistentMemory {
   }
 
   #u32(): Uint32Array {
-    return new Uint32Array(this.memory.buffer, 0, (INBOX_DATA) >>> 2);
+    return new Uint32Array(this.memory.buffer, 0, INBOX_DATA >>> 2);
   }
 
   header(): HeaderState {

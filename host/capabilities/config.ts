@@ -57,14 +57,24 @@ export const CAPABILITIES_SCHEMA = {
           items: { type: 'string', pattern: '^[A-Za-z0-9_.:@-]{1,15}$', hint: 'be an interface name (1 to 15 of A-Z a-z 0-9 _ . : @ -)' },
         },
         port: { type: 'integer', minimum: 1, maximum: 65535, default: 520 },
-        group: { type: 'string', pattern: MULTICAST, hint: 'be an IPv4 multicast address (224.0.0.0 to 239.255.255.255)', default: '224.0.0.9' },
+        group: {
+          type: 'string',
+          pattern: MULTICAST,
+          hint: 'be an IPv4 multicast address (224.0.0.0 to 239.255.255.255)',
+          default: '224.0.0.9',
+        },
       },
     },
     routes: {
       type: 'object',
       additionalProperties: false,
       properties: {
-        protocol: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,32}$', hint: 'be a protocol name or number (as in /etc/iproute2/rt_protos)', default: 'rip' },
+        protocol: {
+          type: 'string',
+          pattern: '^[A-Za-z0-9_-]{1,32}$',
+          hint: 'be a protocol name or number (as in /etc/iproute2/rt_protos)',
+          default: 'rip',
+        },
         metric: { type: 'integer', minimum: 0, maximum: 0xffffffff, default: 20 },
       },
     },

@@ -56,9 +56,7 @@ export class InterfaceTable {
         );
       }
     }
-    return new InterfaceTable(
-      found.map((f, index) => ({ ...f, index, active: activeNames ? activeNames.includes(f.name) : true })),
-    );
+    return new InterfaceTable(found.map((f, index) => ({ ...f, index, active: activeNames ? activeNames.includes(f.name) : true })));
   }
 
   get size(): number {
@@ -85,6 +83,6 @@ export class InterfaceTable {
   findBySource(address: string): NetInterface | undefined {
     const a = ipToU32(address);
     if (a < 0 || this.isOwnAddress(address)) return undefined;
-    return this.#list.find((i) => ((a & maskOf(i.prefixLen)) >>> 0) === ((i.addr & maskOf(i.prefixLen)) >>> 0));
+    return this.#list.find((i) => (a & maskOf(i.prefixLen)) >>> 0 === (i.addr & maskOf(i.prefixLen)) >>> 0);
   }
 }

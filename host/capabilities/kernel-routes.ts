@@ -1,5 +1,5 @@
 /** The `routes` capability: kernel routes installed and withdrawn through one long-lived `ip -batch` process. */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { HostResult } from '../abi/abi.js';
 import type { Logger } from '../log.js';
 import type { RoutesCapabilityConfig } from './config.js';
@@ -109,7 +109,7 @@ export class KernelRoutes {
     this.#line++;
     this.#history.set(this.#line, command);
     this.#history.delete(this.#line - HISTORY);
-    this.#ip.stdin.write(command + '\n');
+    this.#ip.stdin.write(`${command}\n`);
     return true;
   }
 

@@ -67,7 +67,9 @@ export class NetSockets {
         socket.setMulticastLoopback(false);
         socket.setBroadcast(true);
         target.attachChannel(NET_CHANNEL_BASE + i.index, new InterfaceChannel(socket, net));
-        log.info(`net: ${i.name} ${i.address}/${i.prefixLen} udp ${config.port} group ${config.group} on channel ${NET_CHANNEL_BASE + i.index}`);
+        log.info(
+          `net: ${i.name} ${i.address}/${i.prefixLen} udp ${config.port} group ${config.group} on channel ${NET_CHANNEL_BASE + i.index}`,
+        );
       }
     } catch (e) {
       await net.close();
@@ -76,7 +78,13 @@ export class NetSockets {
     return net;
   }
 
-  async #bind(target: SocketTarget, table: InterfaceTable, address: string, port: number, own: NetInterface | undefined): Promise<dgram.Socket> {
+  async #bind(
+    target: SocketTarget,
+    table: InterfaceTable,
+    address: string,
+    port: number,
+    own: NetInterface | undefined,
+  ): Promise<dgram.Socket> {
     const socket = dgram.createSocket({ type: 'udp4', reuseAddr: true });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', (e) => reject(new Error(`net: udp ${address}:${port} for ${target.name}: ${e.message}`)));
@@ -95,7 +103,16 @@ export class NetSockets {
         peer: `${rinfo.address}:${rinfo.port}`,
         payload,
         ...(from ? { iface: from.index } : {}),
-        ...(replySocket ? { replyTo: { reply: (bytes: Buffer) => (this.track(replySocket, bytes, rinfo.port, rinfo.address), HostResult.ok) } } : {}),
+        ...(replySocket
+          ? {
+              replyTo: {
+                reply: (bytes: Buffer) => {
+                  this.track(replySocket, bytes, rinfo.port, rinfo.address);
+                  return HostResult.ok;
+                },
+              },
+            }
+          : {}),
       });
     });
     if (own) this.#byIndex.set(own.index, socket);

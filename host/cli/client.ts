@@ -123,7 +123,11 @@ export function readToken(file: string): string | undefined {
 }
 
 export class CliError extends Error {
-  constructor(message: string, readonly status?: number, readonly data?: unknown) {
+  constructor(
+    message: string,
+    readonly status?: number,
+    readonly data?: unknown,
+  ) {
     super(message);
     this.name = 'CliError';
   }

@@ -1,4 +1,4 @@
-import { createPrivateKey, sign } from 'node:crypto';
+import { createPrivateKey, type KeyObject, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { resolve } from 'node:path';
@@ -74,7 +74,7 @@ const options = {
 class UsageError extends CliError {}
 
 async function main(argv: string[]): Promise<number> {
-  let parsed;
+  let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof options; allowPositionals: true; strict: true }>>;
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (e) {
@@ -87,7 +87,7 @@ async function main(argv: string[]): Promise<number> {
     return command || values.help ? 0 : 2;
   }
   const print = (human: string, data: unknown): void => {
-    process.stdout.write(values.json ? JSON.stringify(data, null, 2) + '\n' : human);
+    process.stdout.write(values.json ? `${JSON.stringify(data, null, 2)}\n` : human);
   };
   const usage = (text: string): never => {
     throw new UsageError(`usage: ${text}`);
@@ -116,7 +116,7 @@ async function main(argv: string[]): Promise<number> {
       const [name] = args;
       if (!name) usage('hotswap show <component>');
       const text = await client.request<string>('GET', path(name!, '/show'));
-      print(text.endsWith('\n') ? text : text + '\n', { component: name, text });
+      print(text.endsWith('\n') ? text : `${text}\n`, { component: name, text });
       return 0;
     }
     case 'push': {
@@ -135,7 +135,7 @@ async function main(argv: string[]): Promise<number> {
     case 'upgrade': {
       const [name, target] = args;
       if (!name || !target) usage('hotswap upgrade <component> <version | path/to/module.wasm>');
-      let body;
+      let body: Parameters<typeof client.request>[2];
       if (target!.endsWith('.wasm')) {
         const bytes = readFile(target!);
         body = { wasm: bytes, headers: uploadHeaders(bytes, values), onProgress: progress(`uploading ${target}`) };
@@ -189,7 +189,12 @@ async function start(values: Values): Promise<number> {
   // The control server logs "control endpoint on http://…" itself, once per bound address.
   const plane = await ControlPlane.start(config, { logger: log });
   const engine = plane.engine;
-  log.info(`ready: ${engine.names().map((n) => `${n}@${engine.component(n).module?.version}`).join(', ')}`);
+  log.info(
+    `ready: ${engine
+      .names()
+      .map((n) => `${n}@${engine.component(n).module?.version}`)
+      .join(', ')}`,
+  );
   await new Promise<void>((done) => {
     const stop = (sig: string): void => {
       log.info(`${sig}: stopping`);
@@ -220,13 +225,14 @@ function uploadHeaders(bytes: Uint8Array, values: Values): Record<string, string
   const headers: Record<string, string> = { [UPLOADER_HEADER]: `${safeUser()}@${hostname()}` };
   if (values.sign && values.signature) throw new UsageError('give either --sign KEY or --signature FILE, not both');
   if (values.sign) {
-    let key;
+    let key: KeyObject;
     try {
       key = createPrivateKey(readFileSync(values.sign));
     } catch (e) {
       throw new CliError(`cannot use ${values.sign} as a private key: ${(e as Error).message}`);
     }
-    if (key.asymmetricKeyType !== 'ed25519') throw new CliError(`${values.sign}: expected an Ed25519 private key, got ${key.asymmetricKeyType}`);
+    if (key.asymmetricKeyType !== 'ed25519')
+      throw new CliError(`${values.sign}: expected an Ed25519 private key, got ${key.asymmetricKeyType}`);
     headers[SIGNATURE_HEADER] = sign(null, bytes, key).toString('base64');
   } else if (values.signature) {
     headers[SIGNATURE_HEADER] = decodeSignature(readFile(values.signature)).toString('base64');
@@ -253,19 +259,23 @@ function progress(label: string): (sent: number, total: number) => void {
       process.stderr.write(`\r${line}${sent === total ? '\n' : ''}`);
     } else if (Math.floor(pct / 25) > lastQuarter) {
       lastQuarter = Math.floor(pct / 25);
-      process.stderr.write(line + '\n');
+      process.stderr.write(`${line}\n`);
     }
   };
 }
 
-async function printSwap(run: () => Promise<SwapReport>, json: boolean | undefined, print: (h: string, d: unknown) => void): Promise<number> {
+async function printSwap(
+  run: () => Promise<SwapReport>,
+  json: boolean | undefined,
+  print: (h: string, d: unknown) => void,
+): Promise<number> {
   let report: SwapReport;
   try {
     report = await run();
   } catch (e) {
     const data = (e as CliError).data as { report?: SwapReport } | undefined;
     if (data?.report) {
-      if (json) process.stdout.write(JSON.stringify(data.report, null, 2) + '\n');
+      if (json) process.stdout.write(`${JSON.stringify(data.report, null, 2)}\n`);
       else process.stderr.write(formatReport(data.report));
     }
     throw e;
@@ -306,7 +316,9 @@ function formatStatus(s: ComponentStatus): string {
     `  queue depth: ${s.queueDepth}\n` +
     `  events handled: ${h.message} messages, ${h.timer} timers, ${h.signal} signals, ${h.upgrade} upgrades\n` +
     `  faults: ${s.faults}, timers set: ${s.timers}, persistent bytes: ${s.persistentBytes}\n` +
-    (s.lastUpgrade ? `  last upgrade: ${s.lastUpgrade.from} -> ${s.lastUpgrade.to} ${s.lastUpgrade.result} (${s.lastUpgrade.pauseUs} µs)\n` : '')
+    (s.lastUpgrade
+      ? `  last upgrade: ${s.lastUpgrade.from} -> ${s.lastUpgrade.to} ${s.lastUpgrade.result} (${s.lastUpgrade.pauseUs} µs)\n`
+      : '')
   );
 }
 
@@ -320,7 +332,11 @@ function formatVersion(v: ModuleVersion): string {
 /** Aligned columns, like `wrangler versions list` or `docker images`. */
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd() + '\n';
+  const line = (cells: string[]): string =>
+    `${cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd()}\n`;
   return line(header) + rows.map(line).join('');
 }
 
@@ -368,6 +384,6 @@ const exit = (code: number): void => {
 main(process.argv.slice(2)).then(exit, (e: unknown) => {
   const err = e as Error;
   const known = err instanceof CliError || err.name === 'ConfigError';
-  process.stderr.write(`hotswap: ${known ? err.message : err.stack ?? err.message}\n`);
+  process.stderr.write(`hotswap: ${known ? err.message : (err.stack ?? err.message)}\n`);
   exit(err instanceof UsageError ? 2 : 1);
 });

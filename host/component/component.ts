@@ -12,17 +12,17 @@
  */
 import { SIGNALS, type SignalName } from '../abi/abi.js';
 import { DirtyPageCheckpoint } from '../abi/checkpoint.js';
-import { systemEnvironment, type Environment } from '../abi/imports.js';
+import { type Environment, systemEnvironment } from '../abi/imports.js';
 import { PersistentMemory } from '../abi/memory.js';
 import { Logger } from '../log.js';
 import type { ModulePolicy } from '../modules/check.js';
 import type { PreparedModule } from '../modules/prepared.js';
 import { CheckpointScheduler } from './checkpoint-scheduler.js';
-import { Dispatcher, type ComponentState } from './dispatcher.js';
-import { noTap, type ComponentEvent, type EventKind } from './events.js';
-import { FaultRecovery, type FaultRecord } from './fault-recovery.js';
+import { type ComponentState, Dispatcher } from './dispatcher.js';
+import { type ComponentEvent, type EventKind, noTap } from './events.js';
+import { type FaultRecord, FaultRecovery } from './fault-recovery.js';
 import { Instantiator } from './instantiator.js';
-import { ModuleHost, type Channel } from './module-host.js';
+import { type Channel, ModuleHost } from './module-host.js';
 import type { ComponentOptions } from './options.js';
 import { PauseClock } from './pause-clock.js';
 import { Probation } from './probation.js';
@@ -32,7 +32,7 @@ import { SwapRunner } from './swap-runner.js';
 export type { ComponentState } from './dispatcher.js';
 export { describeEvent, type FaultRecord } from './fault-recovery.js';
 export type { BusDeliver, Channel } from './module-host.js';
-export { DEFAULT_PROBATION, type ComponentOptions, type ProbationConfig } from './options.js';
+export { type ComponentOptions, DEFAULT_PROBATION, type ProbationConfig } from './options.js';
 export { UpgradeInProgress } from './swap-runner.js';
 
 export interface ComponentStatus {
@@ -95,7 +95,15 @@ export class Component {
     const dispatcher = new Dispatcher({ name: this.name, host: this.#host, tap: options.tap ?? noTap, pause, log });
     this.#dispatcher = dispatcher;
     this.#swaps = new SwapRunner({
-      name: this.name, memory: this.memory, snapshotPolicy, checkpoint, dispatcher, instantiator, pause, probation, log,
+      name: this.name,
+      memory: this.memory,
+      snapshotPolicy,
+      checkpoint,
+      dispatcher,
+      instantiator,
+      pause,
+      probation,
+      log,
     });
     const rollback = options.rollback;
     this.#faults = new FaultRecovery({

@@ -1,5 +1,12 @@
 import {
-  EXPORT_NAMES, EXPORTS, type ExportName, FUEL_GLOBAL, type FuelKind, HEADER_OFFSET, type OptionalExportName, type RequiredExportName,
+  EXPORT_NAMES,
+  EXPORTS,
+  type ExportName,
+  FUEL_GLOBAL,
+  type FuelKind,
+  HEADER_OFFSET,
+  type OptionalExportName,
+  type RequiredExportName,
 } from '../abi/abi.js';
 import type { PersistentMemory } from '../abi/memory.js';
 import type { PreparedModule } from '../modules/prepared.js';
@@ -76,16 +83,36 @@ export class ModuleInstance {
     wasi?.flush();
   }
 
-  abiVersion(): number { return this.#call('abi_version', () => this.#exports.abi_version()); }
-  layoutVersion(): number { return this.#call('layout_version', () => this.#exports.layout_version()); }
-  init(): number { return this.#call('init', () => this.#exports.init(HEADER_OFFSET)); }
-  restart(): number { return this.#call('restart', () => this.#exports.restart(HEADER_OFFSET)); }
-  term(): void { this.#call('term', () => this.#exports.term()); }
-  hold(): void { this.#call('hold', () => this.#exports.hold()); }
-  version(): void { this.#call('version', () => this.#exports.version()); }
-  status(): void { this.#call('status', () => this.#exports.status()); }
-  onTimer(id: number): void { this.#call('on_timer', () => this.#onTimer(id)); }
-  onSignal(signo: number): void { this.#call('on_signal', () => this.#onSignal(signo)); }
+  abiVersion(): number {
+    return this.#call('abi_version', () => this.#exports.abi_version());
+  }
+  layoutVersion(): number {
+    return this.#call('layout_version', () => this.#exports.layout_version());
+  }
+  init(): number {
+    return this.#call('init', () => this.#exports.init(HEADER_OFFSET));
+  }
+  restart(): number {
+    return this.#call('restart', () => this.#exports.restart(HEADER_OFFSET));
+  }
+  term(): void {
+    this.#call('term', () => this.#exports.term());
+  }
+  hold(): void {
+    this.#call('hold', () => this.#exports.hold());
+  }
+  version(): void {
+    this.#call('version', () => this.#exports.version());
+  }
+  status(): void {
+    this.#call('status', () => this.#exports.status());
+  }
+  onTimer(id: number): void {
+    this.#call('on_timer', () => this.#onTimer(id));
+  }
+  onSignal(signo: number): void {
+    this.#call('on_signal', () => this.#onSignal(signo));
+  }
 
   /** The hot path: written out instead of going through #call, so no closure per message. */
   onMessage(channel: number, length: number): void {
@@ -144,8 +171,12 @@ export class ModuleInstance {
     }
     if (e instanceof Error && e.name === 'ModuleAbort') return new CallbackTrap('abort', callback, this.module, message);
     if (memory && (memory.pages > pagesBefore || memory.pages >= memory.maxPages)) {
-      return new CallbackTrap('memory', callback, this.module,
-        `trapped after growing memory to ${memory.pages} of the component's cap of ${memory.maxPages} pages (out of memory): ${message}`);
+      return new CallbackTrap(
+        'memory',
+        callback,
+        this.module,
+        `trapped after growing memory to ${memory.pages} of the component's cap of ${memory.maxPages} pages (out of memory): ${message}`,
+      );
     }
     return new CallbackTrap('trap', callback, this.module, `trapped: ${message}`);
   }

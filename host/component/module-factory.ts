@@ -11,12 +11,12 @@
  * without touching the component's real memory.
  */
 import { ABI_VERSION } from '../abi/abi.js';
-import { buildImports, systemEnvironment, type HostServices } from '../abi/imports.js';
+import { buildImports, type HostServices, systemEnvironment } from '../abi/imports.js';
 import { PersistentMemory } from '../abi/memory.js';
 import type { ModulePolicy } from '../modules/check.js';
-import { labelOf, type ClaimedModule } from '../modules/checked-bytes.js';
+import { type ClaimedModule, labelOf } from '../modules/checked-bytes.js';
 import { ModuleRejected } from '../modules/errors.js';
-import { compileEagerly, compileModule, type CompiledModule, type PreparedModule } from '../modules/prepared.js';
+import { type CompiledModule, compileEagerly, compileModule, type PreparedModule } from '../modules/prepared.js';
 import { ModulePreparer } from '../modules/preparer.js';
 import { WasiSandbox } from '../modules/wasi.js';
 import { ModuleInstance } from './instance.js';
@@ -100,8 +100,10 @@ export class ModuleFactory {
     // an endless loop in top-level code or init is rejected before the module can be swapped in.
     const module: PreparedModule = { ...draft, version: label, abiVersion: 0, layoutVersion: 0, prepareMs: 0 };
     const wasi = draft.usesWasi ? new WasiSandbox(() => {}) : undefined;
-    const instance = step('instantiation (top-level code)', () =>
-      new ModuleInstance(module, buildImports(inert), { memory: scratch, ...(wasi ? { wasi } : {}) }));
+    const instance = step(
+      'instantiation (top-level code)',
+      () => new ModuleInstance(module, buildImports(inert), { memory: scratch, ...(wasi ? { wasi } : {}) }),
+    );
     const abiVersion = step('abi_version', () => instance.abiVersion());
     const layoutVersion = step('layout_version', () => instance.layoutVersion());
     step('version', () => instance.version());

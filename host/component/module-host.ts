@@ -5,7 +5,7 @@
  * the host passes one of these methods.
  */
 import { BUS_CHANNEL, HostResult } from '../abi/abi.js';
-import { levelName, type Environment, type HostServices } from '../abi/imports.js';
+import { type Environment, type HostServices, levelName } from '../abi/imports.js';
 import type { PersistentMemory } from '../abi/memory.js';
 import type { Logger, LogLevelName } from '../log.js';
 import type { ReplyTarget } from './events.js';

@@ -12,7 +12,7 @@ import type { UpgradeEvent } from './events.js';
 import type { Instantiator } from './instantiator.js';
 import type { PauseClock } from './pause-clock.js';
 import type { Probation } from './probation.js';
-import { swapModule, type SnapshotPolicy, type SwapReport } from './swap.js';
+import { type SnapshotPolicy, type SwapReport, swapModule } from './swap.js';
 
 export class UpgradeInProgress extends Error {
   constructor(readonly component: string) {
@@ -125,7 +125,9 @@ export class SwapRunner {
       if (reason === 'upgrade' && replaced) this.#probation?.begin(module.version);
       else this.#probation?.end();
     } else {
-      this.#log.error(`${reason} to ${module.version} ${report.result}: ${report.cause}${report.rollbackError ? `; ${report.rollbackError}` : ''}`);
+      this.#log.error(
+        `${reason} to ${module.version} ${report.result}: ${report.cause}${report.rollbackError ? `; ${report.rollbackError}` : ''}`,
+      );
     }
     if (wasFailed && dispatcher.state === 'running') this.#log.info(`recovered by loading ${module.version}`);
     if (this.#automatic !== undefined) report.automatic = this.#automatic;

@@ -6,9 +6,7 @@ import type { PreparedModule } from '../modules/prepared.js';
 import { CallbackTrap, type ModuleInstance, type TrapKind } from './instance.js';
 
 /** The phases of a swap, in the order they run (a report lists the ones that ran). */
-export const SWAP_PHASES = [
-  'snapshot', 'term', 'hold', 'migrate_down', 'instantiate', 'bind', 'migrate', 'restart', 'drain',
-] as const;
+export const SWAP_PHASES = ['snapshot', 'term', 'hold', 'migrate_down', 'instantiate', 'bind', 'migrate', 'restart', 'drain'] as const;
 export type SwapPhase = (typeof SWAP_PHASES)[number];
 
 const DIRTY_PAGE_BYTES = 1 << DIRTY_PAGE_SHIFT;
@@ -70,11 +68,17 @@ export interface SwapTarget {
 export class SwapFailure extends Error {
   readonly trap: TrapKind | undefined;
 
-  constructor(readonly phase: SwapPhase, readonly module: PreparedModule, cause: unknown) {
+  constructor(
+    readonly phase: SwapPhase,
+    readonly module: PreparedModule,
+    cause: unknown,
+  ) {
     // A CallbackTrap already names the module and callback.
-    super(cause instanceof CallbackTrap
-      ? `${phase} failed: ${cause.message}`
-      : `${phase} of ${module.name}@${module.version} failed: ${cause instanceof Error ? cause.message : String(cause)}`);
+    super(
+      cause instanceof CallbackTrap
+        ? `${phase} failed: ${cause.message}`
+        : `${phase} of ${module.name}@${module.version} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+    );
     this.trap = cause instanceof CallbackTrap ? cause.kind : undefined;
     this.name = 'SwapFailure';
   }
@@ -167,10 +171,21 @@ export function swapModule(target: SwapTarget, next: PreparedModule, reason: Swa
     } else {
       const layoutNow = target.memory.header().layoutVersion;
       if (layoutNow < next.layoutVersion) {
-        if (!next.hasMigrate) throw new SwapFailure('migrate', next, new Error(`data is at layout ${layoutNow}, module expects ${next.layoutVersion} and has no migrate export`));
+        if (!next.hasMigrate)
+          throw new SwapFailure(
+            'migrate',
+            next,
+            new Error(`data is at layout ${layoutNow}, module expects ${next.layoutVersion} and has no migrate export`),
+          );
         run('migrate', next, () => checkCode('migrate', instance.migrate(layoutNow)));
       } else if (layoutNow > next.layoutVersion) {
-        throw new SwapFailure('migrate', next, new Error(`data is at layout ${layoutNow}, newer than the module's ${next.layoutVersion}, and the outgoing module did not migrate it down`));
+        throw new SwapFailure(
+          'migrate',
+          next,
+          new Error(
+            `data is at layout ${layoutNow}, newer than the module's ${next.layoutVersion}, and the outgoing module did not migrate it down`,
+          ),
+        );
       }
       run('restart', next, () => checkCode('restart', instance.restart()));
     }

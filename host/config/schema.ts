@@ -4,7 +4,7 @@ import { MEMORY_BASE, SIGNALS } from '../abi/abi.js';
 import { CAPABILITIES_SCHEMA } from '../capabilities/config.js';
 import type { SnapshotPolicy } from '../component/swap.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevelName } from '../log.js';
-import { DEFAULT_FUEL, MAX_FUEL, type FuelBudgets } from '../modules/fuel-budgets.js';
+import { DEFAULT_FUEL, type FuelBudgets, MAX_FUEL } from '../modules/fuel-budgets.js';
 import { NAME_PATTERN, VERSION_MAX_LENGTH, VERSION_PATTERN, VERSION_RULE } from '../repository/repository.js';
 
 export const SNAPSHOT_POLICIES = ['incremental', 'always', 'migrations', 'never'] as const satisfies readonly SnapshotPolicy[];
@@ -33,12 +33,11 @@ const FUEL = {
   type: ['boolean', 'object'],
   hint: FUEL_HINT,
   if: { type: 'boolean' },
+  // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then/else keywords, not a thenable
   then: { const: false, hint: FUEL_HINT },
   else: {
     additionalProperties: false,
-    properties: Object.fromEntries(
-      Object.keys(DEFAULT_FUEL).map((kind) => [kind, { type: 'integer', minimum: 1, maximum: MAX_FUEL }]),
-    ),
+    properties: Object.fromEntries(Object.keys(DEFAULT_FUEL).map((kind) => [kind, { type: 'integer', minimum: 1, maximum: MAX_FUEL }])),
   },
 } as const;
 

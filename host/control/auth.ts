@@ -36,7 +36,7 @@ export class BearerAuth {
     }
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     const token = randomBytes(32).toString('base64url');
-    writeFileSync(file, token + '\n', { mode: 0o600 });
+    writeFileSync(file, `${token}\n`, { mode: 0o600 });
     chmodSync(file, 0o600); // the umask could have removed bits, never added: make it exact
     return new BearerAuth(token, file);
   }

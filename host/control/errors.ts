@@ -1,7 +1,8 @@
 // How the control API answers errors: engine and repository errors mapped to HTTP statuses, and
 // one JSON body shape for all of them (docs/API.md, "Errors").
-import type { FastifyError, FastifySchemaValidationError } from 'fastify';
+
 import type { ErrorObject } from 'ajv';
+import type { FastifyError, FastifySchemaValidationError } from 'fastify';
 import { UpgradeInProgress } from '../component/component.js';
 import { UnknownComponent } from '../engine.js';
 import { ModuleRejected } from '../modules/errors.js';
@@ -15,7 +16,11 @@ const HTTP_CODES: Record<number, string> = { 400: 'BadRequest', 401: 'Unauthoriz
 export class HttpError extends Error {
   readonly code: string;
 
-  constructor(readonly status: number, message: string, readonly extra: Record<string, unknown> = {}) {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
     super(message);
     this.name = HTTP_CODES[status] ?? 'HttpError';
     this.code = this.name;

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { FaultRecord } from '../component/component.js';
 import type { SwapReport } from '../component/swap.js';
 import type { Engine } from '../engine.js';
@@ -20,7 +20,7 @@ export class EngineMetrics {
     collectDefaultMetrics({ register: this.registry });
     new Counter({
       name: 'hotswap_events_total',
-      help: 'Events dispatched to a component\'s module, by component and event type',
+      help: "Events dispatched to a component's module, by component and event type",
       labelNames: ['component', 'type'],
       registers,
       collect() {
@@ -32,7 +32,7 @@ export class EngineMetrics {
     });
     new Gauge({
       name: 'hotswap_queue_depth',
-      help: 'Events waiting in a component\'s FIFO queue',
+      help: "Events waiting in a component's FIFO queue",
       labelNames: ['component'],
       registers,
       collect() {

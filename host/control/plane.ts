@@ -2,7 +2,7 @@ import type { EngineConfig } from '../config.js';
 import { Engine, type EngineOptions } from '../engine.js';
 import { Logger } from '../log.js';
 import { BundledModules } from '../repository/bundled.js';
-import { openDatabase, type Db } from '../repository/database.js';
+import { type Db, openDatabase } from '../repository/database.js';
 import { UpgradeHistory } from '../repository/history.js';
 import { ModuleStore } from '../repository/store.js';
 import { BearerAuth } from './auth.js';
@@ -70,17 +70,21 @@ export class ControlPlane {
       engine.names().forEach(noteRunning);
       // Listeners run inside the component's dispatcher: a failing write (disk full) is logged,
       // never thrown into the dispatch loop.
-      const guarded = <T>(what: string, fn: (x: T) => void) => (x: T): void => {
-        try {
-          fn(x);
-        } catch (e) {
-          log.error(`could not record ${what}: ${(e as Error).message}`);
-        }
-      };
-      engine.onSwap(guarded('a swap', (report) => {
-        metrics.recordSwap(report);
-        if (report.result === 'ok') noteRunning(report.component);
-      }));
+      const guarded =
+        <T>(what: string, fn: (x: T) => void) =>
+        (x: T): void => {
+          try {
+            fn(x);
+          } catch (e) {
+            log.error(`could not record ${what}: ${(e as Error).message}`);
+          }
+        };
+      engine.onSwap(
+        guarded('a swap', (report) => {
+          metrics.recordSwap(report);
+          if (report.result === 'ok') noteRunning(report.component);
+        }),
+      );
       engine.onFault(guarded('a fault', (fault) => metrics.recordFault(fault)));
       engine.onRejected(guarded('a rejection', (r) => metrics.recordRejected(r.component, r.kind)));
       const auth = BearerAuth.resolve(config.control.token, config.dataDir);

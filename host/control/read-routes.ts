@@ -5,7 +5,7 @@ import type { Engine } from '../engine.js';
 import type { UpgradeHistory } from '../repository/history.js';
 import type { ModuleStore } from '../repository/store.js';
 import type { EngineMetrics } from './metrics.js';
-import { HISTORY_QUERY, NAME_PARAMS, VERSION_PARAMS, type NameParams, type VersionParams } from './schemas.js';
+import { HISTORY_QUERY, NAME_PARAMS, type NameParams, VERSION_PARAMS, type VersionParams } from './schemas.js';
 
 export interface ReadParts {
   engine: Engine;

@@ -1,7 +1,7 @@
 // The control API's HTTP server (fastify): request validation, authentication and content-type
 // hooks, the request log, and error answers; the routes themselves are in read-routes.ts and
 // swap-routes.ts.
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import type { Engine } from '../engine.js';
 import type { Logger } from '../log.js';
 import type { UpgradeHistory } from '../repository/history.js';

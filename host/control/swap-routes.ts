@@ -9,16 +9,16 @@ import type { ModuleStore } from '../repository/store.js';
 import { HttpError } from './errors.js';
 import {
   NAME_PARAMS,
+  type NameParams,
   ROLLBACK_BODY,
   UPGRADE_BODY,
   UPGRADE_BODY_RULE,
   UPGRADE_QUERY,
   VERSION_PARAMS,
-  type NameParams,
   type VersionBody,
   type VersionParams,
 } from './schemas.js';
-import { decodeSignature, SIGNATURE_HEADER, SignatureRejected, type SignatureCheck } from './signatures.js';
+import { decodeSignature, SIGNATURE_HEADER, type SignatureCheck, SignatureRejected } from './signatures.js';
 
 /** Who uploaded a version, as the CLI reports it (user@host); free text, so kept short and plain. */
 export const UPLOADER_HEADER = 'x-hotswap-uploader';
@@ -58,7 +58,10 @@ export class SwapRoutes {
 
     app.post<{ Params: NameParams; Querystring: { version?: string }; Body: VersionBody | Buffer | undefined }>(
       '/v1/components/:name/upgrade',
-      { ...mutate('application/json', 'application/wasm'), schema: { params: NAME_PARAMS, querystring: UPGRADE_QUERY, body: UPGRADE_BODY } },
+      {
+        ...mutate('application/json', 'application/wasm'),
+        schema: { params: NAME_PARAMS, querystring: UPGRADE_QUERY, body: UPGRADE_BODY },
+      },
       async (req, reply) => {
         const { name } = req.params;
         const body = req.body;
@@ -93,7 +96,6 @@ export class SwapRoutes {
     );
   }
 
-
   /**
    * Checks uploaded bytes exactly as an upgrade would (signature, then engine.prepare: ABI,
    * policy, warm-up) and stores them. Nothing is stored unless every check passed.
@@ -109,7 +111,9 @@ export class SwapRoutes {
     if (this.#p.signatures) this.#p.signatures.verify(what, bytes, signature);
     const normalised = signature ? decodeSignature(signature).toString('base64') : null;
     const prepared = await engine.prepare(name, bytes, version);
-    const uploader = String(req.headers[UPLOADER_HEADER] ?? '').replace(/[^\w.@+-]/g, '').slice(0, 100);
+    const uploader = String(req.headers[UPLOADER_HEADER] ?? '')
+      .replace(/[^\w.@+-]/g, '')
+      .slice(0, 100);
     const { version: stored, created } = this.#p.store.put({
       module,
       version: prepared.version,
@@ -126,12 +130,7 @@ export class SwapRoutes {
    * Runs an upgrade or rollback and answers with its swap report. The engine records every
    * attempt (swaps, faults and refusals) in the history and tells the metrics.
    */
-  async #swap(
-    reply: FastifyReply,
-    name: string,
-    reason: SwapReport['reason'],
-    run: () => Promise<SwapReport>,
-  ): Promise<FastifyReply> {
+  async #swap(reply: FastifyReply, name: string, reason: SwapReport['reason'], run: () => Promise<SwapReport>): Promise<FastifyReply> {
     this.#p.engine.component(name); // 404 for an unknown component, before anything runs
     const report = await run();
     const body = withEveryPhase(report);

@@ -4,7 +4,7 @@
  * is this file's job; which module runs is the engine's.
  */
 import { GrantedCapabilities } from '../capabilities/granted.js';
-import { Component, DEFAULT_PROBATION, type ComponentOptions } from '../component/component.js';
+import { Component, type ComponentOptions, DEFAULT_PROBATION } from '../component/component.js';
 import type { ComponentConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import type { PreparedModule } from '../modules/prepared.js';
@@ -48,9 +48,7 @@ export class ComponentEntry {
     const report = await component.load(first);
     this.log.info(`loaded ${config.module}@${first.version} in ${report.pauseUs} µs`);
     for (const [channel, l] of config.listen.entries()) {
-      const source = l.proto === 'udp'
-        ? await UdpSource.listen(component, channel, l)
-        : await TcpSource.listen(component, channel, l);
+      const source = l.proto === 'udp' ? await UdpSource.listen(component, channel, l) : await TcpSource.listen(component, channel, l);
       this.#sources.push(source);
       this.log.info(`channel ${channel}: ${l.proto} ${source.address.host}:${source.address.port}`);
     }

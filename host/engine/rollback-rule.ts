@@ -39,7 +39,7 @@ export class RollbackRule {
     if (named !== undefined) return { version: named };
     const last = this.#replaced.get(component);
     if (last && running !== null && last.to === running) return { module: last.module };
-    const previous = running !== null ? this.#history?.previousVersion(component, running) ?? null : null;
+    const previous = running !== null ? (this.#history?.previousVersion(component, running) ?? null) : null;
     if (previous !== null) return { version: previous };
     throw new NotFound(`a previous version of ${component} to roll back to`);
   }

@@ -1,6 +1,13 @@
 import {
-  ENV_IMPORTS, EXPORT_NAMES, EXPORTS, FUEL_GLOBAL, HOST_IMPORTS, HOST_NAMESPACE, WASI_ALLOWED, WASI_NAMESPACE,
+  ENV_IMPORTS,
+  EXPORT_NAMES,
+  EXPORTS,
+  FUEL_GLOBAL,
+  HOST_IMPORTS,
+  HOST_NAMESPACE,
   type Signature,
+  WASI_ALLOWED,
+  WASI_NAMESPACE,
 } from '../abi/abi.js';
 import type { FuelBudgets } from './fuel-budgets.js';
 import type { FunctionSignature, ModuleInspection } from './inspect.js';

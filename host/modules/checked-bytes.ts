@@ -1,7 +1,7 @@
 import { checkModule, type ModulePolicy } from './check.js';
-import { ModuleRejected } from './errors.js';
 import { instrumentDirtyPages } from './dirty-pages.js';
-import { DEFAULT_FUEL, meterFuel, type FuelBudgets } from './fuel.js';
+import { ModuleRejected } from './errors.js';
+import { DEFAULT_FUEL, type FuelBudgets, meterFuel } from './fuel.js';
 import { inspectModule, type ModuleInspection } from './inspect.js';
 
 /** What a module claims to be when it is handed over: the name it is stored under, maybe a version. */

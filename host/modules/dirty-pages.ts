@@ -15,19 +15,37 @@ export const binaryenApi = binaryen as unknown as {
   _BinaryenFunctionAddVar(fn: number, type: number): number;
   Function: { setBody(fn: number, body: number): void };
   Store: { getOffset(e: number): number; getBytes(e: number): number; getPtr(e: number): number; setPtr(e: number, v: number): void };
-  Call: { isReturn(e: number): boolean; getTarget(e: number): string; getNumOperands(e: number): number;
-    getOperandAt(e: number, i: number): number; setOperandAt(e: number, i: number, v: number): void };
+  Call: {
+    isReturn(e: number): boolean;
+    getTarget(e: number): string;
+    getNumOperands(e: number): number;
+    getOperandAt(e: number, i: number): number;
+    setOperandAt(e: number, i: number, v: number): void;
+  };
   CallIndirect: { isReturn(e: number): boolean; getTarget(e: number): number; setTarget(e: number, v: number): void };
   Loop: { getBody(e: number): number; setBody(e: number, v: number): void };
   Return: { getValue(e: number): number; setValue(e: number, v: number): void };
-  MemoryCopy: { getDest(e: number): number; setDest(e: number, v: number): void; getSize(e: number): number; setSize(e: number, v: number): void };
-  MemoryFill: { getDest(e: number): number; setDest(e: number, v: number): void; getSize(e: number): number; setSize(e: number, v: number): void };
+  MemoryCopy: {
+    getDest(e: number): number;
+    setDest(e: number, v: number): void;
+    getSize(e: number): number;
+    setSize(e: number, v: number): void;
+  };
+  MemoryFill: {
+    getDest(e: number): number;
+    setDest(e: number, v: number): void;
+    getSize(e: number): number;
+    setSize(e: number, v: number): void;
+  };
 };
 
 /** The features AssemblyScript output uses; without them binaryen's optimizer and validator assert (docs/MEASUREMENTS.md). */
 export const BINARYEN_FEATURES =
-  binaryen.Features.MutableGlobals | binaryen.Features.NontrappingFPToInt | binaryen.Features.BulkMemory |
-  binaryen.Features.BulkMemoryOpt | binaryen.Features.SignExt;
+  binaryen.Features.MutableGlobals |
+  binaryen.Features.NontrappingFPToInt |
+  binaryen.Features.BulkMemory |
+  binaryen.Features.BulkMemoryOpt |
+  binaryen.Features.SignExt;
 
 /**
  * Every expression kind those features allow: binaryen's accessor class and the child fields in
@@ -72,10 +90,7 @@ const capitalized = (field: string): string => field[0]!.toUpperCase() + field.s
  * functions collected during the walk stay valid while the caller rewrites.
  * Throws InstrumentationError for a kind outside KINDS.
  */
-export function walkFunction(
-  fn: number,
-  visit: (expr: number, id: number, replace: (by: number) => void) => void,
-): void {
+export function walkFunction(fn: number, visit: (expr: number, id: number, replace: (by: number) => void) => void): void {
   const info = binaryen.getFunctionInfo(fn);
   // An explicit stack: a hostile module may nest deeper than the JS stack allows recursion.
   const stack: Array<[number, (by: number) => void]> = [[info.body, (by) => binaryenApi.Function.setBody(fn, by)]];
@@ -99,8 +114,11 @@ export function walkFunction(
 }
 
 interface ChildSlot {
-  count?: Accessor; getAt?: Accessor; setAt?: Accessor; // list fields: children, operands
-  get?: Accessor; set?: Accessor; // single fields
+  count?: Accessor;
+  getAt?: Accessor;
+  setAt?: Accessor; // list fields: children, operands
+  get?: Accessor;
+  set?: Accessor; // single fields
 }
 const slotCache = new Map<string, ChildSlot[]>();
 /** The accessor functions of a kind's child fields, looked up once per kind. */
@@ -161,8 +179,7 @@ export function instrumentDirtyPages(bytes: Uint8Array): Uint8Array {
      * map[page] = 1. `page` is at most MEMORY_BASE >> 12: the last byte of a store that starts
      * just below MEMORY_BASE lands on the map's sink byte, which abi.ts reserves for that.
      */
-    const mark = (page: number, constOffset = 0): number =>
-      mod.i32.store8(DIRTY_MAP_OFFSET + constOffset, 1, page, mod.i32.const(1));
+    const mark = (page: number, constOffset = 0): number => mod.i32.store8(DIRTY_MAP_OFFSET + constOffset, 1, page, mod.i32.const(1));
 
     for (const { ref: fn, info } of definedFunctions(mod)) {
       const stores: number[] = [];
@@ -185,7 +202,7 @@ export function instrumentDirtyPages(bytes: Uint8Array): Uint8Array {
         if (offset >= MEMORY_BASE) continue; // the effective address is ptr + offset, without wrap-around
         const ptrId = binaryen.getExpressionId(ptr);
         if (ptrId === binaryen.ConstId) {
-          const first = ((binaryen.getExpressionInfo(ptr) as binaryen.ConstInfo).value as number >>> 0) + offset;
+          const first = (((binaryen.getExpressionInfo(ptr) as binaryen.ConstInfo).value as number) >>> 0) + offset;
           if (first >= MEMORY_BASE) continue;
           const pages = new Set([first >>> DIRTY_PAGE_SHIFT, (first + width - 1) >>> DIRTY_PAGE_SHIFT]);
           const marks = [...pages].map((page) => mark(mod.i32.const(0), page));
@@ -199,11 +216,18 @@ export function instrumentDirtyPages(bytes: Uint8Array): Uint8Array {
         const page = (delta: number): number => mod.i32.shr_u(at(delta), mod.i32.const(DIRTY_PAGE_SHIFT));
         const marks = [mark(page(offset))];
         if (width > 1) marks.push(mark(page(offset + width - 1)));
-        binaryenApi.Store.setPtr(store, mod.block(null, [
-          ...(reread ? [] : [mod.local.set(local(), ptr)]),
-          mod.if(mod.i32.lt_u(read(), mod.i32.const(MEMORY_BASE - offset)), mod.block(null, marks)),
-          read(),
-        ], i32));
+        binaryenApi.Store.setPtr(
+          store,
+          mod.block(
+            null,
+            [
+              ...(reread ? [] : [mod.local.set(local(), ptr)]),
+              mod.if(mod.i32.lt_u(read(), mod.i32.const(MEMORY_BASE - offset)), mod.block(null, marks)),
+              read(),
+            ],
+            i32,
+          ),
+        );
       }
       for (const op of bulk) instrumentBulk(mod, fn, op, mark);
     }
@@ -227,29 +251,42 @@ function instrumentBulk(mod: binaryen.Module, fn: number, op: number, mark: (pag
   const get = (l: number): number => mod.local.get(l, i32);
   const loopName = `hs_dirty_${fn}_${op}`;
   api.setDest(op, mod.local.tee(dest, api.getDest(op), i32));
-  api.setSize(op, mod.block(null, [
-    mod.local.set(size, api.getSize(op)),
-    mod.if(
-      mod.i32.and(mod.i32.ne(get(size), mod.i32.const(0)), mod.i32.lt_u(get(dest), mod.i32.const(MEMORY_BASE))),
-      mod.block(null, [
-        // last byte = min(dest + size, MEMORY_BASE) - 1, without wrap-around: dest < MEMORY_BASE here.
-        mod.local.set(last, mod.i32.sub(
-          mod.select(
-            mod.i32.gt_u(get(size), mod.i32.sub(mod.i32.const(MEMORY_BASE), get(dest))),
-            mod.i32.const(MEMORY_BASE),
-            mod.i32.add(get(dest), get(size)),
-          ),
-          mod.i32.const(1),
-        )),
-        mod.local.set(last, mod.i32.shr_u(get(last), mod.i32.const(DIRTY_PAGE_SHIFT))),
-        mod.local.set(page, mod.i32.shr_u(get(dest), mod.i32.const(DIRTY_PAGE_SHIFT))),
-        mod.loop(loopName, mod.block(null, [
-          mark(get(page)),
-          mod.local.set(page, mod.i32.add(get(page), mod.i32.const(1))),
-          mod.br(loopName, mod.i32.le_u(get(page), get(last))),
-        ])),
-      ]),
+  api.setSize(
+    op,
+    mod.block(
+      null,
+      [
+        mod.local.set(size, api.getSize(op)),
+        mod.if(
+          mod.i32.and(mod.i32.ne(get(size), mod.i32.const(0)), mod.i32.lt_u(get(dest), mod.i32.const(MEMORY_BASE))),
+          mod.block(null, [
+            // last byte = min(dest + size, MEMORY_BASE) - 1, without wrap-around: dest < MEMORY_BASE here.
+            mod.local.set(
+              last,
+              mod.i32.sub(
+                mod.select(
+                  mod.i32.gt_u(get(size), mod.i32.sub(mod.i32.const(MEMORY_BASE), get(dest))),
+                  mod.i32.const(MEMORY_BASE),
+                  mod.i32.add(get(dest), get(size)),
+                ),
+                mod.i32.const(1),
+              ),
+            ),
+            mod.local.set(last, mod.i32.shr_u(get(last), mod.i32.const(DIRTY_PAGE_SHIFT))),
+            mod.local.set(page, mod.i32.shr_u(get(dest), mod.i32.const(DIRTY_PAGE_SHIFT))),
+            mod.loop(
+              loopName,
+              mod.block(null, [
+                mark(get(page)),
+                mod.local.set(page, mod.i32.add(get(page), mod.i32.const(1))),
+                mod.br(loopName, mod.i32.le_u(get(page), get(last))),
+              ]),
+            ),
+          ]),
+        ),
+        get(size),
+      ],
+      i32,
     ),
-    get(size),
-  ], i32));
+  );
 }

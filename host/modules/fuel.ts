@@ -2,9 +2,9 @@ import binaryen from 'binaryen';
 import { FUEL_GLOBAL } from '../abi/abi.js';
 import { BINARYEN_FEATURES, binaryenApi, definedFunctions, InstrumentationError, walkFunction } from './dirty-pages.js';
 
-import { EXPORT_FUEL_KIND, MAX_FUEL, type FuelBudgets } from './fuel-budgets.js';
+import { EXPORT_FUEL_KIND, type FuelBudgets, MAX_FUEL } from './fuel-budgets.js';
 
-export { DEFAULT_FUEL, MAX_FUEL, type FuelBudgets, type FuelKind } from './fuel-budgets.js';
+export { DEFAULT_FUEL, type FuelBudgets, type FuelKind, MAX_FUEL } from './fuel-budgets.js';
 
 /**
  * Meters a module by inserting the fuel checks directly (no helper function to inline, no
@@ -61,10 +61,24 @@ function addBudgetTrampolines(mod: binaryen.Module, fuel: string, budgets: FuelB
     const target = binaryen.getFunctionInfo(mod.getFunction(info.value));
     const params = target.params === binaryen.none ? [] : binaryen.expandType(target.params);
     const name = `hs_fuel_entry_${exportName}`;
-    mod.addFunction(name, target.params, target.results, [], mod.block(null, [
-      mod.global.set(fuel, mod.i32.const(Math.min(budgets[kind], MAX_FUEL))),
-      mod.call(info.value, params.map((t, i) => mod.local.get(i, t)), target.results),
-    ], target.results));
+    mod.addFunction(
+      name,
+      target.params,
+      target.results,
+      [],
+      mod.block(
+        null,
+        [
+          mod.global.set(fuel, mod.i32.const(Math.min(budgets[kind], MAX_FUEL))),
+          mod.call(
+            info.value,
+            params.map((t, i) => mod.local.get(i, t)),
+            target.results,
+          ),
+        ],
+        target.results,
+      ),
+    );
     mod.removeExport(exportName);
     mod.addFunctionExport(name, exportName);
   }
@@ -154,10 +168,7 @@ class FunctionMeter {
   /** `if (counter < 0) { fuel = counter; unreachable }`: the host sees the negative fuel. */
   #trapIfSpent(): number {
     const m = this.#mod;
-    return m.if(
-      m.i32.lt_s(m.local.get(this.#f, binaryen.i32), m.i32.const(0)),
-      m.block(null, [this.#writeBack(), m.unreachable()]),
-    );
+    return m.if(m.i32.lt_s(m.local.get(this.#f, binaryen.i32), m.i32.const(0)), m.block(null, [this.#writeBack(), m.unreachable()]));
   }
 
   /** Entry of a function without a counter: fuel -= 1, trap below zero. */
@@ -172,19 +183,13 @@ class FunctionMeter {
   /** Entry of a function with a counter: f = fuel - 1, trap below zero. */
   #chargeEntry(): number {
     const m = this.#mod;
-    return m.block(null, [
-      m.local.set(this.#f, m.i32.sub(m.global.get(this.#fuel, binaryen.i32), m.i32.const(1))),
-      this.#trapIfSpent(),
-    ]);
+    return m.block(null, [m.local.set(this.#f, m.i32.sub(m.global.get(this.#fuel, binaryen.i32), m.i32.const(1))), this.#trapIfSpent()]);
   }
 
   /** Loop header: f -= 1, trap below zero. */
   #chargeLocal(): number {
     const m = this.#mod;
-    return m.block(null, [
-      m.local.set(this.#f, m.i32.sub(m.local.get(this.#f, binaryen.i32), m.i32.const(1))),
-      this.#trapIfSpent(),
-    ]);
+    return m.block(null, [m.local.set(this.#f, m.i32.sub(m.local.get(this.#f, binaryen.i32), m.i32.const(1))), this.#trapIfSpent()]);
   }
 
   #writeBack(): number {

@@ -27,12 +27,18 @@ export interface ModuleInspection {
 
 const typeName = (t: number): ValueType => {
   switch (t) {
-    case binaryen.i32: return 'i32';
-    case binaryen.i64: return 'i64';
-    case binaryen.f32: return 'f32';
-    case binaryen.f64: return 'f64';
-    case binaryen.v128: return 'v128';
-    default: return 'ref';
+    case binaryen.i32:
+      return 'i32';
+    case binaryen.i64:
+      return 'i64';
+    case binaryen.f32:
+      return 'f32';
+    case binaryen.f64:
+      return 'f64';
+    case binaryen.v128:
+      return 'v128';
+    default:
+      return 'ref';
   }
 };
 const expand = (t: number): ValueType[] => (t === binaryen.none ? [] : binaryen.expandType(t).map(typeName));
@@ -67,7 +73,11 @@ export function inspectModule(bytes: Uint8Array): ModuleInspection {
     if (mod.hasMemory()) {
       // binaryen's typings lag its runtime (docs/MEASUREMENTS.md): read the fields defensively.
       const info = mod.getMemoryInfo() as unknown as {
-        module?: string; base?: string; initial: number; max?: number; shared: boolean;
+        module?: string;
+        base?: string;
+        initial: number;
+        max?: number;
+        shared: boolean;
       };
       memory = {
         imported: Boolean(info.module),
@@ -94,7 +104,7 @@ export function inspectModule(bytes: Uint8Array): ModuleInspection {
       const info = m.getDataSegmentInfo(m.getDataSegmentByIndex(i));
       dataSegments.push({ offset: info.offset, length: info.data.byteLength, passive: info.passive });
     }
-    const hasStart = (mod as unknown as { getStart?: () => number }).getStart?.() ? true : false;
+    const hasStart = !!(mod as unknown as { getStart?: () => number }).getStart?.();
     return { functionImports, otherImports, memory, exports, dataSegments, hasStart };
   } finally {
     mod.dispose();

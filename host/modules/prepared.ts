@@ -4,10 +4,11 @@
  * The second half, the warm-up, instantiates the module and so lives one layer up, in
  * host/component/module-factory.ts.
  */
-import v8 from 'node:v8';
+
 import { createHash } from 'node:crypto';
+import v8 from 'node:v8';
 import type { ModulePolicy } from './check.js';
-import { fuelOf, type ClaimedModule } from './checked-bytes.js';
+import { type ClaimedModule, fuelOf } from './checked-bytes.js';
 import type { FuelBudgets } from './fuel-budgets.js';
 import type { ModulePreparer } from './preparer.js';
 import { usesWasi, wasiReady } from './wasi.js';

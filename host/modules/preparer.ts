@@ -78,8 +78,7 @@ function startWorker(): Worker {
   const source = new URL('./prepare-worker.ts', import.meta.url).href;
   const [binaryen, tsx] = [import.meta.resolve('binaryen'), import.meta.resolve('tsx/esm/api')].map((u) => JSON.stringify(u));
   const bootstrap =
-    `import(${binaryen}).then(() => import(${tsx}))` +
-    `.then((api) => { api.register(); return import(${JSON.stringify(source)}); });`;
+    `import(${binaryen}).then(() => import(${tsx}))` + `.then((api) => { api.register(); return import(${JSON.stringify(source)}); });`;
   return new Worker(bootstrap, { eval: true, execArgv });
 }
 

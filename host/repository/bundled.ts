@@ -4,16 +4,16 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
 import { bundledModulesDir } from '../paths.js';
-import type { ModuleStore } from './store.js';
 import {
   compareVersions,
   isValidName,
   isValidVersion,
-  NotFound,
-  VersionConflict,
   type ModuleRepository,
+  NotFound,
   type StoredModule,
+  VersionConflict,
 } from './repository.js';
+import type { ModuleStore } from './store.js';
 
 /** The example modules that `npm run build:modules` compiled into build/modules/<name>/<version>.wasm. */
 export class BundledModules implements ModuleRepository {

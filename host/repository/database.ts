@@ -1,7 +1,8 @@
 // Opens the engine's SQLite database and brings its schema up to date.
-import Database from 'better-sqlite3';
+
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 
 export type Db = Database.Database;
 

@@ -67,9 +67,7 @@ export class UpgradeHistory {
       `INSERT INTO history (component, at, kind, from_version, to_version, result, cause, pause_us, queued, detail)
        VALUES (@component, @at, @kind, @from, @to, @result, @cause, @pauseUs, @queued, @detail)`,
     );
-    this.#byComponent = db.prepare<[string, number], Row>(
-      'SELECT * FROM history WHERE component = ? ORDER BY id DESC LIMIT ?',
-    );
+    this.#byComponent = db.prepare<[string, number], Row>('SELECT * FROM history WHERE component = ? ORDER BY id DESC LIMIT ?');
     this.#lastUpgradeTo = db.prepare<[string, string], Row>(
       `SELECT * FROM history WHERE component = ? AND kind = 'upgrade' AND result = 'ok' AND to_version = ?
        ORDER BY id DESC LIMIT 1`,

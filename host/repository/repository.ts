@@ -25,7 +25,12 @@ export class NotFound extends Error {
 
 /** Versions are immutable: the same name and version with other bytes is refused. */
 export class VersionConflict extends Error {
-  constructor(readonly module: string, readonly version: string, readonly storedSha256: string, readonly sha256: string) {
+  constructor(
+    readonly module: string,
+    readonly version: string,
+    readonly storedSha256: string,
+    readonly sha256: string,
+  ) {
     super(
       `module ${module}@${version} already exists with other bytes (stored sha256 ${storedSha256}, ` +
         `uploaded ${sha256}); versions are immutable, publish a new version`,
@@ -36,7 +41,12 @@ export class VersionConflict extends Error {
 
 /** A stored blob whose bytes no longer hash to its address: it is never handed out, so never run. */
 export class BlobDamaged extends Error {
-  constructor(readonly module: string, readonly version: string, readonly expected: string, readonly actual: string) {
+  constructor(
+    readonly module: string,
+    readonly version: string,
+    readonly expected: string,
+    readonly actual: string,
+  ) {
     super(`module ${module}@${version}: stored blob is damaged (sha256 is ${actual}, expected ${expected}); refusing to load it`);
     this.name = 'BlobDamaged';
   }

@@ -2,14 +2,7 @@
 import { join } from 'node:path';
 import { BlobStore, sha256Hex } from './blobs.js';
 import type { Db } from './database.js';
-import {
-  BlobDamaged,
-  compareVersions,
-  NotFound,
-  VersionConflict,
-  type ModuleRepository,
-  type StoredModule,
-} from './repository.js';
+import { BlobDamaged, compareVersions, type ModuleRepository, NotFound, type StoredModule, VersionConflict } from './repository.js';
 
 /** What the repository records about each version. */
 export interface ModuleVersion {
@@ -104,7 +97,10 @@ export class ModuleStore implements ModuleRepository {
 
   /** Every stored version of a module, oldest (lowest semantic version) first. */
   list(module: string): ModuleVersion[] {
-    return this.#list.all(module).map(fromRow).sort((a, b) => compareVersions(a.version, b.version));
+    return this.#list
+      .all(module)
+      .map(fromRow)
+      .sort((a, b) => compareVersions(a.version, b.version));
   }
 
   /**

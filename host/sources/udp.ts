@@ -1,7 +1,7 @@
 import dgram from 'node:dgram';
 import { HostResult } from '../abi/abi.js';
 import type { Channel, Component } from '../component/component.js';
-import { parseHostPort, type ListenAddress } from './address.js';
+import { type ListenAddress, parseHostPort } from './address.js';
 
 export type { ListenAddress } from './address.js';
 

@@ -9,10 +9,11 @@
  * 3. that kv as AssemblyScript builds it validates only with the features it was built with.
  * Run: `npm run build`, then `npx tsx scripts/measure/binaryen-api.ts`.
  */
-import binaryen from 'binaryen';
+
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import binaryen from 'binaryen';
 import { MEMORY_BASE } from '../../host/abi/abi.js';
 import { packageRoot } from '../../host/paths.js';
 
@@ -30,13 +31,19 @@ for (const name of names) {
   console.log(`${name.padEnd(24)} typings: ${declared ? 'declared' : 'missing '}  runtime: ${present ? 'present' : 'missing'}`);
 }
 const store = api.Store as Record<string, unknown> | undefined;
-console.log(`binaryen.Store.getPtr    typings: ${/namespace Store\b/.test(typings) ? 'declared' : 'missing '}  runtime: ${typeof store?.getPtr === 'function' ? 'present' : 'missing'}`);
+console.log(
+  `binaryen.Store.getPtr    typings: ${/namespace Store\b/.test(typings) ? 'declared' : 'missing '}  runtime: ${typeof store?.getPtr === 'function' ? 'present' : 'missing'}`,
+);
 
 const reflected = WebAssembly.Module.imports(new WebAssembly.Module(kv)).find((i) => i.kind === 'memory');
 console.log(`V8 reflection of kv's memory import: ${JSON.stringify(reflected)} (no limits, no segments)`);
 
-const all = binaryen.Features.MutableGlobals | binaryen.Features.NontrappingFPToInt | binaryen.Features.BulkMemory |
-  binaryen.Features.SignExt | ((binaryen.Features as unknown as Record<string, number>).BulkMemoryOpt ?? 0);
+const all =
+  binaryen.Features.MutableGlobals |
+  binaryen.Features.NontrappingFPToInt |
+  binaryen.Features.BulkMemory |
+  binaryen.Features.SignExt |
+  ((binaryen.Features as unknown as Record<string, number>).BulkMemoryOpt ?? 0);
 const segments = m as unknown as {
   getNumDataSegments(): number;
   getDataSegmentByIndex(i: number): number;
@@ -46,7 +53,7 @@ const count = segments.getNumDataSegments();
 const offsets = Array.from({ length: count }, (_, i) => segments.getDataSegmentInfo(segments.getDataSegmentByIndex(i)).offset);
 console.log(`kv 1.0.0: ${count} data segments, lowest offset ${Math.min(...offsets)} (memoryBase ${MEMORY_BASE})`);
 
-console.log(`features after readBinary: ${m.getFeatures()} (${m.getFeatures() === binaryen.Features.MVP ? "MVP only" : "more than MVP"})`);
+console.log(`features after readBinary: ${m.getFeatures()} (${m.getFeatures() === binaryen.Features.MVP ? 'MVP only' : 'more than MVP'})`);
 console.log('validate with those features (binaryen prints why it fails):');
 const plainValid = m.validate();
 m.setFeatures(all);

@@ -46,14 +46,20 @@ const cases: Record<string, () => void> = {
   },
   'write 16 B via cached view + call': () => {
     for (let i = 0; i < EVENTS; i++) {
-      cached[0] = i; cached[1] = i; cached[2] = i; cached[3] = i;
+      cached[0] = i;
+      cached[1] = i;
+      cached[2] = i;
+      cached[3] = i;
       sink ^= handle(1);
     }
   },
   'new Int32Array per event + call': () => {
     for (let i = 0; i < EVENTS; i++) {
       const view = new Int32Array(memory.buffer, 0, 4);
-      view[0] = i; view[1] = i; view[2] = i; view[3] = i;
+      view[0] = i;
+      view[1] = i;
+      view[2] = i;
+      view[3] = i;
       sink ^= handle(1);
     }
   },
@@ -62,7 +68,10 @@ for (const batch of [16, 4096]) {
   cases[`batch of ${batch}, one call per batch`] = () => {
     for (let i = 0; i < EVENTS; i += batch) {
       for (let j = 0, w = 0; j < batch; j++, w += 4) {
-        cached[w] = i; cached[w + 1] = j; cached[w + 2] = i; cached[w + 3] = j;
+        cached[w] = i;
+        cached[w + 1] = j;
+        cached[w + 2] = i;
+        cached[w + 3] = j;
       }
       sink ^= handle(batch);
     }

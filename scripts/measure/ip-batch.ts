@@ -14,8 +14,10 @@ const ROUTES = 200;
 const ROUNDS = 5;
 
 const ip = (...args: string[]): string => execFileSync('ip', args, { encoding: 'utf8' });
-const lines = Array.from({ length: ROUTES }, (_, i) =>
-  `route replace 10.${100 + (i >> 8)}.${i & 255}.0/24 via 10.99.0.2 dev hs-a proto rip metric 20`);
+const lines = Array.from(
+  { length: ROUTES },
+  (_, i) => `route replace 10.${100 + (i >> 8)}.${i & 255}.0/24 via 10.99.0.2 dev hs-a proto rip metric 20`,
+);
 
 function countRoutes(): number {
   return ip('-n', NS, 'route', 'show', 'proto', 'rip').trim().split('\n').filter(Boolean).length;
@@ -52,7 +54,10 @@ async function main(): Promise<void> {
     ip('-n', NS, 'addr', 'add', '10.99.0.2/24', 'dev', 'hs-b');
     const results: Record<string, number[]> = { 'spawn ip per route': [], 'one ip -batch child': [] };
     for (let r = 0; r < ROUNDS; r++) {
-      for (const [name, run] of [['spawn ip per route', spawnPerRoute], ['one ip -batch child', longLivedBatch]] as const) {
+      for (const [name, run] of [
+        ['spawn ip per route', spawnPerRoute],
+        ['one ip -batch child', longLivedBatch],
+      ] as const) {
         ip('-n', NS, 'route', 'flush', 'proto', 'rip');
         const ms = await run();
         const n = countRoutes();
@@ -62,8 +67,10 @@ async function main(): Promise<void> {
     }
     for (const [name, ms] of Object.entries(results)) {
       const sorted = [...ms].sort((a, b) => a - b);
-      console.log(`${name.padEnd(22)} ${ROUTES} routes: median ${sorted[ROUNDS >> 1]!.toFixed(1)} ms ` +
-        `(min ${sorted[0]!.toFixed(1)}, max ${sorted[ROUNDS - 1]!.toFixed(1)})`);
+      console.log(
+        `${name.padEnd(22)} ${ROUTES} routes: median ${sorted[ROUNDS >> 1]!.toFixed(1)} ms ` +
+          `(min ${sorted[0]!.toFixed(1)}, max ${sorted[ROUNDS - 1]!.toFixed(1)})`,
+      );
     }
   } finally {
     ip('netns', 'del', NS);

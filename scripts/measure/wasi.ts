@@ -7,9 +7,10 @@
  * The module is hand-written: it imports `env.memory` and `fd_write`, and `hello()` writes
  * "hi\n" to stdout. Run: `npx tsx scripts/measure/wasi.ts`.
  */
+
+import { WASI as NodeWasi } from 'node:wasi';
 import { init, WASI as WasmerWasi } from '@wasmer/wasi';
 import binaryen from 'binaryen';
-import { WASI as NodeWasi } from 'node:wasi';
 
 const module = (exportMemory: boolean): WebAssembly.Module => {
   const wat = `(module

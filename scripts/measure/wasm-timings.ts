@@ -125,8 +125,7 @@ async function main(): Promise<void> {
     compileEagerMs.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
 
-  const show = (what: string, xs: number[], digits: number): void =>
-    console.log(what.padEnd(46), JSON.stringify(summarize(xs, digits)));
+  const show = (what: string, xs: number[], digits: number): void => console.log(what.padEnd(46), JSON.stringify(summarize(xs, digits)));
   console.log(`kv 1.0.0: ${kv.length} bytes`);
   show('compile kv, lazy (ms)', compileMs, 3);
   show('compile kv, --no-wasm-lazy-compilation (ms)', compileEagerMs, 3);

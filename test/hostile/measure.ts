@@ -7,9 +7,9 @@
 import { MEMORY_BASE } from '../../host/abi/abi.js';
 import { PersistentMemory } from '../../host/abi/memory.js';
 import { Component } from '../../host/component/component.js';
+import { ModuleFactory } from '../../host/component/module-factory.js';
 import type { ModulePolicy } from '../../host/modules/check.js';
 import { DEFAULT_FUEL, type FuelBudgets } from '../../host/modules/fuel-budgets.js';
-import { ModuleFactory } from '../../host/component/module-factory.js';
 import { bundled, hostile, TEST_FUEL } from './corpus.js';
 
 const factory = new ModuleFactory(); // prepares modules outside an engine

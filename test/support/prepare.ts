@@ -4,8 +4,8 @@
  * without an engine. Modules come from build/modules (bundled examples) and build/hostile.
  */
 import { MEMORY_BASE } from '../../host/abi/abi.js';
-import type { ModulePolicy } from '../../host/modules/check.js';
 import { ModuleFactory } from '../../host/component/module-factory.js';
+import type { ModulePolicy } from '../../host/modules/check.js';
 import type { PreparedModule } from '../../host/modules/prepared.js';
 import { TEST_FUEL, TEST_MEMORY_BYTES } from '../hostile/corpus.js';
 
