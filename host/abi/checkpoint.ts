@@ -1,3 +1,5 @@
+// The incremental rollback copy of persistent memory: a shadow copy kept in step with the pages
+// the module marked dirty, so a swap copies and a rollback restores only what changed.
 import { ARENA_OFFSET, DIRTY_MAP_OFFSET, DIRTY_PAGE_SHIFT, INBOX_OFFSET, MEMORY_BASE } from './abi.js';
 import type { PersistentMemory } from './memory.js';
 

@@ -1,3 +1,5 @@
+// The host capabilities one component's configuration grants (interfaces, sockets, kernel routes,
+// settings), opened before its first module loads and closed after its final TERM.
 import type { HostCapabilities } from '../abi/capability-imports.js';
 import type { Logger } from '../log.js';
 import type { CapabilitiesConfig } from './config.js';

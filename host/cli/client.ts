@@ -1,3 +1,5 @@
+// The CLI's HTTP client for the control API: finds the token, streams uploads with progress, and
+// turns error bodies into messages.
 import { existsSync, readFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 

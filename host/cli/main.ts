@@ -1,3 +1,5 @@
+// The `hotswap` command: parses the arguments and runs each subcommand against the control API
+// (or, for `start`, runs the engine in this process).
 import { createPrivateKey, type KeyObject, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';

@@ -1,3 +1,5 @@
+// One live instance of a module: its ABI exports bound once, each call turning a trap into a
+// CallbackTrap that says why (fuel, memory, stack, abort).
 import {
   EXPORT_NAMES,
   EXPORTS,

@@ -1,3 +1,5 @@
+// The health gate after an upgrade: counts a new version's faults in a window and gives the
+// verdict that rolls it back.
 import type { ProbationConfig } from './options.js';
 
 /**

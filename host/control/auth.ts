@@ -1,3 +1,5 @@
+// The control API's bearer token: from the configuration or the environment, else generated once
+// into the data directory (mode 0600), and the constant-time check of each request's token.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

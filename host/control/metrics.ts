@@ -1,3 +1,4 @@
+// The engine's Prometheus metrics (prom-client), read from the components when scraped.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { FaultRecord } from '../component/component.js';
 import type { SwapReport } from '../component/swap.js';

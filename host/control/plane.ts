@@ -1,3 +1,4 @@
+// Wires `hotswap start`: the data directory's repository and history, the engine, and the control API.
 import type { EngineConfig } from '../config.js';
 import { Engine, type EngineOptions } from '../engine.js';
 import { Logger } from '../log.js';

@@ -1,3 +1,4 @@
+// Ed25519 signatures of uploaded modules: loading the trusted key and verifying a detached signature.
 import { createPublicKey, type KeyObject, verify } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 

@@ -1,3 +1,5 @@
+// Checks a module's bytes against the ABI and the component's policy before anything of it runs:
+// imports, exports and their signatures, memory, data segments, WASI. Every problem is named.
 import {
   ENV_IMPORTS,
   EXPORT_NAMES,

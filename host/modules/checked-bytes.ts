@@ -1,3 +1,5 @@
+// Turns handed-over module bytes into checked, instrumented bytes: size, inspection, the ABI and
+// policy checks, then fuel metering and dirty-page tracking; the part of preparing that runs in the worker.
 import { checkModule, type ModulePolicy } from './check.js';
 import { instrumentDirtyPages } from './dirty-pages.js';
 import { ModuleRejected } from './errors.js';

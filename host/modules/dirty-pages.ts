@@ -1,3 +1,5 @@
+// Instruments a module so every store, memory.copy and memory.fill marks the 4 KiB page it
+// writes in the dirty-page map: what lets a swap copy only the pages written since the last sync.
 import binaryen from 'binaryen';
 import { DIRTY_MAP_OFFSET, DIRTY_PAGE_SHIFT, MEMORY_BASE } from '../abi/abi.js';
 
@@ -120,22 +122,20 @@ interface ChildSlot {
   get?: Accessor;
   set?: Accessor; // single fields
 }
-const slotCache = new Map<string, ChildSlot[]>();
-/** The accessor functions of a kind's child fields, looked up once per kind. */
-function childSlots(kind: { cls: string; children: readonly string[] }): ChildSlot[] {
-  let slots = slotCache.get(kind.cls);
-  if (slots) return slots;
+/** The accessor functions of a kind's child fields. */
+function slotsOf(kind: { cls: string; children: readonly string[] }): ChildSlot[] {
   const api = byClass[kind.cls]!;
-  slots = kind.children.map((field): ChildSlot => {
+  return kind.children.map((field): ChildSlot => {
     if (field === 'children' || field === 'operands') {
       const one = field === 'children' ? 'Child' : 'Operand';
       return { count: api[`getNum${capitalized(field)}`]!, getAt: api[`get${one}At`]!, setAt: api[`set${one}At`]! };
     }
     return { get: api[`get${capitalized(field)}`]!, set: api[`set${capitalized(field)}`]! };
   });
-  slotCache.set(kind.cls, slots);
-  return slots;
 }
+/** Every kind's child slots, looked up once when this module loads (read-only afterwards). */
+const SLOTS: ReadonlyMap<string, readonly ChildSlot[]> = new Map(Object.values(KINDS).map((k) => [k.cls, slotsOf(k)]));
+const childSlots = (kind: { cls: string }): readonly ChildSlot[] => SLOTS.get(kind.cls)!;
 
 /** Functions defined in the module (not imported), with their references. */
 export function definedFunctions(mod: binaryen.Module): Array<{ ref: number; info: binaryen.FunctionInfo }> {

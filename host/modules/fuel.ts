@@ -1,3 +1,5 @@
+// Fuel metering: inserts the fuel checks into a module and the trampolines that refill each
+// export's budget, so a callback that loops forever traps instead of holding the engine.
 import binaryen from 'binaryen';
 import { FUEL_GLOBAL } from '../abi/abi.js';
 import { BINARYEN_FEATURES, binaryenApi, definedFunctions, InstrumentationError, walkFunction } from './dirty-pages.js';

@@ -1,3 +1,4 @@
+// Reads a module's imports, exports, memory and data segments with binaryen, without running it.
 import binaryen from 'binaryen';
 
 type ValueType = 'i32' | 'i64' | 'f32' | 'f64' | 'v128' | 'ref';

@@ -1,12 +1,14 @@
+// The WASI sandbox of one component (@wasmer/wasi): stdout and stderr as log lines, no
+// filesystem; re-bound to each new instance of the component's module.
 import { init, WASI } from '@wasmer/wasi';
 import { WASI_NAMESPACE } from '../abi/abi.js';
 
-let ready: Promise<void> | null = null;
-
-/** Loads @wasmer/wasi's own Wasm once per process; needed before any WasiSandbox is made. */
-export function wasiReady(): Promise<void> {
-  ready ??= init();
-  return ready;
+/**
+ * Loads @wasmer/wasi's own Wasm; needed before any WasiSandbox is made. The library memoizes its
+ * init itself (one load per process, later calls await the same promise), so no state here.
+ */
+export async function wasiReady(): Promise<void> {
+  await init();
 }
 
 /** True when a compiled module imports anything from the WASI namespace. */
@@ -23,7 +25,7 @@ export type WasiStream = 'stdout' | 'stderr';
  * find nothing (and modules/check.ts rejects modules that even import them). What a module
  * writes to stdout and stderr is handed to `sink` after each callback.
  *
- * Node's built-in `node:wasi` can't be used: it binds to one instance for good (facts.md).
+ * Node's built-in `node:wasi` can't be used: it binds to one instance for good (docs/MEASUREMENTS.md, "WASI across swaps").
  */
 export class WasiSandbox {
   readonly #wasi: WASI;

@@ -1,3 +1,4 @@
+// Routes real POSIX signals (SIGHUP, SIGUSR1, SIGUSR2) to the components that subscribed.
 import { SIGNALS, type SignalName } from '../abi/abi.js';
 
 /**

@@ -1,3 +1,4 @@
+// A host-owned TCP listener speaking a line protocol: one line, one message event.
 import net from 'node:net';
 import { HostResult, INBOX_CAPACITY } from '../abi/abi.js';
 import type { Channel, Component } from '../component/component.js';

@@ -1,3 +1,4 @@
+// A host-owned UDP socket feeding one component: one datagram, one message event.
 import dgram from 'node:dgram';
 import { HostResult } from '../abi/abi.js';
 import type { Channel, Component } from '../component/component.js';
