@@ -134,3 +134,6 @@ export class CliError extends Error {
     this.name = 'CliError';
   }
 }
+
+/** A command line that does not fit the command's usage. */
+export class UsageError extends CliError {}

@@ -1,8 +1,5 @@
 // The `hotswap` command: parses the arguments and runs each subcommand against the control API
 // (or, for `start`, runs the engine in this process).
-import { createPrivateKey, type KeyObject, sign } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { hostname, userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ComponentStatus } from '../component/component.js';
@@ -10,12 +7,12 @@ import type { SwapReport } from '../component/swap.js';
 import { loadConfig } from '../config.js';
 import { tokenFileOf } from '../control/auth.js';
 import { ControlPlane } from '../control/plane.js';
-import { UPLOADER_HEADER } from '../control/server.js';
-import { decodeSignature, SIGNATURE_HEADER } from '../control/signatures.js';
 import { Logger } from '../log.js';
 import type { HistoryEntry } from '../repository/history.js';
 import type { ModuleVersion } from '../repository/store.js';
-import { CliError, ControlClient, readToken } from './client.js';
+import { CliError, ControlClient, readToken, UsageError } from './client.js';
+import { formatHistory, formatReport, formatStatus, formatVersion, formatVersions } from './format.js';
+import { progress, readFile, uploadHeaders } from './upload.js';
 
 const HELP = `hotswap: run and upgrade hot-swappable WebAssembly components
 
@@ -72,8 +69,6 @@ const options = {
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
-
-class UsageError extends CliError {}
 
 async function main(argv: string[]): Promise<number> {
   let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof options; allowPositionals: true; strict: true }>>;
@@ -222,50 +217,6 @@ function localToken(values: Values): string | undefined {
   return readToken(tokenFileOf(resolve(dataDir ?? '.hotswap')));
 }
 
-/** Signature (made with --sign, or read from --signature) and uploader headers for an upload. */
-function uploadHeaders(bytes: Uint8Array, values: Values): Record<string, string> {
-  const headers: Record<string, string> = { [UPLOADER_HEADER]: `${safeUser()}@${hostname()}` };
-  if (values.sign && values.signature) throw new UsageError('give either --sign KEY or --signature FILE, not both');
-  if (values.sign) {
-    let key: KeyObject;
-    try {
-      key = createPrivateKey(readFileSync(values.sign));
-    } catch (e) {
-      throw new CliError(`cannot use ${values.sign} as a private key: ${(e as Error).message}`);
-    }
-    if (key.asymmetricKeyType !== 'ed25519')
-      throw new CliError(`${values.sign}: expected an Ed25519 private key, got ${key.asymmetricKeyType}`);
-    headers[SIGNATURE_HEADER] = sign(null, bytes, key).toString('base64');
-  } else if (values.signature) {
-    headers[SIGNATURE_HEADER] = decodeSignature(readFile(values.signature)).toString('base64');
-  }
-  return headers;
-}
-
-function safeUser(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return 'unknown';
-  }
-}
-
-/** Upload progress on stderr: a live line on a terminal, a few milestones otherwise (logs). */
-function progress(label: string): (sent: number, total: number) => void {
-  const tty = process.stderr.isTTY;
-  let lastQuarter = -1;
-  return (sent, total) => {
-    const pct = total === 0 ? 100 : Math.floor((sent * 100) / total);
-    const line = `${label}: ${pct}% (${kib(sent)} of ${kib(total)})`;
-    if (tty) {
-      process.stderr.write(`\r${line}${sent === total ? '\n' : ''}`);
-    } else if (Math.floor(pct / 25) > lastQuarter) {
-      lastQuarter = Math.floor(pct / 25);
-      process.stderr.write(`${line}\n`);
-    }
-  };
-}
-
 async function printSwap(
   run: () => Promise<SwapReport>,
   json: boolean | undefined,
@@ -284,97 +235,6 @@ async function printSwap(
   }
   print(formatReport(report), report);
   return 0;
-}
-
-function readFile(path: string): Uint8Array {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    throw new CliError(`cannot read ${path}: ${(e as Error).message}`);
-  }
-}
-
-const kib = (n: number): string => (n < 1024 ? `${n} B` : `${(n / 1024).toFixed(1)} KiB`);
-
-function formatReport(r: SwapReport): string {
-  const phases = Object.entries(r.phasesUs)
-    .filter(([, v]) => v !== null && v !== undefined)
-    .map(([k, v]) => `${k} ${v}`)
-    .join(', ');
-  return (
-    `${r.component}: ${r.reason === 'rollback' ? 'rollback ' : ''}${r.from ?? '(none)'} -> ${r.to} ${r.result}\n` +
-    (r.cause ? `  cause: ${r.cause}\n` : '') +
-    `  pause: ${r.pauseUs} µs\n` +
-    `  events queued during the swap: ${r.queued}\n` +
-    `  phases (µs): ${phases}\n` +
-    (r.layout.from !== r.layout.to ? `  data layout: ${r.layout.from} -> ${r.layout.to}\n` : '')
-  );
-}
-
-function formatStatus(s: ComponentStatus): string {
-  const h = s.handled;
-  return (
-    `${s.name}: ${s.module}@${s.version} ${s.state}\n` +
-    `  queue depth: ${s.queueDepth}\n` +
-    `  events handled: ${h.message} messages, ${h.timer} timers, ${h.signal} signals, ${h.upgrade} upgrades\n` +
-    `  faults: ${s.faults}, timers set: ${s.timers}, persistent bytes: ${s.persistentBytes}\n` +
-    (s.lastUpgrade
-      ? `  last upgrade: ${s.lastUpgrade.from} -> ${s.lastUpgrade.to} ${s.lastUpgrade.result} (${s.lastUpgrade.pauseUs} µs)\n`
-      : '')
-  );
-}
-
-function formatVersion(v: ModuleVersion): string {
-  return (
-    `${v.version} sha256 ${v.sha256.slice(0, 12)}… ${kib(v.size)}, ABI ${v.abiVersion ?? '?'}, layout ${v.layoutVersion ?? '?'}, ` +
-    `${v.signature ? 'signed' : 'unsigned'}`
-  );
-}
-
-/** Aligned columns, like `wrangler versions list` or `docker images`. */
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string =>
-    `${cells
-      .map((c, i) => c.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd()}\n`;
-  return line(header) + rows.map(line).join('');
-}
-
-function formatVersions(list: (ModuleVersion & { running: boolean })[]): string {
-  if (list.length === 0) return '(no versions stored)\n';
-  return table(
-    ['', 'VERSION', 'SHA256', 'SIZE', 'ABI', 'LAYOUT', 'UPLOADED', 'BY', 'SIGNED'],
-    list.map((v) => [
-      v.running ? '*' : '',
-      v.version,
-      v.sha256.slice(0, 12),
-      kib(v.size),
-      String(v.abiVersion ?? '?'),
-      String(v.layoutVersion ?? '?'),
-      v.uploadedAt,
-      v.uploadedBy,
-      v.signature ? 'yes' : 'no',
-    ]),
-  );
-}
-
-function formatHistory(list: HistoryEntry[]): string {
-  if (list.length === 0) return '(no history yet)\n';
-  return table(
-    ['AT', 'KIND', 'FROM', 'TO', 'RESULT', 'PAUSE_US', 'QUEUED', 'CAUSE'],
-    list.map((h) => [
-      h.at,
-      h.kind,
-      h.from ?? '-',
-      h.to ?? '-',
-      h.result,
-      h.pauseUs === null ? '-' : String(h.pauseUs),
-      h.queued === null ? '-' : String(h.queued),
-      h.cause ?? '',
-    ]),
-  );
 }
 
 // Exit once stdout and stderr are flushed: a pipe is written asynchronously, and a large --json
