@@ -7,23 +7,14 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ARENA_OFFSET, DIRTY_MAP_OFFSET, HEADER_OFFSET, MEMORY_BASE } from '../host/abi/abi.js';
 import { DirtyPageCheckpoint } from '../host/abi/checkpoint.js';
-import { buildImports, type HostServices, systemEnvironment } from '../host/abi/imports.js';
+import { buildImports } from '../host/abi/imports.js';
+import { inertHost } from '../host/abi/inert-host.js';
 import { PersistentMemory } from '../host/abi/memory.js';
 import { instrumentDirtyPages } from '../host/modules/dirty-pages.js';
 import { repoRoot } from './support/engine-process.js';
 
 function kvInstance(bytes: Uint8Array, memory: PersistentMemory): Record<string, (...a: number[]) => number> {
-  const host: HostServices = {
-    memory,
-    environment: systemEnvironment,
-    reply: () => 0,
-    send: () => 0,
-    log: () => {},
-    setTimer: () => {},
-    cancelTimer: () => false,
-    timerDueIn: () => -1,
-    output: () => {},
-  };
+  const host = inertHost(memory);
   return new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(bytes)), buildImports(host)).exports as never;
 }
 const send = (ex: Record<string, (...a: number[]) => number>, memory: PersistentMemory, line: string): void => {
@@ -82,20 +73,12 @@ test('rollback restores exactly the bytes of the last sync, including growth pas
   const again = kvInstance(instrumented, memory);
   assert.is(again.restart!(HEADER_OFFSET), 0);
   let reply = '';
-  const host2: HostServices = {
-    memory,
-    environment: systemEnvironment,
+  const host2 = inertHost(memory, {
     reply: (b) => {
       reply = b.toString();
       return 0;
     },
-    send: () => 0,
-    log: () => {},
-    setTimer: () => {},
-    cancelTimer: () => false,
-    timerDueIn: () => -1,
-    output: () => {},
-  };
+  });
   const reader = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(instrumented)), buildImports(host2)).exports as Record<
     string,
     (...a: number[]) => number

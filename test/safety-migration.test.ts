@@ -11,6 +11,7 @@ import type { ModulePolicy } from '../host/modules/check.js';
 import { DEFAULT_FUEL } from '../host/modules/fuel-budgets.js';
 import type { PreparedModule } from '../host/modules/prepared.js';
 import { bundled } from './hostile/corpus.js';
+import { requestThrough } from './support/request.js';
 
 const factory = new ModuleFactory(); // prepares modules outside an engine
 
@@ -26,21 +27,7 @@ const component = new Component({ name: 'kv', policy });
 const modules = new Map<string, PreparedModule>();
 
 /** Sends one request through the FIFO queue and resolves with the module's reply. */
-const request = (line: string): Promise<string> =>
-  new Promise((resolve) => {
-    component.enqueue({
-      kind: 'message',
-      channel: 0,
-      peer: 'test',
-      payload: Buffer.from(line),
-      replyTo: {
-        reply: (bytes) => {
-          resolve(bytes.toString());
-          return 0;
-        },
-      },
-    });
-  });
+const request = (line: string): Promise<string> => requestThrough(component, line);
 
 /** Every key, in parallel batches (the queue keeps them in order). */
 async function everyKeyReadsBack(step: string): Promise<void> {

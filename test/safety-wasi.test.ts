@@ -11,6 +11,7 @@ import { Logger } from '../host/log.js';
 import type { ModulePolicy } from '../host/modules/check.js';
 import { ModuleRejected } from '../host/modules/errors.js';
 import { bundled, TEST_FUEL } from './hostile/corpus.js';
+import { requestThrough } from './support/request.js';
 
 const factory = new ModuleFactory(); // prepares modules outside an engine
 
@@ -23,21 +24,7 @@ const policy: ModulePolicy = {
 };
 const lines: string[] = [];
 const component = new Component({ name: 'echo', policy, logger: new Logger('echo', 'info', { write: (l) => void lines.push(l) }) });
-const request = (line: string): Promise<string> =>
-  new Promise((resolve) =>
-    component.enqueue({
-      kind: 'message',
-      channel: 0,
-      peer: 'test',
-      payload: Buffer.from(line),
-      replyTo: {
-        reply: (bytes) => {
-          resolve(bytes.toString());
-          return 0;
-        },
-      },
-    }),
-  );
+const request = (line: string): Promise<string> => requestThrough(component, line);
 const seen = (pattern: RegExp): void =>
   assert.ok(
     lines.some((l) => pattern.test(l)),

@@ -6,7 +6,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MEMORY_BASE } from '../host/abi/abi.js';
 import { DirtyPageCheckpoint } from '../host/abi/checkpoint.js';
-import { buildImports, type HostServices, systemEnvironment } from '../host/abi/imports.js';
+import { buildImports, type HostServices } from '../host/abi/imports.js';
+import { inertHost } from '../host/abi/inert-host.js';
 import { PersistentMemory } from '../host/abi/memory.js';
 import { ModuleInstance } from '../host/component/instance.js';
 import { type SnapshotPolicy, type SwapTarget, swapModule } from '../host/component/swap.js';
@@ -27,20 +28,13 @@ class TestTarget implements SwapTarget {
   readonly instantiated: string[] = [];
   #current: ModuleInstance | null = null;
   #replies: string[] = [];
-  readonly #services: HostServices = {
-    memory: this.memory,
-    environment: systemEnvironment,
+  readonly #services: HostServices = inertHost(this.memory, {
     reply: (bytes) => {
       this.#replies.push(bytes.toString());
       return 0;
     },
     send: () => -1,
-    log: () => {},
-    setTimer: () => {},
-    cancelTimer: () => false,
-    timerDueIn: () => -1,
-    output: () => {},
-  };
+  });
 
   constructor(readonly snapshotPolicy: SnapshotPolicy) {
     this.checkpoint = snapshotPolicy === 'incremental' ? new DirtyPageCheckpoint(this.memory) : null;

@@ -21,7 +21,8 @@
  * The metered/unmetered pair of wasm_component and of wasm_bare gives the fuel overhead.
  */
 import { HEADER_OFFSET, INBOX_DATA, INBOX_OFFSET, InboxField } from '../../host/abi/abi.js';
-import { buildImports, type HostServices, systemEnvironment } from '../../host/abi/imports.js';
+import { buildImports, type HostServices } from '../../host/abi/imports.js';
+import { inertHost } from '../../host/abi/inert-host.js';
 import { PersistentMemory } from '../../host/abi/memory.js';
 import { EventQueue } from '../../host/component/event-queue.js';
 import type { ComponentEvent, ReplyTarget } from '../../host/component/events.js';
@@ -116,18 +117,8 @@ function loop(total: number, step: (i: number) => void): number {
 }
 
 /** A HostServices with no effects except counting replies (for the no-queue paths). */
-export function inertHost(memory: PersistentMemory, replies: ReplyTarget): HostServices {
-  return {
-    memory,
-    environment: systemEnvironment,
-    reply: (bytes) => replies.reply(bytes),
-    send: () => 0,
-    log: () => {},
-    setTimer: () => {},
-    cancelTimer: () => false,
-    timerDueIn: () => -1,
-    output: () => {},
-  };
+export function replyingHost(memory: PersistentMemory, replies: ReplyTarget): HostServices {
+  return inertHost(memory, { reply: (bytes) => replies.reply(bytes) });
 }
 
 /** ModuleInstance over its own memory, with the real import object: the glue without the queue. */
@@ -135,7 +126,7 @@ function instancePath(module: PreparedModule, payloads: readonly Buffer[], prefi
   const memory = new PersistentMemory({ maxBytes: 512 * 1024 * 1024 });
   memory.ensurePages(module.minPages);
   const replies = new ReplyCounter();
-  const instance = new ModuleInstance(module, buildImports(inertHost(memory, replies)), { memory });
+  const instance = new ModuleInstance(module, buildImports(replyingHost(memory, replies)), { memory });
   if (instance.init() !== 0) throw new Error('init failed');
   const send = (p: Buffer): void => {
     memory.writeInbox(0, p, '127.0.0.1:40000', undefined);
@@ -157,7 +148,7 @@ export function bareKv(module: PreparedModule): {
 } {
   const memory = new PersistentMemory({ maxBytes: 512 * 1024 * 1024 });
   memory.ensurePages(module.minPages);
-  const imports = buildImports(inertHost(memory, new ReplyCounter()));
+  const imports = buildImports(replyingHost(memory, new ReplyCounter()));
   (imports.hs as Record<string, unknown>).reply = (): number => 0;
   const ex = new WebAssembly.Instance(module.compiled, imports).exports as Record<string, (...a: number[]) => number>;
   if (ex.init!(HEADER_OFFSET) !== 0) throw new Error('init failed');
@@ -187,7 +178,7 @@ function barePath(module: PreparedModule, payloads: readonly Buffer[], prefill: 
 function callFloor(module: PreparedModule, payloads: readonly Buffer[]) {
   const memory = new PersistentMemory({ maxBytes: 512 * 1024 * 1024 });
   memory.ensurePages(module.minPages);
-  const ex = new WebAssembly.Instance(module.compiled, buildImports(inertHost(memory, new ReplyCounter()))).exports as Record<
+  const ex = new WebAssembly.Instance(module.compiled, buildImports(replyingHost(memory, new ReplyCounter()))).exports as Record<
     string,
     () => number
   >;

@@ -11,7 +11,8 @@
  * without touching the component's real memory.
  */
 import { ABI_VERSION } from '../abi/abi.js';
-import { buildImports, type HostServices, systemEnvironment } from '../abi/imports.js';
+import { buildImports } from '../abi/imports.js';
+import { inertHost } from '../abi/inert-host.js';
 import { PersistentMemory } from '../abi/memory.js';
 import type { ModulePolicy } from '../modules/check.js';
 import { type ClaimedModule, labelOf } from '../modules/checked-bytes.js';
@@ -75,19 +76,11 @@ export class ModuleFactory {
   #warmUp(draft: CompiledModule, policy: ModulePolicy, label: string): { abiVersion: number; layoutVersion: number; version: string } {
     const scratch = this.#scratchMemory(policy, draft.minPages);
     let out = '';
-    const inert: HostServices = {
-      memory: scratch,
-      environment: systemEnvironment,
-      reply: () => 0,
-      send: () => 0,
-      log: () => {},
-      setTimer: () => {},
-      cancelTimer: () => false,
-      timerDueIn: () => -1,
+    const inert = inertHost(scratch, {
       output: (text) => {
         out += text;
       },
-    };
+    });
     let known = label; // becomes the module's own version string once `version` has answered
     const step = <T>(what: string, fn: () => T): T => {
       try {
