@@ -2,7 +2,8 @@
  * What happens when a module traps while handling an event: the fault is recorded, the same
  * module is instantiated again over the same persistent memory and RESTARTed, and the queue goes
  * on with the next event (docs/SAFETY.md). A version on probation that faults too often, or that
- * cannot be restarted, gets a verdict, which the component's owner turns into a rollback.
+ * cannot be restarted, gets a verdict, which the component's owner turns into a rollback. Quota
+ * violations (a callback over an import quota) are judged the same way, with their own limit.
  */
 import type { Logger } from '../log.js';
 import type { Dispatcher } from './dispatcher.js';
@@ -33,7 +34,11 @@ export class FaultRecovery {
   readonly #log: Logger;
   readonly #recorded: (fault: FaultRecord) => void;
   readonly #verdict: (verdict: string) => void;
+  readonly #quotaFaults: number;
   #faults = 0;
+  #quotaViolations = 0;
+  /** A violation during a swap (TERM, RESTART), judged once the swap put its version on probation. */
+  #duringSwap: string | null = null;
 
   constructor(options: {
     name: string;
@@ -45,6 +50,8 @@ export class FaultRecovery {
     recorded: (fault: FaultRecord) => void;
     /** The running version must go: called inside the dispatch loop, before the next event. */
     verdict: (verdict: string) => void;
+    /** Quota violations a version on probation may have (QuotaLimits.quotaFaults). */
+    quotaFaults?: number;
   }) {
     this.#name = options.name;
     this.#dispatcher = options.dispatcher;
@@ -53,10 +60,41 @@ export class FaultRecovery {
     this.#log = options.log;
     this.#recorded = options.recorded;
     this.#verdict = options.verdict;
+    this.#quotaFaults = options.quotaFaults ?? Number.POSITIVE_INFINITY;
   }
 
   get faults(): number {
     return this.#faults;
+  }
+  /** Callbacks that hit an import quota. */
+  get quotaViolations(): number {
+    return this.#quotaViolations;
+  }
+
+  /**
+   * A callback of the running module hit an import quota (`resource`): counted, and judged by
+   * probation like a fault. During a swap the version it belongs to is not on probation yet, so
+   * the judgement waits for swapFinished(): a module that floods from RESTART is caught too.
+   */
+  quotaViolation(resource: string): void {
+    this.#quotaViolations++;
+    if (this.#dispatcher.state === 'upgrading') {
+      this.#duringSwap = resource;
+      return;
+    }
+    const version = this.#dispatcher.module?.version;
+    const verdict = version === undefined ? null : (this.#probation?.quotaViolation(version, resource, this.#quotaFaults) ?? null);
+    if (verdict !== null) this.#verdict(verdict);
+  }
+
+  /** The swap is over (SwapRunner, after probation began): judge a violation it had. */
+  swapFinished(): void {
+    const resource = this.#duringSwap;
+    this.#duringSwap = null;
+    if (resource !== null) {
+      this.#quotaViolations--; // counted once already, when it happened
+      this.quotaViolation(resource);
+    }
   }
 
   /**

@@ -1,7 +1,8 @@
 /**
  * Queues swaps as events and runs them when their turn comes (gen_server style): one swap in
  * flight at a time, the transactional procedure of swap.ts, the state and probation that
- * follow, and the hand-over to the PauseClock that finishes the report.
+ * follow, the timer table an upgrade's rollback puts back, and the hand-over to the PauseClock
+ * that finishes the report.
  */
 import type { DirtyPageCheckpoint } from '../abi/checkpoint.js';
 import type { PersistentMemory } from '../abi/memory.js';
@@ -13,6 +14,17 @@ import type { Instantiator } from './instantiator.js';
 import type { PauseClock } from './pause-clock.js';
 import type { Probation } from './probation.js';
 import { type SnapshotPolicy, type SwapReport, swapModule } from './swap.js';
+import type { TimerSnapshot, TimerTable } from './timers.js';
+
+/** The timer table just before an upgrade from `from` to `to`: what rolling it back restores. */
+interface UpgradeUndo {
+  from: string;
+  to: string;
+  timers: TimerSnapshot;
+}
+
+/** Upgrades whose timer tables are kept for a rollback (3 → 2 → 1 walks back this far). */
+const UNDO_DEPTH = 16;
 
 export class UpgradeInProgress extends Error {
   constructor(readonly component: string) {
@@ -31,6 +43,9 @@ export class SwapRunner {
   readonly #pause: PauseClock;
   readonly #probation: Probation | null;
   readonly #log: Logger;
+  readonly #timers: TimerTable;
+  readonly #finished: () => void;
+  readonly #undo: UpgradeUndo[] = [];
   #inFlight = false;
   /** Why the queued swap was started by the component itself (probation), for its report. */
   #automatic: string | undefined;
@@ -47,6 +62,9 @@ export class SwapRunner {
     pause: PauseClock;
     probation: Probation | null;
     log: Logger;
+    timers: TimerTable;
+    /** After every swap, once probation began (FaultRecovery judges quota violations of RESTART). */
+    finished?: () => void;
   }) {
     this.#name = options.name;
     this.#memory = options.memory;
@@ -57,6 +75,8 @@ export class SwapRunner {
     this.#pause = options.pause;
     this.#probation = options.probation;
     this.#log = options.log;
+    this.#timers = options.timers;
+    this.#finished = options.finished ?? (() => {});
   }
 
   get inFlight(): boolean {
@@ -104,6 +124,8 @@ export class SwapRunner {
     const wasFailed = dispatcher.state === 'failed';
     const previousModule = dispatcher.module;
     dispatcher.state = 'upgrading';
+    const table = this.#timers;
+    const taken: { timers: TimerSnapshot | null } = { timers: null }; // what swapModule snapshotted
     const report = swapModule(
       {
         name: this.#name,
@@ -113,6 +135,10 @@ export class SwapRunner {
         current: () => dispatcher.instance,
         instantiate: (m) => this.#instantiator.create(m),
         bind: (instance) => dispatcher.bind(instance),
+        timers: {
+          snapshot: () => (taken.timers = table.snapshot()),
+          restore: (snapshot) => table.restore(snapshot),
+        },
       },
       module,
       reason,
@@ -124,16 +150,38 @@ export class SwapRunner {
       replaced = dispatcher.module === module ? previousModule : null;
       if (reason === 'upgrade' && replaced) this.#probation?.begin(module.version);
       else this.#probation?.end();
+      if (replaced && taken.timers) this.#keepOrRevertTimers(reason, replaced.version, module.version, taken.timers);
     } else {
       this.#log.error(
         `${reason} to ${module.version} ${report.result}: ${report.cause}${report.rollbackError ? `; ${report.rollbackError}` : ''}`,
       );
     }
     if (wasFailed && dispatcher.state === 'running') this.#log.info(`recovered by loading ${module.version}`);
+    this.#finished();
     if (this.#automatic !== undefined) report.automatic = this.#automatic;
     this.#automatic = undefined;
     this.#last = report;
     report.queued = dispatcher.queueDepth;
     this.#pause.start(report, replaced, started, dispatcher.state === 'running', done);
+  }
+
+  /**
+   * After a successful swap from `from` to `to`: an upgrade keeps the timer table of just
+   * before it; a rollback that undoes the latest kept upgrade (to → from) reverts the table to
+   * it (TimerTable.revertTo: the undone version's timers go, the older ones stay or come back).
+   * Any other rollback (to a version further back) leaves the timers as they are.
+   */
+  #keepOrRevertTimers(reason: SwapReport['reason'], from: string, to: string, before: TimerSnapshot): void {
+    if (reason === 'upgrade') {
+      this.#undo.push({ from, to, timers: before });
+      if (this.#undo.length > UNDO_DEPTH) this.#undo.shift();
+      return;
+    }
+    const last = this.#undo.at(-1);
+    if (!last || last.to !== from || last.from !== to) return;
+    this.#undo.pop();
+    const set = this.#timers.size;
+    this.#timers.revertTo(last.timers);
+    this.#log.info(`timers reverted to before the upgrade to ${from}: ${set} -> ${this.#timers.size}`);
   }
 }
