@@ -151,7 +151,7 @@ export class Component {
       probation,
       log,
       timers: this.#host.timers,
-      finished: () => this.#faults.swapFinished(),
+      hooks: { started: () => this.#faults.swapStarted(), finished: () => this.#faults.swapFinished() },
     });
     const swaps = this.#swaps;
     const faults = this.#faults;

@@ -37,8 +37,10 @@ export class FaultRecovery {
   readonly #quotaFaults: number;
   #faults = 0;
   #quotaViolations = 0;
-  /** A violation during a swap (TERM, RESTART), judged once the swap put its version on probation. */
-  #duringSwap: string | null = null;
+  /** Violations while a swap was in flight, judged once it is done (swapFinished). */
+  #swapping = false;
+  #deferred = 0;
+  #deferredResource = '';
 
   constructor(options: {
     name: string;
@@ -73,28 +75,41 @@ export class FaultRecovery {
 
   /**
    * A callback of the running module hit an import quota (`resource`): counted, and judged by
-   * probation like a fault. During a swap the version it belongs to is not on probation yet, so
-   * the judgement waits for swapFinished(): a module that floods from RESTART is caught too.
+   * probation like a fault. While a swap is in flight (from its start until its report is done)
+   * the judgement waits for swapFinished(): the version on probation is only known then, and the
+   * rollback a verdict asks for can only be queued then. So a module that floods from RESTART,
+   * or right after it, is caught too.
    */
   quotaViolation(resource: string): void {
     this.#quotaViolations++;
-    if (this.#dispatcher.state === 'upgrading') {
-      this.#duringSwap = resource;
+    if (this.#swapping) {
+      this.#deferred++;
+      this.#deferredResource = resource;
       return;
     }
-    const version = this.#dispatcher.module?.version;
-    const verdict = version === undefined ? null : (this.#probation?.quotaViolation(version, resource, this.#quotaFaults) ?? null);
-    if (verdict !== null) this.#verdict(verdict);
+    this.#judge(resource);
   }
 
-  /** The swap is over (SwapRunner, after probation began): judge a violation it had. */
+  /** A swap starts (SwapRunner.run): quota violations wait for swapFinished(). */
+  swapStarted(): void {
+    this.#swapping = true;
+  }
+
+  /** The swap's report is done and probation began (or not): judge the violations it had. */
   swapFinished(): void {
-    const resource = this.#duringSwap;
-    this.#duringSwap = null;
-    if (resource !== null) {
-      this.#quotaViolations--; // counted once already, when it happened
-      this.quotaViolation(resource);
-    }
+    this.#swapping = false;
+    const n = this.#deferred;
+    this.#deferred = 0;
+    for (let i = 0; i < n; i++) if (this.#judge(this.#deferredResource)) break;
+  }
+
+  /** True when the violation gave the verdict (handed on). */
+  #judge(resource: string): boolean {
+    const version = this.#dispatcher.module?.version;
+    const verdict = version === undefined ? null : (this.#probation?.quotaViolation(version, resource, this.#quotaFaults) ?? null);
+    if (verdict === null) return false;
+    this.#verdict(verdict);
+    return true;
   }
 
   /**

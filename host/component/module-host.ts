@@ -140,7 +140,10 @@ export class ModuleHost implements HostServices {
     const quotas = this.quotas;
     if (quotas) {
       const { timers, timerMinPeriodMs: min } = quotas.limits;
-      if (this.timers.size >= timers && !this.timers.has(id)) return quotas.timerHit('timers');
+      if (this.timers.size >= timers && !this.timers.has(id)) {
+        quotas.timerHit('timers');
+        return;
+      }
       if (repeatMs > 0 && repeatMs < min) {
         quotas.timerHit('timerPeriod');
         repeatMs = min;

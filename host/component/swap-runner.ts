@@ -44,7 +44,7 @@ export class SwapRunner {
   readonly #probation: Probation | null;
   readonly #log: Logger;
   readonly #timers: TimerTable;
-  readonly #finished: () => void;
+  readonly #hooks: { started(): void; finished(): void };
   readonly #undo: UpgradeUndo[] = [];
   #inFlight = false;
   /** Why the queued swap was started by the component itself (probation), for its report. */
@@ -63,8 +63,11 @@ export class SwapRunner {
     probation: Probation | null;
     log: Logger;
     timers: TimerTable;
-    /** After every swap, once probation began (FaultRecovery judges quota violations of RESTART). */
-    finished?: () => void;
+    /**
+     * Told when a swap starts and when its report is done (after probation began and the swap
+     * is no longer in flight): FaultRecovery judges the quota violations of TERM and RESTART then.
+     */
+    hooks?: { started(): void; finished(): void };
   }) {
     this.#name = options.name;
     this.#memory = options.memory;
@@ -76,7 +79,7 @@ export class SwapRunner {
     this.#probation = options.probation;
     this.#log = options.log;
     this.#timers = options.timers;
-    this.#finished = options.finished ?? (() => {});
+    this.#hooks = options.hooks ?? { started: () => {}, finished: () => {} };
   }
 
   get inFlight(): boolean {
@@ -106,6 +109,7 @@ export class SwapRunner {
         reason,
         done: (report) => {
           this.#inFlight = false;
+          this.#hooks.finished();
           resolve(report);
         },
       };
@@ -124,6 +128,7 @@ export class SwapRunner {
     const wasFailed = dispatcher.state === 'failed';
     const previousModule = dispatcher.module;
     dispatcher.state = 'upgrading';
+    this.#hooks.started();
     const table = this.#timers;
     const taken: { timers: TimerSnapshot | null } = { timers: null }; // what swapModule snapshotted
     const report = swapModule(
@@ -157,7 +162,6 @@ export class SwapRunner {
       );
     }
     if (wasFailed && dispatcher.state === 'running') this.#log.info(`recovered by loading ${module.version}`);
-    this.#finished();
     if (this.#automatic !== undefined) report.automatic = this.#automatic;
     this.#automatic = undefined;
     this.#last = report;

@@ -1,0 +1,96 @@
+/**
+ * The cost of the import quotas on the kv request path (target ≤ 3%): two components running
+ * the same prepared kv 1.0.0, one with the default quotas and one without any (ComponentOptions
+ * `quotas: false`: the import object is the one without the gate), fed the dispatch case's
+ * 64-byte GET/SET workload through the real queue and dispatcher, one reply per request.
+ *
+ *   node --import tsx --expose-gc bench/cases/quota-cost.ts [--quick]
+ *
+ * Rounds alternate A B A B (quotas on, off) in one process so machine noise hits both alike; the
+ * result is the median of the per-pair ratios (time per event with quotas / without − 1) and
+ * their spread (min, max).
+ */
+import { Component } from '../../host/component/component.js';
+import type { ComponentEvent } from '../../host/component/events.js';
+import { ModuleFactory } from '../../host/component/module-factory.js';
+import { policyOf } from '../../host/engine.js';
+import { Logger } from '../../host/log.js';
+import { BundledModules } from '../../host/repository/bundled.js';
+import { collectGarbage, progress, runCase } from '../lib/case.js';
+import { engineConfig, messageEvent, ReplyCounter } from '../lib/kv-engine.js';
+import { round } from '../peers/stats.js';
+import { workload } from './dispatch.js';
+
+const BATCH = 4096;
+
+/** Events per second through `component`'s queue: bounded batches, every reply awaited. */
+async function rate(component: Component, events: readonly ComponentEvent[], replies: ReplyCounter, total: number): Promise<number> {
+  const start = replies.count;
+  const t0 = performance.now();
+  for (let sent = 0; sent < total; ) {
+    const n = Math.min(BATCH, total - sent);
+    for (let i = 0; i < n; i++) component.enqueue(events[(sent + i) % events.length]!);
+    sent += n;
+    await replies.until(start + sent);
+  }
+  return total / ((performance.now() - t0) / 1000);
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+
+export async function measureQuotaCost(quick: boolean): Promise<unknown> {
+  const rounds = quick ? 6 : 15;
+  const perRound = quick ? 200_000 : 1_000_000;
+  const factory = new ModuleFactory();
+  const policy = policyOf(engineConfig([{ name: 'kv' }]).components[0]!);
+  const stored = await new BundledModules().get('kv', '1.0.0');
+  const module = await factory.prepare(stored.bytes, { name: 'kv', version: '1.0.0' }, policy);
+  const logger = new Logger('bench', 'warn');
+  const on = new Component({ name: 'kv-quotas', policy, logger });
+  const off = new Component({ name: 'kv-no-quotas', policy, logger, quotas: false });
+  try {
+    await on.load(module);
+    await off.load(module);
+    const { prefill, requests } = workload();
+    const replies = new ReplyCounter();
+    const events = requests.map((p) => messageEvent(p, replies));
+    for (const c of [on, off]) for (const p of prefill) c.enqueue(messageEvent(p, replies));
+    await replies.until(2 * prefill.length);
+    // Warm-up: both paths, so the JIT has seen each before the rounds.
+    await rate(on, events, replies, Math.min(perRound, 100_000));
+    await rate(off, events, replies, Math.min(perRound, 100_000));
+    const samples = { on: [] as number[], off: [] as number[] };
+    const overheads: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      // ABAB, and BA in every other round, so neither side always runs first.
+      const order: ('on' | 'off')[] = r % 2 === 0 ? ['on', 'off'] : ['off', 'on'];
+      for (const side of order) {
+        collectGarbage();
+        samples[side].push(await rate(side === 'on' ? on : off, events, replies, perRound));
+      }
+      overheads.push(samples.off.at(-1)! / samples.on.at(-1)! - 1);
+      progress(
+        'quota_cost',
+        `round ${r + 1}/${rounds}: quotas ${(samples.on.at(-1)! / 1e6).toFixed(2)}M/s, none ${(samples.off.at(-1)! / 1e6).toFixed(2)}M/s`,
+      );
+    }
+    const hits = on.status().quotaHits;
+    if (Object.keys(hits).length > 0) throw new Error(`kv met a quota during the benchmark: ${JSON.stringify(hits)}`);
+    return {
+      mode: quick ? 'quick' : 'full',
+      rounds,
+      events_per_round: perRound,
+      events_per_s: { quotas: Math.round(median(samples.on)), none: Math.round(median(samples.off)) },
+      // Time per event with quotas / without − 1, per ABAB pair.
+      overhead: round(median(overheads), 4),
+      overhead_spread: { min: round(Math.min(...overheads), 4), max: round(Math.max(...overheads), 4) },
+      samples,
+    };
+  } finally {
+    on.stop();
+    off.stop();
+    await factory.close();
+  }
+}
+
+runCase(import.meta.url, (o) => measureQuotaCost(o.quick));
