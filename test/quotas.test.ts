@@ -48,10 +48,26 @@ async function send(c: Component, text: string): Promise<string[]> {
     channel: 0,
     peer: 'test',
     payload: Buffer.from(text),
-    replyTo: { reply: (b) => (replies.push(b.toString()), 0) },
+    replyTo: {
+      reply: (b) => {
+        replies.push(b.toString());
+        return 0;
+      },
+    },
   });
   await new Promise<void>((resolve) =>
-    c.enqueue({ kind: 'message', channel: 0, peer: 'test', payload: Buffer.from('GET nothing'), replyTo: { reply: () => (resolve(), 0) } }),
+    c.enqueue({
+      kind: 'message',
+      channel: 0,
+      peer: 'test',
+      payload: Buffer.from('GET nothing'),
+      replyTo: {
+        reply: () => {
+          resolve();
+          return 0;
+        },
+      },
+    }),
   );
   return replies;
 }

@@ -42,8 +42,8 @@ export const DEFAULT_QUOTAS: Readonly<QuotaLimits> = Object.freeze({
   outputBytes: 64 * 1024,
   sendsPerCallback: 256,
   sendBytesPerCallback: 4 * MiB,
-  sendsPerSecond: 1_000_000,
-  sendBytesPerSecond: 256 * MiB,
+  sendsPerSecond: 10_000_000,
+  sendBytesPerSecond: 1024 * MiB,
   quotaFaults: 100,
 });
 
