@@ -38,8 +38,8 @@ export interface ComponentConfig {
     fuel?: FuelBudgets | null;
     /** Most events waiting in the component's queue (absent: the dispatcher's default). */
     queueEvents?: number;
-    /** Import quotas (absent: DEFAULT_QUOTAS); see docs/SAFETY.md, "Import quotas". */
-    quotas?: QuotaLimits;
+    /** Import quotas the file set; the component fills in the rest from DEFAULT_QUOTAS (docs/SAFETY.md). */
+    quotas?: Partial<QuotaLimits>;
   };
   /** Health check after an upgrade (absent: DEFAULT_PROBATION); see docs/SAFETY.md. */
   probation?: ProbationConfig;
@@ -151,7 +151,7 @@ function fromChecked(path: string, checked: CheckedConfig): EngineConfig {
           moduleBytes: c.limits.moduleBytes,
           fuel: fuelOf(c.limits.fuel),
           ...(c.limits.queueEvents !== undefined ? { queueEvents: c.limits.queueEvents } : {}),
-          quotas: quotasOf(c.limits),
+          ...quotasOf(c.limits),
         },
         probation: { ...DEFAULT_PROBATION, ...c.probation },
         snapshot: c.snapshot,
@@ -167,14 +167,14 @@ function fuelOf(fuel: false | Partial<FuelBudgets> | undefined): FuelBudgets | n
   return fuel === false ? null : { ...DEFAULT_FUEL, ...fuel };
 }
 
-/** The quota keys of `limits`, over DEFAULT_QUOTAS. */
-function quotasOf(limits: Partial<QuotaLimits>): QuotaLimits {
-  const quotas = { ...DEFAULT_QUOTAS };
+/** The quota keys `limits` sets, as `{ quotas }`, or nothing when it sets none. */
+function quotasOf(limits: Partial<QuotaLimits>): { quotas?: Partial<QuotaLimits> } {
+  const quotas: Partial<QuotaLimits> = {};
   for (const key of Object.keys(DEFAULT_QUOTAS) as (keyof QuotaLimits)[]) {
     const value = limits[key];
     if (value !== undefined) quotas[key] = value;
   }
-  return quotas;
+  return Object.keys(quotas).length > 0 ? { quotas } : {};
 }
 
 function applyOverrides(config: EngineConfig, overrides: ConfigOverrides): void {
