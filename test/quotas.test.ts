@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Component, type ComponentOptions } from '../host/component/component.js';
+import { Component, type ComponentOptions, type QuotaRecord } from '../host/component/component.js';
 import type { SwapReport } from '../host/component/swap.js';
 import { ConfigError, loadConfig } from '../host/config.js';
 import { Logger } from '../host/log.js';
@@ -100,14 +100,26 @@ test('a log flood: lines over the limit are dropped and summarised in one line a
   assert.is(lines.filter((l) => l.includes('suppressed')).length, 1, 'one summary, not one line per dropped line');
 });
 
-test('timers: at most `timers` of them, none shorter than timerMinPeriodMs', async () => {
+test('timers: at most `timers` of them, none shorter than timerMinPeriodMs; the hits reach the history once', async () => {
   const { c } = await start({ quotas: { timers: 10, timerMinPeriodMs: 50 } });
+  const records: QuotaRecord[] = [];
+  c.on({ onQuota: (r) => records.push(r) });
   await send(c, 'TIMERS 100 1');
   const s = c.status();
   assert.is(s.timers, 10, 'the 11th id and beyond were not set');
   assert.is(s.quotaHits.timers, 90);
   assert.is(s.quotaHits.timerPeriod, 10, 'each 1 ms repeat was raised to 50 ms, and counted');
   for (const [id, due] of dueTimes(c)) assert.ok(due > 0 && due <= 50, `timer ${id} due in ${due} ms, not 1 ms`);
+  await send(c, 'TIMERS 100 1');
+  await waitFor(() => records.length >= 2, { what: 'the quota records at the end of the window' });
+  assert.equal(
+    records.map((r) => [r.resource, r.hits, r.total, r.version]).sort(),
+    [
+      ['timerPeriod', 20, 20, '9.9.9-quota-hog'],
+      ['timers', 180, 180, '9.9.9-quota-hog'],
+    ],
+    'one record per resource for both floods',
+  );
 });
 
 test('status output over outputBytes is cut with a marker and counted', async () => {

@@ -190,6 +190,7 @@ export class ImportQuotas implements ImportGate {
 
   #hit(resource: QuotaResource): false {
     this.hits.add(resource);
+    if (this.#window === null) this.#arm(); // its end reports the hits (QuotaReports), whatever the resource
     if (!this.#inViolation) {
       this.#inViolation = true;
       this.#violated(resource);
