@@ -28,6 +28,7 @@ interface Case {
 const CASES: Case[] = [
   { name: 'swap_pause', script: 'cases/swap-pause.ts', flags: ['--expose-gc'], limitS: [600, 180] },
   { name: 'dispatch', script: 'cases/dispatch.ts', flags: ['--expose-gc'], limitS: [600, 180] },
+  { name: 'quota_cost', script: 'cases/quota-cost.ts', flags: ['--expose-gc'], limitS: [600, 180] },
   { name: 'udp', script: 'cases/udp.ts', limitS: [900, 300] },
   { name: 'safety', script: 'cases/safety.ts', flags: ['--expose-gc'], limitS: [300, 120] },
   { name: 'instrumentation', script: 'cases/instrumentation.ts', limitS: [300, 120] },

@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import type { SignalName } from './abi/abi.js';
 import { type CapabilitiesConfig, parseCapabilities } from './capabilities/config.js';
 import { DEFAULT_PROBATION, type ProbationConfig } from './component/options.js';
+import { DEFAULT_QUOTAS, type QuotaLimits } from './component/quotas.js';
 import type { SnapshotPolicy } from './component/swap.js';
 import { type CheckedConfig, ENGINE_CONFIG_SCHEMA } from './config/schema.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevelName } from './log.js';
@@ -35,6 +36,10 @@ export interface ComponentConfig {
     moduleBytes: number;
     /** Fuel budgets per callback kind (absent: DEFAULT_FUEL); null runs modules unmetered. */
     fuel?: FuelBudgets | null;
+    /** Most events waiting in the component's queue (absent: the dispatcher's default). */
+    queueEvents?: number;
+    /** Import quotas the file set; the component fills in the rest from DEFAULT_QUOTAS (docs/SAFETY.md). */
+    quotas?: Partial<QuotaLimits>;
   };
   /** Health check after an upgrade (absent: DEFAULT_PROBATION); see docs/SAFETY.md. */
   probation?: ProbationConfig;
@@ -62,6 +67,8 @@ export interface EngineConfig {
   /** Log lines as text for a terminal (the default) or JSON lines. */
   logFormat?: LogFormat;
   control: ControlConfig;
+  /** How the dispatcher slices its work (absent: its defaults). */
+  dispatch?: { sliceEvents?: number; sliceMs?: number };
   components: ComponentConfig[];
 }
 
@@ -131,6 +138,7 @@ function fromChecked(path: string, checked: CheckedConfig): EngineConfig {
     logLevel: checked.logLevel,
     logFormat: checked.logFormat,
     control: { ...checked.control },
+    ...(checked.dispatch ? { dispatch: { ...checked.dispatch } } : {}),
     components: checked.components.map(
       (c, i): ComponentConfig => ({
         name: c.name,
@@ -142,6 +150,8 @@ function fromChecked(path: string, checked: CheckedConfig): EngineConfig {
           memoryBytes: c.limits.memoryBytes,
           moduleBytes: c.limits.moduleBytes,
           fuel: fuelOf(c.limits.fuel),
+          ...(c.limits.queueEvents !== undefined ? { queueEvents: c.limits.queueEvents } : {}),
+          ...quotasOf(c.limits),
         },
         probation: { ...DEFAULT_PROBATION, ...c.probation },
         snapshot: c.snapshot,
@@ -155,6 +165,16 @@ function fromChecked(path: string, checked: CheckedConfig): EngineConfig {
 /** `limits.fuel`: false runs unmetered (null); budgets given override DEFAULT_FUEL's. */
 function fuelOf(fuel: false | Partial<FuelBudgets> | undefined): FuelBudgets | null {
   return fuel === false ? null : { ...DEFAULT_FUEL, ...fuel };
+}
+
+/** The quota keys `limits` sets, as `{ quotas }`, or nothing when it sets none. */
+function quotasOf(limits: Partial<QuotaLimits>): { quotas?: Partial<QuotaLimits> } {
+  const quotas: Partial<QuotaLimits> = {};
+  for (const key of Object.keys(DEFAULT_QUOTAS) as (keyof QuotaLimits)[]) {
+    const value = limits[key];
+    if (value !== undefined) quotas[key] = value;
+  }
+  return Object.keys(quotas).length > 0 ? { quotas } : {};
 }
 
 function applyOverrides(config: EngineConfig, overrides: ConfigOverrides): void {

@@ -108,6 +108,7 @@ export class Engine {
         this.#attempts.swap(report);
       },
       onFault: (fault) => this.#attempts.fault(fault),
+      onQuota: (record) => this.#attempts.quota(record),
     });
   }
 

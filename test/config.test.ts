@@ -210,7 +210,10 @@ test('unreadable files and the wrong shapes', () => {
   assert.equal(problems({ components: {} }), ['components must be an array (got {})']);
   refused({ ...kv(), logFormat: 'xml' }, 'logFormat must be one of text, json (got "xml")');
   refused({ ...kv(), dataDir: 5 }, 'dataDir must be a string (got 5)');
-  refused({ ...kv(), loglevel: 'info' }, 'loglevel is not a known field (known: dataDir, logLevel, logFormat, control, components)');
+  refused(
+    { ...kv(), loglevel: 'info' },
+    'loglevel is not a known field (known: dataDir, logLevel, logFormat, control, dispatch, components)',
+  );
 });
 
 test('control: host, port, token, upload limit and trusted key', () => {

@@ -24,7 +24,10 @@ export namespace log {
   export function error(text: string): void { const b = String.UTF8.encode(text); hs_log(LOG_ERROR, changetype<usize>(b), b.byteLength); }
 }
 
-/** Replies to the message being handled (UDP: to its sender; TCP: one line on its connection). */
+/**
+ * Replies to the message being handled (UDP: to its sender; TCP: one line on its connection).
+ * Returns HOST_OK or a negative HostResult code, HOST_QUOTA_EXCEEDED (-6) over the sends quota.
+ */
 export function reply(text: string): i32 {
   const b = String.UTF8.encode(text);
   return hs_reply(changetype<usize>(b), b.byteLength);
@@ -32,12 +35,12 @@ export function reply(text: string): i32 {
 /** Replies with raw bytes already in memory (no copy into a string first). */
 export function replyBytes(ptr: usize, len: usize): i32 { return hs_reply(ptr, len); }
 
-/** Sends bytes on a channel to a peer address ("ip:port" on UDP, "tcp#N" on TCP). */
+/** Sends bytes on a channel to a peer address ("ip:port" on UDP, "tcp#N" on TCP); -6 over quota. */
 export function sendTo(channel: u32, peer: string, ptr: usize, len: usize): i32 {
   const p = String.UTF8.encode(peer);
   return hs_send(channel, changetype<usize>(p), p.byteLength, ptr, len);
 }
-/** Sends a text message to another component of the same engine, addressed by its name. */
+/** Sends a text message to another component of the same engine, addressed by its name; -6 over quota or when its queue is full. */
 export function sendToComponent(name: string, text: string): i32 {
   const p = String.UTF8.encode(name);
   const b = String.UTF8.encode(text);

@@ -129,6 +129,8 @@ export const HostResult = {
   tooLarge: -3,
   noCurrentMessage: -4,
   denied: -5,
+  /** Refused because the component is over an import quota (docs/SAFETY.md, "Import quotas"). */
+  quotaExceeded: -6,
 } as const;
 
 /**

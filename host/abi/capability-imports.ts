@@ -6,6 +6,7 @@
  * travel as big-endian u32 values in an i32.
  */
 import { HostResult } from './abi.js';
+import type { ImportGate } from './import-gate.js';
 import type { PersistentMemory } from './memory.js';
 
 /** One interface as the imports see it (host/capabilities/interfaces.ts holds the real table). */
@@ -34,6 +35,7 @@ export interface HostCapabilities {
 export function capabilityImports(
   caps: HostCapabilities | undefined,
   mem: PersistentMemory,
+  gate?: ImportGate,
 ): Record<string, (...args: number[]) => number> {
   const iface = (i: number) => caps?.interfaces?.at(i);
   const copyOut = (text: string, ptr: number, capacity: number): number => {
@@ -56,9 +58,15 @@ export function capabilityImports(
       if (!caps?.routes) return HostResult.denied;
       const dev = iface(i);
       if (!dev || len < 0 || len > 32) return HostResult.unknownChannel;
+      // A route change is a message to the kernel: it counts as a send (0 bytes) against the quotas.
+      if (gate?.send(0) === false) return HostResult.quotaExceeded;
       return caps.routes.install(prefix >>> 0, len, nextHop >>> 0, dev.name);
     },
-    route_withdraw: (prefix, len) => (caps?.routes ? caps.routes.withdraw(prefix >>> 0, len) : HostResult.denied),
+    route_withdraw: (prefix, len) => {
+      if (!caps?.routes) return HostResult.denied;
+      if (gate?.send(0) === false) return HostResult.quotaExceeded;
+      return caps.routes.withdraw(prefix >>> 0, len);
+    },
     settings_get: (keyPtr, keyLen, ptr, capacity) => {
       if (!caps?.settings) return HostResult.denied;
       const value = caps.settings.get(mem.readUtf8(keyPtr, keyLen));

@@ -3,8 +3,9 @@
  * built over the HostServices its component implements and the capabilities it was granted.
  */
 import { randomFillSync } from 'node:crypto';
-import { HEADER_OFFSET, HOST_NAMESPACE, LogLevel, WASI_NAMESPACE } from './abi.js';
+import { HEADER_OFFSET, HOST_NAMESPACE, HostResult, LogLevel, WASI_NAMESPACE } from './abi.js';
 import { capabilityImports, type HostCapabilities } from './capability-imports.js';
+import type { ImportGate } from './import-gate.js';
 import type { PersistentMemory } from './memory.js';
 
 /**
@@ -23,10 +24,14 @@ export const systemEnvironment: Environment = {
   randomFill: (target) => void randomFillSync(target),
 };
 
+export type { ImportGate } from './import-gate.js';
+
 /** What the host does for a module; implemented by the component's ModuleHost (host/component/module-host.ts). */
 export interface HostServices {
   readonly memory: PersistentMemory;
   readonly environment: Environment;
+  /** The component's import quotas; absent (a warm-up, a test double): every call is admitted. */
+  readonly gate?: ImportGate;
   reply(bytes: Buffer): number;
   send(channel: number, peer: string, bytes: Buffer): number;
   log(level: number, text: string): void;
@@ -54,11 +59,9 @@ export const levelName = (level: number): string => Object.entries(LogLevel).fin
  */
 export function buildImports(host: HostServices, capabilities?: HostCapabilities): WebAssembly.Imports {
   const mem = host.memory;
+  const gate = host.gate;
   const hs = {
-    log: (level: number, ptr: number, len: number): void => host.log(level, mem.readUtf8(ptr, len)),
-    reply: (ptr: number, len: number): number => host.reply(mem.read(ptr, len)),
-    send: (channel: number, peerPtr: number, peerLen: number, ptr: number, len: number): number =>
-      host.send(channel >>> 0, mem.readUtf8(peerPtr, peerLen), mem.read(ptr, len)),
+    ...(gate ? gatedImports(host, gate) : openImports(host)),
     timer_set: (id: number, delayMs: number, repeatMs: number): void => host.setTimer(id >>> 0, delayMs, repeatMs),
     timer_cancel: (id: number): number => (host.cancelTimer(id >>> 0) ? 0 : -1),
     timer_due_in: (id: number): number => host.timerDueIn(id >>> 0),
@@ -67,18 +70,18 @@ export function buildImports(host: HostServices, capabilities?: HostCapabilities
     random_fill: (ptr: number, len: number): void => {
       host.environment.randomFill(new Uint8Array(mem.memory.buffer, ptr, len));
     },
-    output: (ptr: number, len: number): void => host.output(mem.readUtf8(ptr, len)),
     data_root: (): number => HEADER_OFFSET,
     // Host capabilities: denied unless the component's configuration grants them.
-    ...capabilityImports(capabilities, mem),
+    ...capabilityImports(capabilities, mem, gate),
   };
   const env = {
     memory: mem.memory,
     abort: (msg: number, file: number, line: number, col: number): never => {
       throw new ModuleAbort(`${mem.readAsString(msg) || 'abort'} at ${mem.readAsString(file) || '?'}:${line}:${col}`);
     },
-    trace: (msg: number, n: number, ...args: number[]): void =>
-      host.log(LogLevel.debug, `trace: ${mem.readAsString(msg)} ${args.slice(0, n).join(', ')}`),
+    trace: (msg: number, n: number, ...args: number[]): void => {
+      if (gate?.log(0) !== false) host.log(LogLevel.debug, `trace: ${mem.readAsString(msg)} ${args.slice(0, n).join(', ')}`);
+    },
     seed: (): number => {
       const b = new Uint8Array(8);
       host.environment.randomFill(b);
@@ -101,6 +104,38 @@ export function buildImports(host: HostServices, capabilities?: HostCapabilities
     },
   };
   return { [HOST_NAMESPACE]: hs, env, [WASI_NAMESPACE]: wasi };
+}
+
+/** The imports that copy bytes out of the module, without quotas (warm-up, benchmarks' baseline). */
+function openImports(host: HostServices) {
+  const mem = host.memory;
+  return {
+    log: (level: number, ptr: number, len: number): void => host.log(level, mem.readUtf8(ptr, len)),
+    reply: (ptr: number, len: number): number => host.reply(mem.read(ptr, len)),
+    send: (channel: number, peerPtr: number, peerLen: number, ptr: number, len: number): number =>
+      host.send(channel >>> 0, mem.readUtf8(peerPtr, peerLen), mem.read(ptr, len)),
+    output: (ptr: number, len: number): void => host.output(mem.readUtf8(ptr, len)),
+  };
+}
+
+/**
+ * The same imports behind the component's quotas: the gate is asked with the length first, so a
+ * refused call reads nothing (a log flood costs a counter increment per line, not a decode).
+ */
+function gatedImports(host: HostServices, gate: ImportGate) {
+  const mem = host.memory;
+  return {
+    log: (level: number, ptr: number, len: number): void => {
+      if (gate.log(len)) host.log(level, mem.readUtf8(ptr, len));
+    },
+    reply: (ptr: number, len: number): number => (gate.send(len) ? host.reply(mem.read(ptr, len)) : HostResult.quotaExceeded),
+    send: (channel: number, peerPtr: number, peerLen: number, ptr: number, len: number): number =>
+      gate.send(len) ? host.send(channel >>> 0, mem.readUtf8(peerPtr, peerLen), mem.read(ptr, len)) : HostResult.quotaExceeded,
+    output: (ptr: number, len: number): void => {
+      const keep = gate.output(len);
+      if (keep > 0) host.output(mem.readUtf8(ptr, keep));
+    },
+  };
 }
 
 /** WASI clock id 0: wall-clock time; every other clock is served from the monotonic clock. */

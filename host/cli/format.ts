@@ -29,10 +29,18 @@ export function formatStatus(s: ComponentStatus): string {
     `  queue depth: ${s.queueDepth}\n` +
     `  events handled: ${h.message} messages, ${h.timer} timers, ${h.signal} signals, ${h.upgrade} upgrades\n` +
     `  faults: ${s.faults}, timers set: ${s.timers}, persistent bytes: ${s.persistentBytes}\n` +
+    quotaLine(s) +
     (s.lastUpgrade
       ? `  last upgrade: ${s.lastUpgrade.from} -> ${s.lastUpgrade.to} ${s.lastUpgrade.result} (${s.lastUpgrade.pauseUs} µs)\n`
       : '')
   );
+}
+
+/** The quota hits by resource, when there were any ("quota hits: logLines 18000, sends 3"). */
+function quotaLine(s: ComponentStatus): string {
+  const hits = Object.entries(s.quotaHits ?? {}).filter(([, n]) => n > 0);
+  if (hits.length === 0) return '';
+  return `  quota hits: ${hits.map(([r, n]) => `${r} ${n}`).join(', ')} (${s.quotaViolations} callbacks over a quota)\n`;
 }
 
 export function formatVersion(v: ModuleVersion): string {

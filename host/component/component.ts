@@ -7,7 +7,8 @@
  *   PauseClock          finishes a swap's report: pause, drain, publication
  *   FaultRecovery       re-instantiation after a trap, probation verdicts
  *   CheckpointScheduler the idle sync of the dirty-page checkpoint
- *   ModuleHost          the host services a module calls (import quotas go here)
+ *   ModuleHost          the host services a module calls, behind its import quotas
+ *   QuotaReports        quota hits turned into rate-limited history records
  *   Instantiator        new instances with imports, capabilities and the WASI sandbox
  */
 import { SIGNALS, type SignalName } from '../abi/abi.js';
@@ -26,13 +27,18 @@ import { type Channel, ModuleHost } from './module-host.js';
 import type { ComponentOptions } from './options.js';
 import { PauseClock } from './pause-clock.js';
 import { Probation } from './probation.js';
+import { type QuotaRecord, QuotaReports } from './quota-reports.js';
+import { DEFAULT_QUOTAS } from './quotas.js';
 import type { SnapshotPolicy, SwapReport } from './swap.js';
 import { SwapRunner } from './swap-runner.js';
+import { nodeScheduler } from './timers.js';
 
 export type { ComponentState } from './dispatcher.js';
 export { describeEvent, type FaultRecord } from './fault-recovery.js';
 export type { BusDeliver, Channel } from './module-host.js';
 export { type ComponentOptions, DEFAULT_PROBATION, type ProbationConfig } from './options.js';
+export type { QuotaRecord } from './quota-reports.js';
+export { DEFAULT_QUOTAS, type QuotaLimits } from './quotas.js';
 export { UpgradeInProgress } from './swap-runner.js';
 
 export interface ComponentStatus {
@@ -44,6 +50,10 @@ export interface ComponentStatus {
   queueDepth: number;
   handled: Record<EventKind, number>;
   faults: number;
+  /** Import calls refused, cut or clamped by a quota, per resource (docs/SAFETY.md). */
+  quotaHits: Record<string, number>;
+  /** Callbacks that hit at least one quota (what probation counts). */
+  quotaViolations: number;
   timers: number;
   memoryPages: number;
   persistentBytes: number;
@@ -52,7 +62,12 @@ export interface ComponentStatus {
 }
 
 /** `replaced`: the module a successful swap took out (null for a first load or a failed swap). */
-type Listener = { onSwap?(report: SwapReport, replaced: PreparedModule | null): void; onFault?(fault: FaultRecord): void };
+type Listener = {
+  onSwap?(report: SwapReport, replaced: PreparedModule | null): void;
+  onFault?(fault: FaultRecord): void;
+  /** Quota hits, at most one record per resource a minute (QuotaReports). */
+  onQuota?(record: QuotaRecord): void;
+};
 
 export class Component {
   readonly name: string;
@@ -67,6 +82,7 @@ export class Component {
   readonly #swaps: SwapRunner;
   readonly #faults: FaultRecovery;
   readonly #sync: CheckpointScheduler | null;
+  readonly #reports: QuotaReports | null;
 
   constructor(options: ComponentOptions) {
     this.name = options.name;
@@ -80,6 +96,7 @@ export class Component {
     this.#sync = checkpoint ? new CheckpointScheduler(checkpoint) : null;
     const probation = options.probation ? new Probation(options.probation) : null;
     const log = this.#log;
+    const limits = options.quotas === false ? null : { ...DEFAULT_QUOTAS, ...options.quotas };
     this.#host = new ModuleHost({
       name: this.name,
       memory: this.memory,
@@ -87,24 +104,29 @@ export class Component {
       log,
       bus: options.bus,
       fireTimer: (id) => this.enqueue({ kind: 'timer', id }),
+      quotas: limits,
+      violated: (resource) => this.#faults.quotaViolation(resource),
+      windowEnded: () => this.#reports?.report(),
     });
+    const quotas = this.#host.quotas;
+    this.#reports = quotas
+      ? new QuotaReports({
+          component: this.name,
+          hits: quotas.hits,
+          running: () => ({ module: this.#dispatcher.module?.name ?? null, version: this.#dispatcher.module?.version ?? null }),
+          record: (record) => {
+            for (const l of this.#listeners) l.onQuota?.(record);
+          },
+          now: () => this.environment.monotonicMs(),
+          scheduler: nodeScheduler,
+        })
+      : null;
     const instantiator = new Instantiator(this.#host, options.capabilities, log);
     const pause = new PauseClock((report, replaced) => {
       for (const l of this.#listeners) l.onSwap?.(report, replaced);
     });
     const dispatcher = new Dispatcher({ name: this.name, host: this.#host, tap: options.tap ?? noTap, pause, log });
     this.#dispatcher = dispatcher;
-    this.#swaps = new SwapRunner({
-      name: this.name,
-      memory: this.memory,
-      snapshotPolicy,
-      checkpoint,
-      dispatcher,
-      instantiator,
-      pause,
-      probation,
-      log,
-    });
     const rollback = options.rollback;
     this.#faults = new FaultRecovery({
       name: this.name,
@@ -116,6 +138,20 @@ export class Component {
         for (const l of this.#listeners) l.onFault?.(fault);
       },
       verdict: rollback ?? ((verdict) => log.warn(`not rolling back (no rollback handler): ${verdict}`)),
+      ...(limits ? { quotaFaults: limits.quotaFaults } : {}),
+    });
+    this.#swaps = new SwapRunner({
+      name: this.name,
+      memory: this.memory,
+      snapshotPolicy,
+      checkpoint,
+      dispatcher,
+      instantiator,
+      pause,
+      probation,
+      log,
+      timers: this.#host.timers,
+      hooks: { started: () => this.#faults.swapStarted(), finished: () => this.#faults.swapFinished() },
     });
     const swaps = this.#swaps;
     const faults = this.#faults;
@@ -210,6 +246,8 @@ export class Component {
       queueDepth: this.queueDepth,
       handled: { ...this.#dispatcher.handled },
       faults: this.#faults.faults,
+      quotaHits: this.#host.quotas?.hits.toJSON() ?? {},
+      quotaViolations: this.#faults.quotaViolations,
       timers: this.#host.timers.size,
       memoryPages: this.memory.pages,
       persistentBytes: this.memory.persistentBytesInUse(),
@@ -226,7 +264,8 @@ export class Component {
     } catch (e) {
       this.#log.warn(`term trapped during shutdown: ${(e as Error).message}`);
     }
-    this.#host.timers.clear();
+    this.#host.stop();
+    this.#reports?.stop();
     this.#sync?.stop();
     this.#dispatcher.bind(null);
     this.#dispatcher.state = 'stopped';

@@ -126,6 +126,7 @@ export class Dispatcher {
   /** THE place every event passes before it reaches the module (journal seam: the tap). */
   #dispatch(event: ComponentEvent): void {
     this.#tap.beforeDispatch(this.#name, event);
+    this.#host.beginEvent(); // the callback's import quotas start whole (a swap's TERM + RESTART share one)
     if (event.kind === 'upgrade') {
       this.#handlers!.swap(event);
       this.#handled.upgrade++;

@@ -2,7 +2,8 @@
  * What happens when a module traps while handling an event: the fault is recorded, the same
  * module is instantiated again over the same persistent memory and RESTARTed, and the queue goes
  * on with the next event (docs/SAFETY.md). A version on probation that faults too often, or that
- * cannot be restarted, gets a verdict, which the component's owner turns into a rollback.
+ * cannot be restarted, gets a verdict, which the component's owner turns into a rollback. Quota
+ * violations (a callback over an import quota) are judged the same way, with their own limit.
  */
 import type { Logger } from '../log.js';
 import type { Dispatcher } from './dispatcher.js';
@@ -33,7 +34,13 @@ export class FaultRecovery {
   readonly #log: Logger;
   readonly #recorded: (fault: FaultRecord) => void;
   readonly #verdict: (verdict: string) => void;
+  readonly #quotaFaults: number;
   #faults = 0;
+  #quotaViolations = 0;
+  /** Violations while a swap was in flight, judged once it is done (swapFinished). */
+  #swapping = false;
+  #deferred = 0;
+  #deferredResource = '';
 
   constructor(options: {
     name: string;
@@ -45,6 +52,8 @@ export class FaultRecovery {
     recorded: (fault: FaultRecord) => void;
     /** The running version must go: called inside the dispatch loop, before the next event. */
     verdict: (verdict: string) => void;
+    /** Quota violations a version on probation may have (QuotaLimits.quotaFaults). */
+    quotaFaults?: number;
   }) {
     this.#name = options.name;
     this.#dispatcher = options.dispatcher;
@@ -53,10 +62,54 @@ export class FaultRecovery {
     this.#log = options.log;
     this.#recorded = options.recorded;
     this.#verdict = options.verdict;
+    this.#quotaFaults = options.quotaFaults ?? Number.POSITIVE_INFINITY;
   }
 
   get faults(): number {
     return this.#faults;
+  }
+  /** Callbacks that hit an import quota. */
+  get quotaViolations(): number {
+    return this.#quotaViolations;
+  }
+
+  /**
+   * A callback of the running module hit an import quota (`resource`): counted, and judged by
+   * probation like a fault. While a swap is in flight (from its start until its report is done)
+   * the judgement waits for swapFinished(): the version on probation is only known then, and the
+   * rollback a verdict asks for can only be queued then. So a module that floods from RESTART,
+   * or right after it, is caught too.
+   */
+  quotaViolation(resource: string): void {
+    this.#quotaViolations++;
+    if (this.#swapping) {
+      this.#deferred++;
+      this.#deferredResource = resource;
+      return;
+    }
+    this.#judge(resource);
+  }
+
+  /** A swap starts (SwapRunner.run): quota violations wait for swapFinished(). */
+  swapStarted(): void {
+    this.#swapping = true;
+  }
+
+  /** The swap's report is done and probation began (or not): judge the violations it had. */
+  swapFinished(): void {
+    this.#swapping = false;
+    const n = this.#deferred;
+    this.#deferred = 0;
+    for (let i = 0; i < n; i++) if (this.#judge(this.#deferredResource)) break;
+  }
+
+  /** True when the violation gave the verdict (handed on). */
+  #judge(resource: string): boolean {
+    const version = this.#dispatcher.module?.version;
+    const verdict = version === undefined ? null : (this.#probation?.quotaViolation(version, resource, this.#quotaFaults) ?? null);
+    if (verdict === null) return false;
+    this.#verdict(verdict);
+    return true;
   }
 
   /**

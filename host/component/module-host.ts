@@ -1,15 +1,15 @@
 /**
  * The host services a component's module calls through its imports (HostServices): reply, send
- * on a channel or the bus, log, timers, and the `output` text `status` writes. Import quotas
- * (a budget per callback for sends, log lines, ...) belong here: every call a module makes to
- * the host passes one of these methods.
+ * on a channel or the bus, log, timers, and the `output` text `status` writes, each behind the
+ * component's import quotas (quotas.ts): every call a module makes to the host passes here.
  */
 import { BUS_CHANNEL, HostResult } from '../abi/abi.js';
 import { type Environment, type HostServices, levelName } from '../abi/imports.js';
 import type { PersistentMemory } from '../abi/memory.js';
 import type { Logger, LogLevelName } from '../log.js';
 import type { ReplyTarget } from './events.js';
-import { TimerTable } from './timers.js';
+import { ImportQuotas, type QuotaLimits, type QuotaResource, type Suppressed } from './quotas.js';
+import { nodeScheduler, type Scheduler, TimerTable } from './timers.js';
 
 /** A way out of the component: a UDP socket, a TCP listener's connections, ... (see sources/). */
 export interface Channel {
@@ -24,6 +24,10 @@ export class ModuleHost implements HostServices {
   readonly memory: PersistentMemory;
   readonly environment: Environment;
   readonly timers: TimerTable;
+  /** The import quotas; null when the owner turned them off (a benchmark's baseline). */
+  readonly quotas: ImportQuotas | null;
+  /** What buildImports asks before each call; absent without quotas. */
+  readonly gate?: ImportQuotas;
   /**
    * Where hs.reply goes: set by the dispatcher around each message (a plain field, so the hot
    * path costs one store before and one after the call into the module).
@@ -43,13 +47,48 @@ export class ModuleHost implements HostServices {
     bus: BusDeliver | undefined;
     /** What a due timer does: queue a timer event for the module. */
     fireTimer: (id: number) => void;
+    /** The limits; null: no quotas at all. */
+    quotas: Readonly<QuotaLimits> | null;
+    /** The first quota hit of a callback (one violation, for probation). */
+    violated?: (resource: QuotaResource) => void;
+    /** A per-second window with activity ended. */
+    windowEnded?: () => void;
+    scheduler?: Scheduler;
   }) {
     this.#name = options.name;
     this.memory = options.memory;
     this.environment = options.environment;
     this.#log = options.log;
     this.#bus = options.bus;
-    this.timers = new TimerTable(options.fireTimer, () => this.environment.monotonicMs());
+    const scheduler = options.scheduler ?? nodeScheduler;
+    this.timers = new TimerTable(options.fireTimer, () => this.environment.monotonicMs(), scheduler);
+    const windowEnded = options.windowEnded;
+    this.quotas = options.quotas
+      ? new ImportQuotas({
+          limits: options.quotas,
+          scheduler,
+          violated: options.violated ?? (() => {}),
+          windowEnded: (suppressed) => {
+            this.#summarise(suppressed);
+            windowEnded?.();
+          },
+        })
+      : null;
+    if (this.quotas) this.gate = this.quotas;
+  }
+
+  /**
+   * A callback is about to run (the dispatcher, before every event): the per-callback budget is
+   * whole again. A few stores, no clock.
+   */
+  beginEvent(): void {
+    this.quotas?.beginCallback();
+  }
+
+  /** The component stops: cancel its timers and the quotas' window. */
+  stop(): void {
+    this.timers.clear();
+    this.quotas?.stop();
   }
 
   attachChannel(index: number, channel: Channel): void {
@@ -59,9 +98,15 @@ export class ModuleHost implements HostServices {
   /** Runs `call` (the module's `status` export) and returns the text it wrote through hs.output. */
   captureOutput(call: () => void): string {
     this.#output = '';
+    const quotas = this.quotas;
+    quotas?.beginCallback();
+    quotas?.beginOutput();
     try {
       call();
-      return this.#output;
+      const cut = quotas?.outputCut ?? 0;
+      return cut > 0
+        ? `${this.#output}\n[output truncated: ${cut} bytes over the ${quotas!.limits.outputBytes}-byte limit]\n`
+        : this.#output;
     } finally {
       this.#output = '';
     }
@@ -86,7 +131,25 @@ export class ModuleHost implements HostServices {
     this.#log.log(levelName(level) as LogLevelName, text);
   }
 
+  /**
+   * Over `timers` timers, a new id is not set; a delay or repeat under `timerMinPeriodMs` is
+   * raised to it (a short repeat counts as a hit, a short one-shot delay does not: `0` is the
+   * usual "as soon as possible" and costs one event).
+   */
   setTimer(id: number, delayMs: number, repeatMs: number): void {
+    const quotas = this.quotas;
+    if (quotas) {
+      const { timers, timerMinPeriodMs: min } = quotas.limits;
+      if (this.timers.size >= timers && !this.timers.has(id)) {
+        quotas.timerHit('timers');
+        return;
+      }
+      if (repeatMs > 0 && repeatMs < min) {
+        quotas.timerHit('timerPeriod');
+        repeatMs = min;
+      }
+      if (!(delayMs >= min)) delayMs = min;
+    }
     this.timers.set(id, delayMs, repeatMs);
   }
   cancelTimer(id: number): boolean {
@@ -99,4 +162,17 @@ export class ModuleHost implements HostServices {
   output(text: string): void {
     this.#output += text;
   }
+
+  /** One line per window in which log lines were dropped, instead of the lines. */
+  #summarise(suppressed: Suppressed): void {
+    if (suppressed.lines === 0) return;
+    this.#log.warn(`${this.#name}: ${suppressed.lines} log lines (${formatBytes(suppressed.bytes)}) suppressed in the last 1 s`);
+  }
+}
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 * 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  return `${(n / 1024 / 1024 / 1024).toFixed(1)} GiB`;
 }

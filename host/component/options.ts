@@ -9,6 +9,7 @@ import type { Logger } from '../log.js';
 import type { ModulePolicy } from '../modules/check.js';
 import type { EventTap } from './events.js';
 import type { BusDeliver } from './module-host.js';
+import type { QuotaLimits } from './quotas.js';
 import type { SnapshotPolicy } from './swap.js';
 
 /**
@@ -42,4 +43,6 @@ export interface ComponentOptions {
    * Absent: the verdict is only logged.
    */
   rollback?: (verdict: string) => void;
+  /** Import quotas over DEFAULT_QUOTAS (host/component/quotas.ts); false: none (a benchmark's baseline). */
+  quotas?: Partial<QuotaLimits> | false;
 }

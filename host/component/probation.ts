@@ -14,6 +14,7 @@ export class Probation {
   #version: string | null = null;
   #since = 0;
   #faults: string[] = [];
+  #violations = 0;
 
   constructor(config: ProbationConfig, now: () => number = () => performance.now()) {
     this.#config = config;
@@ -31,12 +32,29 @@ export class Probation {
     this.#version = version;
     this.#since = this.#now();
     this.#faults = [];
+    this.#violations = 0;
   }
 
   /** The version left (rolled back, or replaced again): stop watching it. */
   end(): void {
     this.#version = null;
     this.#faults = [];
+    this.#violations = 0;
+  }
+
+  /**
+   * Counts a quota violation of `version` (a callback that hit a quota; docs/SAFETY.md). Returns
+   * why it must be rolled back once more than `limit` callbacks did so within its window.
+   */
+  quotaViolation(version: string, resource: string, limit: number): string | null {
+    if (this.version !== version) return null;
+    this.#violations++;
+    if (this.#violations <= limit) return null;
+    const verdict =
+      `probation: ${this.#violations} callbacks over an import quota within ${Math.round(this.#now() - this.#since)} ms of the ` +
+      `upgrade to ${version} (limit ${limit} in ${this.#config.windowMs} ms); last: ${resource}`;
+    this.end();
+    return verdict;
   }
 
   /**

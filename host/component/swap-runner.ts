@@ -1,7 +1,8 @@
 /**
  * Queues swaps as events and runs them when their turn comes (gen_server style): one swap in
  * flight at a time, the transactional procedure of swap.ts, the state and probation that
- * follow, and the hand-over to the PauseClock that finishes the report.
+ * follow, the timer table an upgrade's rollback puts back, and the hand-over to the PauseClock
+ * that finishes the report.
  */
 import type { DirtyPageCheckpoint } from '../abi/checkpoint.js';
 import type { PersistentMemory } from '../abi/memory.js';
@@ -13,6 +14,17 @@ import type { Instantiator } from './instantiator.js';
 import type { PauseClock } from './pause-clock.js';
 import type { Probation } from './probation.js';
 import { type SnapshotPolicy, type SwapReport, swapModule } from './swap.js';
+import type { TimerSnapshot, TimerTable } from './timers.js';
+
+/** The timer table just before an upgrade from `from` to `to`: what rolling it back restores. */
+interface UpgradeUndo {
+  from: string;
+  to: string;
+  timers: TimerSnapshot;
+}
+
+/** Upgrades whose timer tables are kept for a rollback (3 → 2 → 1 walks back this far). */
+const UNDO_DEPTH = 16;
 
 export class UpgradeInProgress extends Error {
   constructor(readonly component: string) {
@@ -31,6 +43,9 @@ export class SwapRunner {
   readonly #pause: PauseClock;
   readonly #probation: Probation | null;
   readonly #log: Logger;
+  readonly #timers: TimerTable;
+  readonly #hooks: { started(): void; finished(): void };
+  readonly #undo: UpgradeUndo[] = [];
   #inFlight = false;
   /** Why the queued swap was started by the component itself (probation), for its report. */
   #automatic: string | undefined;
@@ -47,6 +62,12 @@ export class SwapRunner {
     pause: PauseClock;
     probation: Probation | null;
     log: Logger;
+    timers: TimerTable;
+    /**
+     * Told when a swap starts and when its report is done (after probation began and the swap
+     * is no longer in flight): FaultRecovery judges the quota violations of TERM and RESTART then.
+     */
+    hooks?: { started(): void; finished(): void };
   }) {
     this.#name = options.name;
     this.#memory = options.memory;
@@ -57,6 +78,8 @@ export class SwapRunner {
     this.#pause = options.pause;
     this.#probation = options.probation;
     this.#log = options.log;
+    this.#timers = options.timers;
+    this.#hooks = options.hooks ?? { started: () => {}, finished: () => {} };
   }
 
   get inFlight(): boolean {
@@ -86,6 +109,7 @@ export class SwapRunner {
         reason,
         done: (report) => {
           this.#inFlight = false;
+          this.#hooks.finished();
           resolve(report);
         },
       };
@@ -104,6 +128,9 @@ export class SwapRunner {
     const wasFailed = dispatcher.state === 'failed';
     const previousModule = dispatcher.module;
     dispatcher.state = 'upgrading';
+    this.#hooks.started();
+    const table = this.#timers;
+    const taken: { timers: TimerSnapshot | null } = { timers: null }; // what swapModule snapshotted
     const report = swapModule(
       {
         name: this.#name,
@@ -113,6 +140,10 @@ export class SwapRunner {
         current: () => dispatcher.instance,
         instantiate: (m) => this.#instantiator.create(m),
         bind: (instance) => dispatcher.bind(instance),
+        timers: {
+          snapshot: () => (taken.timers = table.snapshot()),
+          restore: (snapshot) => table.restore(snapshot),
+        },
       },
       module,
       reason,
@@ -124,6 +155,7 @@ export class SwapRunner {
       replaced = dispatcher.module === module ? previousModule : null;
       if (reason === 'upgrade' && replaced) this.#probation?.begin(module.version);
       else this.#probation?.end();
+      if (replaced && taken.timers) this.#keepOrRevertTimers(reason, replaced.version, module.version, taken.timers);
     } else {
       this.#log.error(
         `${reason} to ${module.version} ${report.result}: ${report.cause}${report.rollbackError ? `; ${report.rollbackError}` : ''}`,
@@ -135,5 +167,25 @@ export class SwapRunner {
     this.#last = report;
     report.queued = dispatcher.queueDepth;
     this.#pause.start(report, replaced, started, dispatcher.state === 'running', done);
+  }
+
+  /**
+   * After a successful swap from `from` to `to`: an upgrade keeps the timer table of just
+   * before it; a rollback that undoes the latest kept upgrade (to → from) reverts the table to
+   * it (TimerTable.revertTo: the undone version's timers go, the older ones stay or come back).
+   * Any other rollback (to a version further back) leaves the timers as they are.
+   */
+  #keepOrRevertTimers(reason: SwapReport['reason'], from: string, to: string, before: TimerSnapshot): void {
+    if (reason === 'upgrade') {
+      this.#undo.push({ from, to, timers: before });
+      if (this.#undo.length > UNDO_DEPTH) this.#undo.shift();
+      return;
+    }
+    const last = this.#undo.at(-1);
+    if (!last || last.to !== from || last.from !== to) return;
+    this.#undo.pop();
+    const set = this.#timers.size;
+    this.#timers.revertTo(last.timers);
+    this.#log.info(`timers reverted to before the upgrade to ${from}: ${set} -> ${this.#timers.size}`);
   }
 }

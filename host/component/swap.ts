@@ -4,6 +4,7 @@ import type { DirtyPageCheckpoint } from '../abi/checkpoint.js';
 import type { PersistentMemory, PersistentSnapshot } from '../abi/memory.js';
 import type { PreparedModule } from '../modules/prepared.js';
 import { CallbackTrap, type ModuleInstance, type TrapKind } from './instance.js';
+import type { TimerSnapshot } from './timers.js';
 
 /** The phases of a swap, in the order they run (a report lists the ones that ran). */
 export const SWAP_PHASES = ['snapshot', 'term', 'hold', 'migrate_down', 'instantiate', 'bind', 'migrate', 'restart', 'drain'] as const;
@@ -63,6 +64,8 @@ export interface SwapTarget {
   instantiate(module: PreparedModule): ModuleInstance;
   /** Makes `instance` the one the dispatcher calls (re-binds the callbacks). */
   bind(instance: ModuleInstance | null): void;
+  /** The component's timer table: snapshotted before TERM, restored exactly by a rollback. */
+  readonly timers?: { snapshot(): TimerSnapshot; restore(snapshot: TimerSnapshot): void };
 }
 
 export class SwapFailure extends Error {
@@ -153,6 +156,9 @@ export function swapModule(target: SwapTarget, next: PreparedModule, reason: Swa
     restore = () => target.memory.restore(snapshot);
     lap('snapshot');
   }
+  // Timers are component state too: whatever TERM, HOLD or a failed RESTART set or cancelled is
+  // undone with the bytes (docs/SAFETY.md, "Timers and rollback").
+  const timersBefore = target.timers?.snapshot();
   try {
     if (old) {
       run('term', old.module, () => old.term());
@@ -200,6 +206,7 @@ export function swapModule(target: SwapTarget, next: PreparedModule, reason: Swa
     }
     target.bind(null);
     restore?.();
+    if (timersBefore) target.timers!.restore(timersBefore);
     if (old) {
       try {
         const again = target.instantiate(old.module);

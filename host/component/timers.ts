@@ -19,7 +19,16 @@ export interface Scheduler {
   clearTimeout(handle: ScheduledHandle): void;
 }
 
-const nodeScheduler: Scheduler = {
+/**
+ * The table at one moment, for a swap to put back (docs/SAFETY.md, "Timers and rollback"):
+ * each timer's id, absolute due time on the table's clock, and repeat.
+ */
+export interface TimerSnapshot {
+  readonly takenAt: number;
+  readonly timers: readonly { readonly id: number; readonly due: number; readonly repeatMs: number }[];
+}
+
+export const nodeScheduler: Scheduler = {
   setTimeout: (callback, delayMs) => setTimeout(callback, delayMs),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
@@ -40,8 +49,50 @@ export class TimerTable {
     this.cancel(id);
     const delay = Number.isFinite(delayMs) && delayMs > 0 ? delayMs : 0;
     const repeat = Number.isFinite(repeatMs) && repeatMs > 0 ? Math.max(repeatMs, 1) : 0;
-    const handle = this.#schedule(id, delay);
-    this.#timers.set(id, { due: this.#now() + delay, repeatMs: repeat, handle });
+    this.#put(id, this.#now() + delay, repeat);
+  }
+
+  /** True when timer `id` is set. */
+  has(id: number): boolean {
+    return this.#timers.has(id);
+  }
+
+  snapshot(): TimerSnapshot {
+    return { takenAt: this.#now(), timers: [...this.#timers].map(([id, t]) => ({ id, due: t.due, repeatMs: t.repeatMs })) };
+  }
+
+  /**
+   * Exactly the table of `snapshot`: every timer set since is cancelled, every timer of then is
+   * back with its due time and repeat. For a swap rolled back by its own transaction, which runs
+   * synchronously, so no timer of the snapshot can have fired in between.
+   */
+  restore(snapshot: TimerSnapshot): void {
+    this.clear();
+    for (const t of snapshot.timers) this.#put(t.id, t.due, t.repeatMs);
+  }
+
+  /**
+   * The table of `snapshot` after time went on (a rollback of an upgrade by probation or by an
+   * operator, maybe much later): timers not in the snapshot (set by the version being undone)
+   * are cancelled; a timer of the snapshot that is still set keeps its current due time and gets
+   * its repeat of then back; one that is gone comes back if it repeats (on its old grid, next due
+   * time after now) or if it is a one-shot not yet due (a one-shot whose due time passed fired).
+   */
+  revertTo(snapshot: TimerSnapshot): void {
+    const then = new Map(snapshot.timers.map((t) => [t.id, t]));
+    for (const id of [...this.#timers.keys()]) if (!then.has(id)) this.cancel(id);
+    const now = this.#now();
+    for (const t of snapshot.timers) {
+      const current = this.#timers.get(t.id);
+      if (current) {
+        current.repeatMs = t.repeatMs;
+      } else if (t.repeatMs > 0) {
+        const missed = t.due < now ? Math.ceil((now - t.due) / t.repeatMs) : 0;
+        this.#put(t.id, t.due + missed * t.repeatMs, t.repeatMs);
+      } else if (t.due >= now) {
+        this.#put(t.id, t.due, 0);
+      }
+    }
   }
 
   cancel(id: number): boolean {
@@ -69,6 +120,11 @@ export class TimerTable {
   clear(): void {
     for (const t of this.#timers.values()) this.#scheduler.clearTimeout(t.handle);
     this.#timers.clear();
+  }
+
+  #put(id: number, due: number, repeatMs: number): void {
+    const handle = this.#schedule(id, Math.max(0, due - this.#now()));
+    this.#timers.set(id, { due, repeatMs, handle });
   }
 
   /** Timers never keep the process alive: the component's sources and the engine do. */

@@ -2,6 +2,7 @@
 // and its default. loadConfig (host/config.ts) validates a file against it in one pass.
 import { MEMORY_BASE, SIGNALS } from '../abi/abi.js';
 import { CAPABILITIES_SCHEMA } from '../capabilities/config.js';
+import type { QuotaLimits } from '../component/quotas.js';
 import type { SnapshotPolicy } from '../component/swap.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevelName } from '../log.js';
 import { DEFAULT_FUEL, type FuelBudgets, MAX_FUEL } from '../modules/fuel-budgets.js';
@@ -64,6 +65,18 @@ const COMPONENT = {
         },
         moduleBytes: { type: 'integer', minimum: 1, default: DEFAULT_MODULE_BYTES },
         fuel: FUEL,
+        // Import quotas: defaults in DEFAULT_QUOTAS (host/component/quotas.ts), filled in by loadConfig.
+        queueEvents: { type: 'integer', minimum: 1 },
+        timers: { type: 'integer', minimum: 0 },
+        timerMinPeriodMs: { type: 'number', minimum: 0 },
+        logLinesPerSecond: { type: 'integer', minimum: 0 },
+        logBytesPerSecond: { type: 'integer', minimum: 0 },
+        outputBytes: { type: 'integer', minimum: 0 },
+        sendsPerCallback: { type: 'integer', minimum: 0 },
+        sendBytesPerCallback: { type: 'integer', minimum: 0 },
+        sendsPerSecond: { type: 'integer', minimum: 0 },
+        sendBytesPerSecond: { type: 'integer', minimum: 0 },
+        quotaFaults: { type: 'integer', minimum: 0 },
       },
     },
     // Defaults: DEFAULT_PROBATION, filled in by loadConfig (the component layer owns them).
@@ -101,6 +114,15 @@ export const ENGINE_CONFIG_SCHEMA = {
         trustedKey: { type: 'string', minLength: 1 },
       },
     },
+    // How the dispatcher slices its work between the event loop's turns (host/component/options.ts).
+    dispatch: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        sliceEvents: { type: 'integer', minimum: 1 },
+        sliceMs: { type: 'number', exclusiveMinimum: 0 },
+      },
+    },
     components: { type: 'array', items: COMPONENT },
   },
 } as const;
@@ -111,13 +133,14 @@ export interface CheckedConfig {
   logLevel: LogLevelName;
   logFormat: LogFormat;
   control: { host: string; port: number; token?: string; uploadLimitBytes?: number; trustedKey?: string };
+  dispatch?: { sliceEvents?: number; sliceMs?: number };
   components: {
     name: string;
     module?: string;
     version: string;
     listen: { proto: 'udp' | 'tcp'; host: string; port: number }[];
     signals: (keyof typeof SIGNALS)[];
-    limits: { memoryBytes: number; moduleBytes: number; fuel?: false | Partial<FuelBudgets> };
+    limits: { memoryBytes: number; moduleBytes: number; fuel?: false | Partial<FuelBudgets>; queueEvents?: number } & Partial<QuotaLimits>;
     probation?: { windowMs?: number; maxFaults?: number };
     snapshot: SnapshotPolicy;
     wasi: boolean;

@@ -41,6 +41,18 @@ export class EngineMetrics {
         for (const s of engine.status()) this.set({ component: s.name }, s.queueDepth);
       },
     });
+    new Counter({
+      name: 'hotswap_quota_hits_total',
+      help: 'Import calls refused, cut or clamped because a component was over a quota, by resource (docs/SAFETY.md)',
+      labelNames: ['component', 'resource'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of engine.status()) {
+          for (const [resource, n] of Object.entries(s.quotaHits)) this.inc({ component: s.name, resource }, n);
+        }
+      },
+    });
     new Gauge({
       name: 'hotswap_component_info',
       help: 'The module version a component runs and its state (value is always 1)',

@@ -1,9 +1,10 @@
 /**
  * The one place the engine records what happened to its components: every swap (upgrade,
- * rollback, failed attempt), every fault, and every attempt refused before a swap. Each goes to
- * the history (EngineOptions.history) first, then to the listeners (metrics, tests).
+ * rollback, failed attempt), every fault, every attempt refused before a swap, and quota hits
+ * (already rate-limited by the component). Each goes to the history (EngineOptions.history)
+ * first, then to the listeners (metrics, tests).
  */
-import type { FaultRecord } from '../component/component.js';
+import type { FaultRecord, QuotaRecord } from '../component/component.js';
 import type { SwapReport } from '../component/swap.js';
 import type { Logger } from '../log.js';
 
@@ -15,6 +16,8 @@ export interface UpgradeLog {
   recordSwap(report: SwapReport): unknown;
   recordFault(fault: FaultRecord): unknown;
   recordRejected(component: string, kind: 'upgrade' | 'rollback', from: string | null, to: string | null, cause: string): unknown;
+  /** Quota hits of one resource (absent: not recorded). */
+  recordQuota?(record: QuotaRecord): unknown;
   /** The version `current` replaced in the newest successful swap to it, or null. */
   previousVersion(component: string, current: string): string | null;
 }
@@ -34,6 +37,7 @@ export class Attempts {
   readonly #swaps: ((report: SwapReport) => void)[] = [];
   readonly #faults: ((fault: FaultRecord) => void)[] = [];
   readonly #rejections: ((rejection: Rejection) => void)[] = [];
+  readonly #quotas: ((record: QuotaRecord) => void)[] = [];
 
   constructor(history: UpgradeLog | undefined, log: Logger) {
     this.#history = history;
@@ -48,6 +52,15 @@ export class Attempts {
   }
   onRejected(listener: (rejection: Rejection) => void): void {
     this.#rejections.push(listener);
+  }
+
+  onQuota(listener: (record: QuotaRecord) => void): void {
+    this.#quotas.push(listener);
+  }
+
+  quota(record: QuotaRecord): void {
+    this.#write('quota hits', (h) => h.recordQuota?.(record));
+    for (const l of this.#quotas) l(record);
   }
 
   swap(report: SwapReport): void {

@@ -36,6 +36,7 @@ export class ComponentEntry {
       ...wiring,
       ...(this.#capabilities ? { capabilities: this.#capabilities } : {}),
       probation: config.probation ?? DEFAULT_PROBATION,
+      ...(config.limits.quotas ? { quotas: config.limits.quotas } : {}),
     });
   }
 

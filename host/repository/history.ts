@@ -1,12 +1,18 @@
-// The persistent history of every upgrade, rollback, refusal and fault, per component.
-import type { FaultRecord } from '../component/component.js';
+// The persistent history of every upgrade, rollback, refusal, fault and quota hits, per component.
+import type { FaultRecord, QuotaRecord } from '../component/component.js';
 import type { SwapReport } from '../component/swap.js';
 import type { Db } from './database.js';
 
-/** What happened: a swap asked for as an upgrade or a rollback, or a trap while handling an event. */
-export type HistoryKind = 'upgrade' | 'rollback' | 'fault';
-/** A swap's result, 'rejected' when the module never got as far as a swap, 'trapped' for faults. */
-export type HistoryResult = SwapReport['result'] | 'rejected' | 'trapped';
+/**
+ * What happened: a swap asked for as an upgrade or a rollback, a trap while handling an event,
+ * or import calls over a quota (at most one entry per component and resource a minute).
+ */
+export type HistoryKind = 'upgrade' | 'rollback' | 'fault' | 'quota';
+/**
+ * A swap's result, 'rejected' when the module never got as far as a swap, 'trapped' for faults,
+ * 'over_quota' for quota hits.
+ */
+export type HistoryResult = SwapReport['result'] | 'rejected' | 'trapped' | 'over_quota';
 
 export interface HistoryEntry {
   id: number;
@@ -106,6 +112,25 @@ export class UpgradeHistory {
       pauseUs: null,
       queued: null,
       detail: fault,
+    });
+  }
+
+  /** Quota hits of one resource since the previous entry (QuotaReports rate-limits them). */
+  recordQuota(record: QuotaRecord): HistoryEntry {
+    return this.#add({
+      component: record.component,
+      at: record.at,
+      kind: 'quota',
+      from: record.version,
+      to: null,
+      result: 'over_quota',
+      cause:
+        `${record.module ?? '?'}@${record.version ?? '?'}: ${record.hits} ${record.resource} quota hits` +
+        (record.periodMs > 0 ? ` in the last ${Math.round(record.periodMs / 1000)} s` : '') +
+        ` (${record.total} in all)`,
+      pauseUs: null,
+      queued: null,
+      detail: record,
     });
   }
 

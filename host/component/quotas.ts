@@ -1,0 +1,218 @@
+/**
+ * Import quotas of one component (docs/SAFETY.md, "Import quotas"): what a module may consume
+ * through its imports per callback and per second, counted before the host reads a byte of the
+ * module's memory for the call. ImportQuotas is the gate the import object asks (ImportGate);
+ * QuotaHits counts the refusals per resource for status, /metrics and the history.
+ */
+import type { ImportGate } from '../abi/imports.js';
+import type { ScheduledHandle, Scheduler } from './timers.js';
+
+/** The limits, per component (config `limits.*`; defaults in DEFAULT_QUOTAS). */
+export interface QuotaLimits {
+  /** Timers a component may hold at once; timer_set of one more id is ignored (and counted). */
+  timers: number;
+  /** Shortest delay and repeat of a timer, in ms; shorter ones are raised to it. */
+  timerMinPeriodMs: number;
+  /** Log lines and bytes per second; the excess is dropped unread and summarised once a second. */
+  logLinesPerSecond: number;
+  logBytesPerSecond: number;
+  /** Bytes one call of `status` (or `version`) may write through hs.output; the rest is cut. */
+  outputBytes: number;
+  /** Sends and replies (together, with route changes) within one callback, and their bytes. */
+  sendsPerCallback: number;
+  sendBytesPerCallback: number;
+  /** The same per second, whatever callback they come from (timers included). */
+  sendsPerSecond: number;
+  sendBytesPerSecond: number;
+  /** Callbacks over a quota a version on probation may have before it is rolled back. */
+  quotaFaults: number;
+}
+
+const MiB = 1024 * 1024;
+
+/**
+ * Defaults a normal module never meets (the reasons are in docs/SAFETY.md): they are there to
+ * stop floods, not to shape traffic.
+ */
+export const DEFAULT_QUOTAS: Readonly<QuotaLimits> = Object.freeze({
+  timers: 256,
+  timerMinPeriodMs: 10,
+  logLinesPerSecond: 1000,
+  logBytesPerSecond: 1 * MiB,
+  outputBytes: 64 * 1024,
+  sendsPerCallback: 256,
+  sendBytesPerCallback: 4 * MiB,
+  sendsPerSecond: 10_000_000,
+  sendBytesPerSecond: 1024 * MiB,
+  quotaFaults: 100,
+});
+
+/** The resources counted, as they appear in status, /metrics and the history. */
+export type QuotaResource = 'sends' | 'sendBytes' | 'logLines' | 'logBytes' | 'timers' | 'timerPeriod' | 'output';
+
+/** Hits per resource: every import call refused, cut or clamped because of a quota. */
+export class QuotaHits {
+  readonly #counts = new Map<QuotaResource, number>();
+
+  add(resource: QuotaResource, n = 1): void {
+    this.#counts.set(resource, (this.#counts.get(resource) ?? 0) + n);
+  }
+  get(resource: QuotaResource): number {
+    return this.#counts.get(resource) ?? 0;
+  }
+  toJSON(): Record<string, number> {
+    return Object.fromEntries(this.#counts);
+  }
+}
+
+/** Log lines and bytes dropped in the last window, for the one summary line per second. */
+export interface Suppressed {
+  lines: number;
+  bytes: number;
+}
+
+/**
+ * The per-callback and per-second counters. Per-callback counters are zeroed by
+ * beginCallback() (the dispatcher, before each event); per-second counters by a window timer
+ * that is armed by the first counted call of a window and not re-armed while the module is quiet,
+ * so the import path never reads the clock and an idle component costs nothing.
+ */
+export class ImportQuotas implements ImportGate {
+  readonly limits: Readonly<QuotaLimits>;
+  readonly hits = new QuotaHits();
+  readonly #scheduler: Scheduler;
+  readonly #violated: (resource: QuotaResource) => void;
+  readonly #windowEnded: (suppressed: Suppressed) => void;
+  // Per callback.
+  #sends = 0;
+  #sendBytes = 0;
+  #inViolation = false;
+  // Per second.
+  #secondSends = 0;
+  #secondSendBytes = 0;
+  #logLines = 0;
+  #logBytes = 0;
+  #suppressedLines = 0;
+  #suppressedBytes = 0;
+  #window: ScheduledHandle | null = null;
+  // Per call of status/version.
+  #outputBytes = 0;
+  #outputCut = 0;
+
+  constructor(options: {
+    limits: Readonly<QuotaLimits>;
+    scheduler: Scheduler;
+    /** The first hit of a callback: the callback is one quota violation (probation counts them). */
+    violated: (resource: QuotaResource) => void;
+    /** A window with activity ended (its counters are zeroed right after). */
+    windowEnded: (suppressed: Suppressed) => void;
+  }) {
+    this.limits = options.limits;
+    this.#scheduler = options.scheduler;
+    this.#violated = options.violated;
+    this.#windowEnded = options.windowEnded;
+  }
+
+  /** A new callback starts: its budget is whole again. A few stores: it runs before every event. */
+  beginCallback(): void {
+    this.#sends = 0;
+    this.#sendBytes = 0;
+    this.#inViolation = false;
+  }
+
+  /** A send or reply of `bytes`: true to go ahead, false when over quota (the call returns -6). */
+  send(bytes: number): boolean {
+    const l = this.limits;
+    const sends = this.#sends + 1;
+    const sendBytes = this.#sendBytes + bytes;
+    if (sends > l.sendsPerCallback) return this.#hit('sends');
+    if (sendBytes > l.sendBytesPerCallback) return this.#hit('sendBytes');
+    const secondSends = this.#secondSends + 1;
+    const secondBytes = this.#secondSendBytes + bytes;
+    if (secondSends > l.sendsPerSecond) return this.#hit('sends');
+    if (secondBytes > l.sendBytesPerSecond) return this.#hit('sendBytes');
+    if (this.#window === null) this.#arm();
+    this.#sends = sends;
+    this.#sendBytes = sendBytes;
+    this.#secondSends = secondSends;
+    this.#secondSendBytes = secondBytes;
+    return true;
+  }
+
+  /** A log line of `bytes`: false to drop it without reading it (counted for the summary). */
+  log(bytes: number): boolean {
+    if (this.#window === null) this.#arm();
+    const lines = this.#logLines + 1;
+    const total = this.#logBytes + bytes;
+    if (lines > this.limits.logLinesPerSecond || total > this.limits.logBytesPerSecond) {
+      this.#suppressedLines++;
+      this.#suppressedBytes += bytes;
+      return this.#hit(lines > this.limits.logLinesPerSecond ? 'logLines' : 'logBytes');
+    }
+    this.#logLines = lines;
+    this.#logBytes = total;
+    return true;
+  }
+
+  /** A call of `status`/`version` starts: its output budget is whole again. */
+  beginOutput(): void {
+    this.#outputBytes = 0;
+    this.#outputCut = 0;
+  }
+
+  /** `bytes` more output: how many of them to keep (the rest is cut and counted). */
+  output(bytes: number): number {
+    const room = Math.max(0, this.limits.outputBytes - this.#outputBytes);
+    const keep = Math.min(room, bytes);
+    this.#outputBytes += keep;
+    if (keep < bytes) {
+      this.#outputCut += bytes - keep;
+      this.#hit('output');
+    }
+    return keep;
+  }
+
+  /** Bytes of output cut since beginOutput(). */
+  get outputCut(): number {
+    return this.#outputCut;
+  }
+
+  /** A timer request over a limit (count or period): counted like any other hit. */
+  timerHit(resource: 'timers' | 'timerPeriod'): void {
+    this.#hit(resource);
+  }
+
+  /** The component stops: no window timer may outlive it. */
+  stop(): void {
+    if (this.#window !== null) this.#scheduler.clearTimeout(this.#window);
+    this.#window = null;
+  }
+
+  #hit(resource: QuotaResource): false {
+    this.hits.add(resource);
+    if (this.#window === null) this.#arm(); // its end reports the hits (QuotaReports), whatever the resource
+    if (!this.#inViolation) {
+      this.#inViolation = true;
+      this.#violated(resource);
+    }
+    return false;
+  }
+
+  #arm(): void {
+    const handle = this.#scheduler.setTimeout(() => this.#endWindow(), 1000);
+    handle.unref?.();
+    this.#window = handle;
+  }
+
+  #endWindow(): void {
+    this.#window = null;
+    const suppressed = { lines: this.#suppressedLines, bytes: this.#suppressedBytes };
+    this.#secondSends = 0;
+    this.#secondSendBytes = 0;
+    this.#logLines = 0;
+    this.#logBytes = 0;
+    this.#suppressedLines = 0;
+    this.#suppressedBytes = 0;
+    this.#windowEnded(suppressed);
+  }
+}
