@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { SignalName } from './abi/abi.js';
 import { type CapabilitiesConfig, parseCapabilities } from './capabilities/config.js';
-import { DEFAULT_PROBATION, type ProbationConfig } from './component/options.js';
+import { DEFAULT_PROBATION, type DispatchLimits, type ProbationConfig } from './component/options.js';
 import type { SnapshotPolicy } from './component/swap.js';
 import { type CheckedConfig, ENGINE_CONFIG_SCHEMA } from './config/schema.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevelName } from './log.js';
@@ -35,6 +35,8 @@ export interface ComponentConfig {
     moduleBytes: number;
     /** Fuel budgets per callback kind (absent: DEFAULT_FUEL); null runs modules unmetered. */
     fuel?: FuelBudgets | null;
+    /** Events that may wait in the component's queue (absent: DEFAULT_QUEUE_EVENTS). */
+    queueEvents?: number;
   };
   /** Health check after an upgrade (absent: DEFAULT_PROBATION); see docs/SAFETY.md. */
   probation?: ProbationConfig;
@@ -63,6 +65,8 @@ export interface EngineConfig {
   logFormat?: LogFormat;
   control: ControlConfig;
   components: ComponentConfig[];
+  /** The dispatcher's slices (absent: DEFAULT_DISPATCH). */
+  dispatch?: DispatchLimits;
 }
 
 /** A configuration mistake; the message names where (file, flag or variable) and every field. */

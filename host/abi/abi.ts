@@ -129,6 +129,8 @@ export const HostResult = {
   tooLarge: -3,
   noCurrentMessage: -4,
   denied: -5,
+  /** Refused because the component is over a quota (e.g. a bus send to a full queue). */
+  quotaExceeded: -6,
 } as const;
 
 /**
