@@ -195,7 +195,13 @@ export class Dispatcher implements Sliceable {
     } finally {
       this.#draining = false;
     }
-    if (this.#belowLowWater.length > 0 && this.#queue.length <= this.#lowWater) this.#resumeSources();
+    if (this.#belowLowWater.length > 0 && this.#queue.length <= this.#lowWater) {
+      // A resumed connection queues its waiting lines right away; this queue is still listed
+      // with the scheduler (its ready() was a no-op), so they count as work left.
+      this.#resumeSources();
+      const next = this.#queue.peek();
+      more = next !== undefined && (this.#state !== 'failed' || next.kind === 'upgrade');
+    }
     if (!more) this.#handlers!.idle();
     return more;
   }
