@@ -256,7 +256,13 @@ export class Engine {
     return entry;
   }
 
-  #deliverBus(to: string, from: string, bytes: Buffer): number {
+  /**
+   * A bus message from `from` to `to`. A reply to it goes back to `from` as a message that
+   * cannot itself be replied to (hs.reply returns noCurrentMessage there): two modules that
+   * answer everything, errors included, would otherwise bounce each message between them (or
+   * within one component, to itself) forever.
+   */
+  #deliverBus(to: string, from: string, bytes: Buffer, repliable = true): number {
     const target = this.#entries.get(to);
     if (!target) return HostResult.unknownPeer;
     const queued = target.component.enqueue({
@@ -264,7 +270,7 @@ export class Engine {
       channel: BUS_CHANNEL,
       peer: from,
       payload: bytes,
-      replyTo: { reply: (answer) => this.#deliverBus(from, to, answer) },
+      ...(repliable ? { replyTo: { reply: (answer: Buffer) => this.#deliverBus(from, to, answer, false) } } : {}),
     });
     // A full queue refuses the message: the sender learns it (the target counts it as dropped).
     return queued ? HostResult.ok : HostResult.quotaExceeded;

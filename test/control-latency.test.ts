@@ -76,7 +76,7 @@ async function kvLatencies(ms: number): Promise<number[]> {
   return out;
 }
 
-/** GETs `path` every `everyMs` for `ms`; returns the latencies. */
+/** GETs `path` every `everyMs` for `ms` (hundreds of samples: p99 is not just the worst one). */
 async function pollLatencies(path: string, everyMs: number, ms: number): Promise<number[]> {
   const out: number[] = [];
   const end = performance.now() + ms;
@@ -107,7 +107,7 @@ test('a component flooding itself over the bus: the control API and the other co
   assert.is(up.code, 0, up.stderr);
 
   // Baseline, before the flood: the same measurements, for as long.
-  const [kvBefore, healthBefore] = await Promise.all([kvLatencies(2000), pollLatencies('/healthz', 20, 2000)]);
+  const [kvBefore, healthBefore] = await Promise.all([kvLatencies(2000), pollLatencies('/healthz', 5, 2000)]);
   const rssBefore = rssBytes(pid);
   const handledBefore = (await statusOf('flood')).handled.message;
 
@@ -126,8 +126,8 @@ test('a component flooding itself over the bus: the control API and the other co
   })();
   const [kvDuring, health, status] = await Promise.all([
     kvLatencies(FLOOD_MS),
-    pollLatencies('/healthz', 20, FLOOD_MS),
-    pollLatencies('/v1/components', 50, FLOOD_MS), // what `hotswap status --json` asks
+    pollLatencies('/healthz', 5, FLOOD_MS),
+    pollLatencies('/v1/components', 10, FLOOD_MS), // what `hotswap status --json` asks
     sampling,
   ]);
   const flooded = await statusOf('flood');
@@ -177,7 +177,7 @@ test('a component flooding itself over the bus: the control API and the other co
     },
     { what: 'the engine to go idle (< 5% CPU over 1 s)', timeoutMs: 15_000, intervalMs: 100 },
   );
-  assert.is(await kv.request('GET key1'), 'VALUE v1');
+  assert.is(await kv.request('GET key0'), 'VALUE v0', 'the healthy component kept its keys');
   assert.is(await flood.request('SET after flood'), 'OK');
 });
 
