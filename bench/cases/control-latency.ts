@@ -91,7 +91,11 @@ runCase(import.meta.url, async ({ quick }) => {
     }
     progress('control_latency', `flooding: GET /healthz for ${seconds} s`);
     const flooding = await healthz(control, seconds * 1000);
-    const status = JSON.parse(await hotswap(control, 'status', '--json')) as { name: string; dropped?: number; handled: { message: number } }[];
+    const status = JSON.parse(await hotswap(control, 'status', '--json')) as {
+      name: string;
+      dropped?: number;
+      handled: { message: number };
+    }[];
     await hotswap(control, 'rollback', 'flood');
     const f = status.find((s) => s.name === 'flood')!;
     const ms = (xs: number[]) => {

@@ -31,10 +31,10 @@ import { Probation } from './probation.js';
 import type { SnapshotPolicy, SwapReport } from './swap.js';
 import { SwapRunner } from './swap-runner.js';
 
+export { DispatchScheduler } from './dispatch-scheduler.js';
 export type { ComponentState } from './dispatcher.js';
 export { describeEvent, type FaultRecord } from './fault-recovery.js';
 export type { BusDeliver, Channel } from './module-host.js';
-export { DispatchScheduler } from './dispatch-scheduler.js';
 export {
   type ComponentOptions,
   DEFAULT_DISPATCH,

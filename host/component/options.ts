@@ -8,11 +8,11 @@ import type { Environment } from '../abi/imports.js';
 import type { Logger } from '../log.js';
 import type { ModulePolicy } from '../modules/check.js';
 import type { DispatchScheduler } from './dispatch-scheduler.js';
-
-export { DEFAULT_DISPATCH, type DispatchLimits } from './dispatch-scheduler.js';
 import type { EventTap } from './events.js';
 import type { BusDeliver } from './module-host.js';
 import type { SnapshotPolicy } from './swap.js';
+
+export { DEFAULT_DISPATCH, type DispatchLimits } from './dispatch-scheduler.js';
 
 /**
  * After an upgrade the new version is on probation for `windowMs`: more than `maxFaults` faults
