@@ -142,7 +142,9 @@ export class Dispatcher implements Sliceable {
       this.#queuedTimers.add(event.id);
     }
     this.#queue.push(event);
-    if (!this.#draining) this.#scheduler.ready(this);
+    // Only an empty queue can be off the scheduler's list with runnable work coming (a failed
+    // one waits for enqueueFirst's upgrade), so a burst costs one ready() call, not one each.
+    if (this.#queue.length === 1 && !this.#draining) this.#scheduler.ready(this);
     return true;
   }
 
