@@ -15,12 +15,15 @@ import { waitFor } from './support/wait-for.js';
 /** Control API p99 bound while a component floods itself. */
 const CONTROL_P99_MS = 100;
 /**
- * kv's extra p99 latency under the flood. One flood slice (at most 256 events or 5 ms) can stand
- * between a datagram and its turn, and the flood's garbage (1.4M refused bus sends in 5 s) adds
- * scavenges: measured 12 ms extra at p99 on the 2-core reference machine shared with other
- * builds, 0.5 ms before; the bound leaves room for that machine's noise.
+ * kv's extra p99 latency under the flood. The dispatcher's share of it is one flood slice (at
+ * most 256 events or 5 ms; ~1 ms here) plus the scavenges the flood's garbage causes: measured
+ * 9–17 ms extra at p99 on the 2-core development machine at load average ~7, 0.5 ms before the
+ * flood. The rest of the bound is the machine's: a process that keeps a core busy is
+ * time-sliced by the kernel against every other busy process, which adds tens of ms when the
+ * machine is oversubscribed (34 and 64 ms measured at load average 9–10), and no dispatcher
+ * can remove that. Without fair slices kv would not answer at all while the flood lasts.
  */
-const EXTRA_P99_MS = 20;
+const EXTRA_P99_MS = 50;
 /**
  * The flooder's queue is bounded at 65,536 small events (~16 MiB live); what V8's heap keeps
  * growing for the flood's garbage comes on top: measured +208 MiB. Unbounded, it was +3.7 GiB.
