@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { SignalName } from './abi/abi.js';
 import { type CapabilitiesConfig, parseCapabilities } from './capabilities/config.js';
-import { DEFAULT_PROBATION, type ProbationConfig } from './component/options.js';
+import { DEFAULT_PROBATION, type DispatchLimits, type ProbationConfig } from './component/options.js';
 import { DEFAULT_QUOTAS, type QuotaLimits } from './component/quotas.js';
 import type { SnapshotPolicy } from './component/swap.js';
 import { type CheckedConfig, ENGINE_CONFIG_SCHEMA } from './config/schema.js';
@@ -67,8 +67,8 @@ export interface EngineConfig {
   /** Log lines as text for a terminal (the default) or JSON lines. */
   logFormat?: LogFormat;
   control: ControlConfig;
-  /** How the dispatcher slices its work (absent: its defaults). */
-  dispatch?: { sliceEvents?: number; sliceMs?: number };
+  /** How the dispatcher slices its work: the keys the file set (the rest from DEFAULT_DISPATCH). */
+  dispatch?: Partial<DispatchLimits>;
   components: ComponentConfig[];
 }
 

@@ -4,7 +4,14 @@
  * over its public methods; everything it needs comes in through EngineConfig and EngineOptions.
  */
 import { BUS_CHANNEL, HostResult, MEMORY_BASE, type SignalName } from './abi/abi.js';
-import { type Component, type ComponentStatus, type FaultRecord, UpgradeInProgress } from './component/component.js';
+import {
+  type Component,
+  type ComponentStatus,
+  DEFAULT_DISPATCH,
+  DispatchScheduler,
+  type FaultRecord,
+  UpgradeInProgress,
+} from './component/component.js';
 import { type EventTap, noTap } from './component/events.js';
 import { ModuleFactory } from './component/module-factory.js';
 import type { SwapReport } from './component/swap.js';
@@ -61,6 +68,8 @@ export class Engine {
   readonly #factory = new ModuleFactory();
   /** Modules already prepared: going back to a version skips preparing it again. */
   readonly #prepared = new PreparedModuleCache();
+  /** One round-robin of dispatch slices for all components: a deep queue cannot starve another. */
+  readonly #scheduler: DispatchScheduler;
 
   private constructor(config: EngineConfig, options: EngineOptions) {
     this.config = config;
@@ -69,6 +78,7 @@ export class Engine {
     this.#tap = options.tap ?? noTap;
     this.#attempts = new Attempts(options.history, this.#log);
     this.#rollbacks = new RollbackRule(options.history);
+    this.#scheduler = new DispatchScheduler({ ...DEFAULT_DISPATCH, ...config.dispatch });
   }
 
   /** Creates every configured component, loads its module, and opens its sockets. */
@@ -93,6 +103,7 @@ export class Engine {
         tap: this.#tap,
         bus: (to, from, bytes) => this.#deliverBus(to, from, bytes),
         rollback: (verdict) => this.#rollBackAutomatically(config.name, verdict),
+        scheduler: this.#scheduler,
       },
       this.#log.child(config.name),
     );
@@ -246,17 +257,24 @@ export class Engine {
     return entry;
   }
 
-  #deliverBus(to: string, from: string, bytes: Buffer): number {
+  /**
+   * A bus message from `from` to `to`. A reply to it goes back to `from` as a message that
+   * cannot itself be replied to (hs.reply returns noCurrentMessage there): two modules that
+   * answer everything, errors included, would otherwise bounce each message between them (or
+   * within one component, to itself) forever.
+   */
+  #deliverBus(to: string, from: string, bytes: Buffer, repliable = true): number {
     const target = this.#entries.get(to);
     if (!target) return HostResult.unknownPeer;
-    target.component.enqueue({
+    const queued = target.component.enqueue({
       kind: 'message',
       channel: BUS_CHANNEL,
       peer: from,
       payload: bytes,
-      replyTo: { reply: (answer) => this.#deliverBus(from, to, answer) },
+      ...(repliable ? { replyTo: { reply: (answer: Buffer) => this.#deliverBus(from, to, answer, false) } } : {}),
     });
-    return HostResult.ok;
+    // A full queue refuses the message: the sender learns it (the target counts it as dropped).
+    return queued ? HostResult.ok : HostResult.quotaExceeded;
   }
 
   #deliverSignal(name: SignalName): void {

@@ -31,6 +31,7 @@ interface FileRule {
 const RULES: Record<string, FileRule> = {
   'swaps-under-load.test.ts': { alone: true, why: 'measures swap pauses while clients keep sending' },
   'prepare-offthread.test.ts': { alone: true, why: 'measures the event-loop stall during prepare' },
+  'control-latency.test.ts': { alone: true, why: 'measures latencies while a component floods a core' },
   'rip-interop.test.ts': {
     alone: true,
     timeoutS: 240,

@@ -177,6 +177,15 @@ export function targets(cases: Json, h: Headline): TargetRow[] {
       : `not measured: ${why(cases.quota_cost)}`,
     met: qOverhead == null ? null : qOverhead <= 0.03,
   });
+  const cl = ok(cases.control_latency) ? cases.control_latency : undefined;
+  rows.push({
+    measure: 'Control API p99 while a component floods itself (GET /healthz)',
+    target: '≤ 100 ms',
+    measured: cl
+      ? `${cl.healthz_ms.flooding.p99} ms flooding vs ${cl.healthz_ms.idle.p99} ms idle (${cl.flood.handled.toLocaleString('en')} bus messages handled, ${cl.flood.dropped?.toLocaleString('en') ?? 'n/a'} refused)`
+      : `not measured: ${why(cases.control_latency)}`,
+    met: cl ? cl.healthz_ms.flooding.p99 <= 100 : null,
+  });
   return rows;
 }
 

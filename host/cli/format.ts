@@ -26,7 +26,7 @@ export function formatStatus(s: ComponentStatus): string {
   const h = s.handled;
   return (
     `${s.name}: ${s.module}@${s.version} ${s.state}\n` +
-    `  queue depth: ${s.queueDepth}\n` +
+    `  queue depth: ${s.queueDepth}${s.dropped > 0 ? `, ${s.dropped} events dropped (queue full)` : ''}\n` +
     `  events handled: ${h.message} messages, ${h.timer} timers, ${h.signal} signals, ${h.upgrade} upgrades\n` +
     `  faults: ${s.faults}, timers set: ${s.timers}, persistent bytes: ${s.persistentBytes}\n` +
     quotaLine(s) +

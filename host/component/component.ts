@@ -2,7 +2,8 @@
  * A component: the paper's persistent main task module around one swappable implementation
  * module. This class is the façade its owner (the engine) talks to; it builds the parts and
  * wires them together, and each part does one job:
- *   Dispatcher          the FIFO queue and the dispatch loop (the journal's tap, batching)
+ *   Dispatcher          the bounded FIFO queue, its slices (the journal's tap, batching)
+ *   DispatchScheduler   the round-robin of slices between components (engine-wide; passed in)
  *   SwapRunner          queues swaps as events and runs them (swap.ts's procedure)
  *   PauseClock          finishes a swap's report: pause, drain, publication
  *   FaultRecovery       re-instantiation after a trap, probation verdicts
@@ -19,12 +20,13 @@ import { Logger } from '../log.js';
 import type { ModulePolicy } from '../modules/check.js';
 import type { PreparedModule } from '../modules/prepared.js';
 import { CheckpointScheduler } from './checkpoint-scheduler.js';
+import { DispatchScheduler } from './dispatch-scheduler.js';
 import { type ComponentState, Dispatcher } from './dispatcher.js';
 import { type ComponentEvent, type EventKind, noTap } from './events.js';
 import { type FaultRecord, FaultRecovery } from './fault-recovery.js';
 import { Instantiator } from './instantiator.js';
 import { type Channel, ModuleHost } from './module-host.js';
-import type { ComponentOptions } from './options.js';
+import { type ComponentOptions, DEFAULT_QUEUE_EVENTS } from './options.js';
 import { PauseClock } from './pause-clock.js';
 import { Probation } from './probation.js';
 import { type QuotaRecord, QuotaReports } from './quota-reports.js';
@@ -33,10 +35,18 @@ import type { SnapshotPolicy, SwapReport } from './swap.js';
 import { SwapRunner } from './swap-runner.js';
 import { nodeScheduler } from './timers.js';
 
+export { DispatchScheduler } from './dispatch-scheduler.js';
 export type { ComponentState } from './dispatcher.js';
 export { describeEvent, type FaultRecord } from './fault-recovery.js';
 export type { BusDeliver, Channel } from './module-host.js';
-export { type ComponentOptions, DEFAULT_PROBATION, type ProbationConfig } from './options.js';
+export {
+  type ComponentOptions,
+  DEFAULT_DISPATCH,
+  DEFAULT_PROBATION,
+  DEFAULT_QUEUE_EVENTS,
+  type DispatchLimits,
+  type ProbationConfig,
+} from './options.js';
 export type { QuotaRecord } from './quota-reports.js';
 export { DEFAULT_QUOTAS, type QuotaLimits } from './quotas.js';
 export { UpgradeInProgress } from './swap-runner.js';
@@ -48,6 +58,8 @@ export interface ComponentStatus {
   layoutVersion: number | null;
   state: ComponentState;
   queueDepth: number;
+  /** Events refused because the queue was full (UDP datagrams, bus messages, signals). */
+  dropped: number;
   handled: Record<EventKind, number>;
   faults: number;
   /** Import calls refused, cut or clamped by a quota, per resource (docs/SAFETY.md). */
@@ -125,7 +137,15 @@ export class Component {
     const pause = new PauseClock((report, replaced) => {
       for (const l of this.#listeners) l.onSwap?.(report, replaced);
     });
-    const dispatcher = new Dispatcher({ name: this.name, host: this.#host, tap: options.tap ?? noTap, pause, log });
+    const dispatcher = new Dispatcher({
+      name: this.name,
+      host: this.#host,
+      tap: options.tap ?? noTap,
+      pause,
+      log,
+      scheduler: options.scheduler ?? new DispatchScheduler(), // alone (tests, benches): its own
+      queueEvents: options.queueEvents ?? DEFAULT_QUEUE_EVENTS,
+    });
     this.#dispatcher = dispatcher;
     const rollback = options.rollback;
     this.#faults = new FaultRecovery({
@@ -218,11 +238,22 @@ export class Component {
     return this.#swaps.request(module, 'rollback', verdict);
   }
 
-  /** Adds an event to the FIFO queue; the dispatcher runs on the next turn of the event loop. */
-  enqueue(event: ComponentEvent): void {
-    this.#dispatcher.enqueue(event);
+  /** Adds an event to the bounded FIFO queue; false when it was refused (full: counted as dropped). */
+  enqueue(event: ComponentEvent): boolean {
+    return this.#dispatcher.enqueue(event);
   }
 
+  /** The queue is at half its bound or more: a TCP source stops reading (back-pressure). */
+  get queueAboveHighWater(): boolean {
+    return this.#dispatcher.aboveHighWater;
+  }
+
+  /** Calls `resume` once the queue is down to a quarter of its bound (a paused TCP connection). */
+  whenQueueBelowLowWater(resume: () => void): void {
+    this.#dispatcher.whenBelowLowWater(resume);
+  }
+
+  /** A signal the component subscribed to; dropped (and counted) when the queue is full. */
   deliverSignal(name: SignalName): void {
     if (this.signals.includes(name)) this.enqueue({ kind: 'signal', signo: SIGNALS[name], name });
   }
@@ -244,6 +275,7 @@ export class Component {
       layoutVersion: header.initialised ? header.layoutVersion : null,
       state: this.state,
       queueDepth: this.queueDepth,
+      dropped: this.#dispatcher.dropped,
       handled: { ...this.#dispatcher.handled },
       faults: this.#faults.faults,
       quotaHits: this.#host.quotas?.hits.toJSON() ?? {},

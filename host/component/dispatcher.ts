@@ -1,12 +1,14 @@
 /**
- * The dispatch loop: the component's FIFO queue and the live instance it feeds, one event at a
- * time, in order. `#dispatch` is THE place every event passes before it reaches the module (the
- * EventTap: where a journal records it); batched dispatch belongs in `#drain`. Swaps and traps
- * are handed to the component's SwapRunner and FaultRecovery through DispatchHandlers.
+ * The dispatch loop: the component's bounded FIFO queue and the live instance it feeds, one
+ * event at a time, in order, in slices the engine-wide DispatchScheduler hands out. `#dispatch`
+ * is THE place every event passes before it reaches the module (the EventTap: where a journal
+ * records it); batched dispatch belongs in `runSlice`. Swaps and traps are handed to the
+ * component's SwapRunner and FaultRecovery through DispatchHandlers.
  */
 import type { PersistentMemory } from '../abi/memory.js';
 import type { Logger } from '../log.js';
 import type { PreparedModule } from '../modules/prepared.js';
+import type { DispatchScheduler, Sliceable } from './dispatch-scheduler.js';
 import { EventQueue } from './event-queue.js';
 import type { ComponentEvent, EventKind, EventTap, UpgradeEvent } from './events.js';
 import type { ModuleInstance } from './instance.js';
@@ -25,7 +27,10 @@ export interface DispatchHandlers {
   idle(): void;
 }
 
-export class Dispatcher {
+/** Check the clock after this many events at most (fewer when events are slow): see runSlice. */
+const CLOCK_EVERY = 32;
+
+export class Dispatcher implements Sliceable {
   readonly #name: string;
   readonly #queue = new EventQueue<ComponentEvent>();
   readonly #memory: PersistentMemory;
@@ -34,20 +39,43 @@ export class Dispatcher {
   readonly #pause: PauseClock;
   readonly #log: Logger;
   readonly #handled: Record<EventKind, number> = { message: 0, timer: 0, signal: 0, upgrade: 0 };
+  readonly #scheduler: DispatchScheduler;
+  /** The queue's bound, and the depths where a paused TCP connection stops and resumes reading. */
+  readonly #limit: number;
+  readonly #highWater: number;
+  readonly #lowWater: number;
+  /** Timer ids with an event queued: a timer that fires again meanwhile is coalesced into it. */
+  readonly #queuedTimers = new Set<number>();
+  /** Told once the depth is down to the low-water mark (paused TCP connections); checked per slice. */
+  #belowLowWater: (() => void)[] = [];
+  #dropped = 0;
   #handlers: DispatchHandlers | null = null;
   #instance: ModuleInstance | null = null;
   #module: PreparedModule | null = null;
   #state: ComponentState = 'loading';
   #draining = false;
-  #scheduled = false;
 
-  constructor(options: { name: string; host: ModuleHost; tap: EventTap; pause: PauseClock; log: Logger }) {
+  constructor(options: {
+    name: string;
+    host: ModuleHost;
+    tap: EventTap;
+    pause: PauseClock;
+    log: Logger;
+    scheduler: DispatchScheduler;
+    queueEvents: number;
+  }) {
     this.#name = options.name;
     this.#host = options.host;
     this.#memory = options.host.memory;
     this.#tap = options.tap;
     this.#pause = options.pause;
     this.#log = options.log;
+    this.#scheduler = options.scheduler;
+    if (!Number.isInteger(options.queueEvents) || options.queueEvents < 4)
+      throw new Error(`${options.name}: queueEvents must be an integer >= 4 (got ${options.queueEvents})`);
+    this.#limit = options.queueEvents;
+    this.#highWater = Math.floor(options.queueEvents / 2);
+    this.#lowWater = Math.floor(options.queueEvents / 4);
   }
 
   /** Set once by the component, before the first event (the handlers need the dispatcher). */
@@ -74,6 +102,20 @@ export class Dispatcher {
   get handled(): Readonly<Record<EventKind, number>> {
     return this.#handled;
   }
+  /** Events refused because the queue was full (UDP datagrams, bus messages, signals). */
+  get dropped(): number {
+    return this.#dropped;
+  }
+  /** At or above half the bound: a TCP connection stops reading until `whenBelowLowWater`. */
+  get aboveHighWater(): boolean {
+    return this.#queue.length >= this.#highWater;
+  }
+
+  /** Calls `resume` once the depth is down to a quarter of the bound (now, if it already is). */
+  whenBelowLowWater(resume: () => void): void {
+    if (this.#queue.length <= this.#lowWater) resume();
+    else this.#belowLowWater.push(resume);
+  }
 
   /** Makes `instance` the one events go to (null: none, e.g. during a swap or after a trap). */
   bind(instance: ModuleInstance | null): void {
@@ -81,47 +123,118 @@ export class Dispatcher {
     if (instance) this.#module = instance.module;
   }
 
-  /** Adds an event to the FIFO queue; the dispatcher runs on the next turn of the event loop. */
-  enqueue(event: ComponentEvent): void {
-    if (this.#state === 'stopped') return;
+  /**
+   * Adds an event to the FIFO queue and asks the scheduler for a slice. Returns false when the
+   * queue is full (the event is refused and counted in `dropped`; the source decides what that
+   * means) or the component stopped. Never refused: an upgrade (an operator's way out must
+   * always get in) and a timer (at most one event per timer id is ever queued: a timer that
+   * fires while its last event still waits is coalesced into it, so timers are bounded by the
+   * timer quota, not by this one).
+   */
+  enqueue(event: ComponentEvent): boolean {
+    if (this.#state === 'stopped') return false;
+    if (this.#queue.length >= this.#limit && event.kind !== 'upgrade' && event.kind !== 'timer') {
+      this.#dropped++;
+      return false;
+    }
+    if (event.kind === 'timer') {
+      if (this.#queuedTimers.has(event.id)) return true;
+      this.#queuedTimers.add(event.id);
+    }
     this.#queue.push(event);
-    this.#schedule();
+    // Only an empty queue can be off the scheduler's list with runnable work coming (a failed
+    // one waits for enqueueFirst's upgrade), so a burst costs one ready() call, not one each.
+    if (this.#queue.length === 1 && !this.#draining) this.#scheduler.ready(this);
+    return true;
   }
 
   /** Puts an event at the front: a failed component's recovery, or an automatic rollback. */
-  enqueueFirst(event: ComponentEvent): void {
+  enqueueFirst(event: UpgradeEvent): void {
     this.#queue.unshift(event);
-    this.#schedule();
-  }
-
-  #schedule(): void {
-    if (!this.#scheduled && !this.#draining) {
-      this.#scheduled = true;
-      setImmediate(this.drain);
-    }
+    if (!this.#draining) this.#scheduler.ready(this);
   }
 
   /**
-   * Dispatches queued events, one at a time, in order, until the queue is empty. A failed
-   * component (no instance could be restarted) keeps its events queued for the version that
-   * recovers it, rather than dropping them.
+   * One slice (DispatchScheduler): queued events, one at a time, in order, until the queue is
+   * empty, `maxEvents` were dispatched or `deadline` passed. The clock is read after the first
+   * event and then at an interval fitted to the events' pace (at most CLOCK_EVERY events), so
+   * cheap events cost no clock read each and one slow event still ends the slice. The event
+   * after an upgrade always runs in the upgrade's slice: it ends the swap's pause (PauseClock),
+   * which must not include a yield to the event loop. A failed component (no instance could be
+   * restarted) keeps its events queued for the version that recovers it, rather than dropping
+   * them, and gives up its turn. Returns true when runnable work is left.
    */
-  readonly drain = (): void => {
-    this.#scheduled = false;
-    if (this.#draining) return;
+  runSlice(maxEvents: number, deadline: number): boolean {
+    if (this.#draining) return false; // stop() is draining: it finishes the queue itself
     this.#draining = true;
+    let more = false;
     try {
+      const start = performance.now();
+      let n = 0;
+      let check = 1;
+      let afterUpgrade = false;
       let event: ComponentEvent | undefined;
       while ((event = this.#queue.peek()) !== undefined) {
         if (this.#state === 'failed' && event.kind !== 'upgrade') break;
+        if (n >= maxEvents && !afterUpgrade) {
+          more = true;
+          break;
+        }
+        if (n === check) {
+          const now = performance.now();
+          if (now >= deadline && !afterUpgrade) {
+            more = true;
+            break;
+          }
+          check = n + clockInterval(n, now - start, deadline - now);
+        }
         this.#queue.shift();
+        if (event.kind === 'timer') this.#queuedTimers.delete(event.id);
+        afterUpgrade = event.kind === 'upgrade';
+        this.#dispatch(event);
+        n++;
+      }
+    } finally {
+      this.#draining = false;
+    }
+    if (this.#belowLowWater.length > 0 && this.#queue.length <= this.#lowWater) {
+      // A resumed connection queues its waiting lines right away; this queue is still listed
+      // with the scheduler (its ready() was a no-op), so they count as work left.
+      this.#resumeSources();
+      const next = this.#queue.peek();
+      more = next !== undefined && (this.#state !== 'failed' || next.kind === 'upgrade');
+    }
+    if (!more) this.#handlers!.idle();
+    return more;
+  }
+
+  /**
+   * Dispatches what is queued now, at once (the engine is stopping): no slices, and not the
+   * events queued meanwhile, so a module that keeps queueing events for itself cannot keep
+   * the engine from stopping.
+   */
+  drain(): void {
+    const queued = this.#queue.length;
+    this.#draining = true;
+    try {
+      for (let n = 0; n < queued; n++) {
+        const event = this.#queue.peek();
+        if (event === undefined || (this.#state === 'failed' && event.kind !== 'upgrade')) break;
+        this.#queue.shift();
+        if (event.kind === 'timer') this.#queuedTimers.delete(event.id);
         this.#dispatch(event);
       }
     } finally {
       this.#draining = false;
     }
     this.#handlers!.idle();
-  };
+  }
+
+  #resumeSources(): void {
+    const waiting = this.#belowLowWater;
+    this.#belowLowWater = [];
+    for (const resume of waiting) resume();
+  }
 
   /** THE place every event passes before it reaches the module (journal seam: the tap). */
   #dispatch(event: ComponentEvent): void {
@@ -160,4 +273,14 @@ export class Dispatcher {
     }
     this.#pause.eventHandled();
   }
+}
+
+/**
+ * How many events until the next clock read: as many as fit in half the time left (`left` ms)
+ * at the pace seen so far (`n` events in `elapsed` ms), between 1 and CLOCK_EVERY.
+ */
+function clockInterval(n: number, elapsed: number, left: number): number {
+  if (left <= 0) return 1;
+  const fit = elapsed > 0 ? Math.floor((left * n) / elapsed / 2) : CLOCK_EVERY;
+  return Math.max(1, Math.min(CLOCK_EVERY, fit));
 }

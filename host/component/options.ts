@@ -7,10 +7,13 @@ import type { HostCapabilities } from '../abi/capability-imports.js';
 import type { Environment } from '../abi/imports.js';
 import type { Logger } from '../log.js';
 import type { ModulePolicy } from '../modules/check.js';
+import type { DispatchScheduler } from './dispatch-scheduler.js';
 import type { EventTap } from './events.js';
 import type { BusDeliver } from './module-host.js';
 import type { QuotaLimits } from './quotas.js';
 import type { SnapshotPolicy } from './swap.js';
+
+export { DEFAULT_DISPATCH, type DispatchLimits } from './dispatch-scheduler.js';
 
 /**
  * After an upgrade the new version is on probation for `windowMs`: more than `maxFaults` faults
@@ -21,6 +24,14 @@ export interface ProbationConfig {
   maxFaults: number;
 }
 export const DEFAULT_PROBATION: ProbationConfig = Object.freeze({ windowMs: 60_000, maxFaults: 3 });
+
+/**
+ * How many events may wait in one component's queue. 65,536 is far above what a healthy
+ * component ever has queued (it drains one poll's arrivals in one turn of the loop: the 4 MiB
+ * UDP receive buffer holds ~7,000 small datagrams), and it bounds a runaway queue of small
+ * messages (~250 bytes each with the event object) to about 16 MiB per component.
+ */
+export const DEFAULT_QUEUE_EVENTS = 65_536;
 
 export interface ComponentOptions {
   name: string;
@@ -45,4 +56,8 @@ export interface ComponentOptions {
   rollback?: (verdict: string) => void;
   /** Import quotas over DEFAULT_QUOTAS (host/component/quotas.ts); false: none (a benchmark's baseline). */
   quotas?: Partial<QuotaLimits> | false;
+  /** The engine-wide round-robin between components' queues; absent: a private one (tests, benches). */
+  scheduler?: DispatchScheduler;
+  /** The queue's bound (DEFAULT_QUEUE_EVENTS when absent); upgrades and coalesced timers are exempt. */
+  queueEvents?: number;
 }

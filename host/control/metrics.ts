@@ -42,6 +42,16 @@ export class EngineMetrics {
       },
     });
     new Counter({
+      name: 'hotswap_events_dropped_total',
+      help: "Events refused because a component's queue was full (UDP datagrams, bus messages, signals; docs/SAFETY.md)",
+      labelNames: ['component'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of engine.status()) this.inc({ component: s.name }, s.dropped);
+      },
+    });
+    new Counter({
       name: 'hotswap_quota_hits_total',
       help: 'Import calls refused, cut or clamped because a component was over a quota, by resource (docs/SAFETY.md)',
       labelNames: ['component', 'resource'],

@@ -12,7 +12,7 @@ import { TcpSource } from '../sources/tcp.js';
 import { UdpSource } from '../sources/udp.js';
 
 /** What the engine hands every component: the parts of ComponentOptions that are not in its config. */
-export type ComponentWiring = Required<Pick<ComponentOptions, 'policy' | 'tap' | 'bus' | 'rollback'>>;
+export type ComponentWiring = Required<Pick<ComponentOptions, 'policy' | 'tap' | 'bus' | 'rollback' | 'scheduler'>>;
 
 export class ComponentEntry {
   readonly component: Component;
@@ -37,6 +37,7 @@ export class ComponentEntry {
       ...(this.#capabilities ? { capabilities: this.#capabilities } : {}),
       probation: config.probation ?? DEFAULT_PROBATION,
       ...(config.limits.quotas ? { quotas: config.limits.quotas } : {}),
+      ...(config.limits.queueEvents !== undefined ? { queueEvents: config.limits.queueEvents } : {}),
     });
   }
 

@@ -3,7 +3,8 @@ import { SIGNALS, type SignalName } from '../abi/abi.js';
 
 /**
  * Routes real POSIX signals to the components that subscribed to them. Installing a handler
- * also stops Node's default action (SIGHUP would otherwise end the process).
+ * also stops Node's default action (SIGHUP would otherwise end the process). A signal meeting a
+ * full queue is dropped and counted by the component (signals coalesce in the kernel anyway).
  */
 export class SignalRouter {
   readonly #handlers = new Map<SignalName, () => void>();

@@ -10,6 +10,9 @@ const NEWLINE = 0x0a;
  * A host-owned TCP listener speaking a line protocol: every line is one message event and every
  * reply is written back as one line on the same connection. Connections belong to the host and
  * stay open across swaps; per-connection order follows from the component's single FIFO queue.
+ * Back-pressure: once the component's queue is at half its bound, a connection stops reading
+ * (socket.pause(), so the kernel's window fills and the peer slows down) and keeps its unparsed
+ * lines; it resumes when the queue is down to a quarter. No line is ever dropped.
  */
 export class TcpSource implements Channel {
   readonly kind = 'tcp';
@@ -46,21 +49,39 @@ export class TcpSource implements Channel {
     this.#connections.set(id, socket);
     const replyTo = { reply: (bytes: Buffer): number => writeLine(socket, bytes) };
     let pending: Buffer = Buffer.alloc(0);
-    socket.on('data', (chunk: Buffer) => {
-      const data = pending.length > 0 ? Buffer.concat([pending, chunk]) : chunk;
+    let paused = false;
+    /** Queues the complete lines in `pending` until the component's queue is at high water. */
+    const feed = (): void => {
+      const data = pending;
       let start = 0;
-      let nl: number;
-      while ((nl = data.indexOf(NEWLINE, start)) !== -1) {
+      let nl = -1;
+      while (!component.queueAboveHighWater && (nl = data.indexOf(NEWLINE, start)) !== -1) {
         let end = nl;
         if (end > start && data[end - 1] === 0x0d) end--; // accept CRLF from telnet-style clients
         component.enqueue({ kind: 'message', channel, peer, payload: data.subarray(start, end), replyTo });
         start = nl + 1;
       }
       pending = data.subarray(start);
-      if (pending.length > INBOX_CAPACITY) {
+      if (component.queueAboveHighWater) {
+        if (!paused) {
+          paused = true;
+          socket.pause();
+          component.whenQueueBelowLowWater(() => {
+            paused = false;
+            if (socket.destroyed) return;
+            socket.resume();
+            feed();
+          });
+        }
+      } else if (pending.length > INBOX_CAPACITY) {
+        // Only a partial line is left here: every complete one was queued.
         socket.end(`ERROR line longer than ${INBOX_CAPACITY} bytes\n`);
         pending = Buffer.alloc(0);
       }
+    };
+    socket.on('data', (chunk: Buffer) => {
+      pending = pending.length > 0 ? Buffer.concat([pending, chunk]) : chunk;
+      if (!paused) feed();
     });
     socket.on('error', () => {}); // a reset by the peer just ends the connection
     socket.on('close', () => this.#connections.delete(id));

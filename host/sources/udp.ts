@@ -9,7 +9,9 @@ export type { ListenAddress } from './address.js';
 /**
  * A host-owned UDP socket feeding one component: each datagram becomes one message event, and
  * the reply goes back to its sender. The socket belongs to the host, so it stays open (and keeps
- * receiving into the kernel buffer) while the module is swapped.
+ * receiving into the kernel buffer) while the module is swapped. A datagram that arrives while
+ * the component's queue is full is dropped, as the network may drop it anyway; the component
+ * counts it (`dropped` in its status). Pausing would only move the loss into the kernel buffer.
  */
 export class UdpSource implements Channel {
   readonly kind = 'udp';
@@ -31,6 +33,7 @@ export class UdpSource implements Channel {
     const source = new UdpSource(socket, { host: bound.address, port: bound.port });
     socket.on('error', () => {}); // send errors are reported by send()'s result, not as crashes
     socket.on('message', (payload, rinfo) => {
+      // Refused when the queue is full: the component counts it as dropped.
       component.enqueue({
         kind: 'message',
         channel,

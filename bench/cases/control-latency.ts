@@ -1,0 +1,116 @@
+/**
+ * The control API's latency while a component floods itself (docs/PERFORMANCE.md): a real engine
+ * process (`bin/hotswap.js start`) with one component, upgraded to build/hostile/flood-self.wasm
+ * (every message it handles sends two more to itself over the bus). GET /healthz is timed from
+ * this process, idle first, then during the flood, in the same run; then the flooder is rolled
+ * back and the engine stopped.
+ *
+ *   node --import tsx bench/cases/control-latency.ts [--quick]
+ */
+import { execFile, spawn } from 'node:child_process';
+import dgram from 'node:dgram';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { progress, runCase } from '../lib/case.js';
+import { BENCH_DIR } from '../lib/child.js';
+import { summarize } from '../peers/stats.js';
+
+const ROOT = join(BENCH_DIR, '..');
+const CLI = join(ROOT, 'bin', 'hotswap.js');
+
+/** GET /healthz every `everyMs` for `ms`; each latency in ms. */
+async function healthz(control: string, ms: number, everyMs = 10): Promise<number[]> {
+  const out: number[] = [];
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    const t0 = performance.now();
+    const res = await fetch(`http://${control}/healthz`);
+    await res.arrayBuffer();
+    out.push(performance.now() - t0);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  return out;
+}
+
+const hotswap = (control: string, ...args: string[]): Promise<string> =>
+  new Promise((resolve, reject) =>
+    execFile(process.execPath, [CLI, ...args, '--control', control], { cwd: ROOT }, (e, stdout, stderr) =>
+      e ? reject(new Error(`hotswap ${args.join(' ')}: ${stderr || e.message}`)) : resolve(stdout),
+    ),
+  );
+
+const depth = async (control: string): Promise<number> =>
+  ((await (await fetch(`http://${control}/v1/components/flood`)).json()) as { queueDepth: number }).queueDepth;
+
+runCase(import.meta.url, async ({ quick }) => {
+  const seconds = quick ? 3 : 10;
+  const dataDir = mkdtempSync(join(tmpdir(), 'bench-control-'));
+  const config = join(dataDir, 'config.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      dataDir,
+      logLevel: 'info',
+      control: { host: '127.0.0.1', port: 0 },
+      components: [{ name: 'flood', module: 'kv', version: '1.0.0', listen: [{ proto: 'udp', host: '127.0.0.1', port: 0 }] }],
+    }),
+  );
+  const engine = spawn(process.execPath, [CLI, 'start', '--config', config], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const seen = (re: RegExp): Promise<RegExpMatchArray> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`engine did not print ${re} within 30 s:\n${out}`)), 30_000);
+      const check = (d?: Buffer): void => {
+        if (d) out += d.toString();
+        const m = out.match(re);
+        if (m) {
+          clearTimeout(timer);
+          engine.stdout.off('data', check);
+          engine.stderr.off('data', check);
+          resolve(m);
+        }
+      };
+      engine.stdout.on('data', check);
+      engine.stderr.on('data', check);
+      check();
+    });
+  const udp = dgram.createSocket('udp4');
+  try {
+    const control = (await seen(/control endpoint on http:\/\/([\d.]+:\d+)/))[1]!;
+    const port = Number((await seen(/\[flood\] channel 0: udp [\d.]+:(\d+)/))[1]);
+    await seen(/ready: /);
+    await hotswap(control, 'upgrade', 'flood', join(ROOT, 'build', 'hostile', 'flood-self.wasm'));
+    progress('control_latency', `idle: GET /healthz for ${seconds} s`);
+    const idle = await healthz(control, seconds * 1000);
+    udp.send('FLOOD flood', port, '127.0.0.1');
+    const t0 = performance.now();
+    while ((await depth(control)) < 1000) {
+      if (performance.now() - t0 > 10_000) throw new Error('the flood did not start within 10 s');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    progress('control_latency', `flooding: GET /healthz for ${seconds} s`);
+    const flooding = await healthz(control, seconds * 1000);
+    const status = JSON.parse(await hotswap(control, 'status', '--json')) as {
+      name: string;
+      dropped?: number;
+      handled: { message: number };
+    }[];
+    await hotswap(control, 'rollback', 'flood');
+    const f = status.find((s) => s.name === 'flood')!;
+    const ms = (xs: number[]) => {
+      const s = summarize(xs, 2);
+      return { p50: s.p50, p99: s.p99, max: s.max, n: s.count };
+    };
+    return {
+      seconds,
+      healthz_ms: { idle: ms(idle), flooding: ms(flooding) },
+      flood: { handled: f.handled.message, dropped: f.dropped ?? null },
+    };
+  } finally {
+    udp.close();
+    engine.kill('SIGTERM');
+    await new Promise((r) => engine.once('exit', r));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
