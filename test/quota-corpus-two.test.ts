@@ -1,0 +1,80 @@
+// Two components in one engine process: `kv` is attacked (bus amplification, every message sent
+// on twice to itself) while `shop`, another kv, serves a paced UDP client (500 requests/s).
+// The healthy one loses no request, and its p99 latency during the attack stays within
+// SHOP_P99_EXTRA_MS of its p99 before it; the attack itself is held to the bounds of every
+// attack (support/attack-run.ts).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { type AttackCase, runAttack, writeKeys } from './support/attack-run.js';
+import { PacedUdp, UdpLines } from './support/attack-watch.js';
+import { UdpClient } from './support/clients.js';
+import { type RunningEngine, startEngine } from './support/engine-process.js';
+import { waitFor } from './support/wait-for.js';
+
+/** How much the healthy component's p99 may grow while the other one is attacked. */
+const SHOP_P99_EXTRA_MS = 10;
+
+let engine: RunningEngine;
+
+test.before(async () => {
+  engine = await startEngine([
+    { name: 'kv', version: '1.0.0', tcp: false },
+    { name: 'shop', module: 'kv', version: '1.0.0', tcp: false },
+  ]);
+});
+test.after(async () => {
+  await engine?.stop();
+});
+
+test('one component attacked by bus amplification, the other serves every request on time', async () => {
+  const shopPort = engine.ports.get('shop')!.udp!;
+  const client = new UdpLines(engine.ports.get('kv')!.udp!);
+  const keys = await writeKeys(client, 'two-', 200);
+  client.close();
+
+  // The baseline: 1,000 requests at one per 2 ms before the attack.
+  const before = new PacedUdp(shopPort, 'before-', { limit: 1000 });
+  await waitFor(() => before.sent >= 1000, { what: 'the baseline requests to be sent', timeoutMs: 10_000 });
+  const baseline = await before.stop();
+  assert.is(baseline.replied, baseline.sent, 'baseline: every request answered');
+
+  const during = new PacedUdp(shopPort, 'during-', { limit: 15_000 });
+  const attack: AttackCase = {
+    module: 'attack-bus-amplify',
+    rollback: 'engine',
+    repeat: 3,
+    trigger: async ({ client }) => {
+      assert.is(await client.request('ATTACK kv', (r) => r === 'ATTACKING'), 'ATTACKING');
+    },
+  };
+  let shop: Awaited<ReturnType<PacedUdp['stop']>> | undefined;
+  try {
+    await runAttack(engine, 'kv', attack, keys);
+  } finally {
+    shop = await during.stop();
+    console.log(
+      `shop: before the attack p50 ${baseline.p50.toFixed(2)} ms p99 ${baseline.p99.toFixed(2)} ms; during it ` +
+        `${shop.replied}/${shop.sent} answered, p50 ${shop.p50.toFixed(2)} ms p99 ${shop.p99.toFixed(2)} ms max ${shop.max.toFixed(1)} ms`,
+    );
+  }
+  assert.is(shop.replied, shop.sent, 'the healthy component lost no request');
+  assert.is(during.unexpected.length, 0, `every reply was OK: ${during.unexpected.slice(0, 3)}`);
+  assert.ok(
+    shop.p99 <= baseline.p99 + SHOP_P99_EXTRA_MS,
+    `shop's p99 ${shop.p99.toFixed(2)} ms within ${SHOP_P99_EXTRA_MS} ms of ${baseline.p99.toFixed(2)} ms`,
+  );
+  const check = new UdpClient(shopPort);
+  try {
+    const sample = Array.from({ length: 50 }, (_, i) => Math.floor((i * (shop.sent - 1)) / 49));
+    const got = await check.pipeline(sample.map((i) => `GET during-${i}`));
+    assert.equal(
+      got,
+      sample.map((i) => `VALUE v${i}`),
+      "the healthy component's writes during the attack are there",
+    );
+  } finally {
+    check.close();
+  }
+});
+
+test.run();

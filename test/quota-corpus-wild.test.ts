@@ -1,0 +1,64 @@
+// Wild arguments to every import, against a real engine process: pointers outside the memory,
+// negative and huge lengths, absurd timer delays, to every `hs.*` import and to env.abort and
+// env.trace, one case per request (test/hostile/src/attack-wild-pointers.ts). Each import must
+// fail cleanly, by a trap (a fault, after which the same module serves again) or an error code;
+// the engine never crashes. Probation is widened here so that every case meets the attack
+// module; `hotswap rollback` ends it. Then the keys, the timers and idleness are checked.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { type AttackCase, componentStatus, runAttack, writeKeys } from './support/attack-run.js';
+import { UdpLines } from './support/attack-watch.js';
+import { type RunningEngine, startEngine } from './support/engine-process.js';
+import { waitFor } from './support/wait-for.js';
+
+let engine: RunningEngine;
+let client: UdpLines;
+
+test.before(async () => {
+  engine = await startEngine([{ name: 'kv', version: '1.0.0', tcp: false, probation: { windowMs: 600_000, maxFaults: 1000 } }]);
+  client = new UdpLines(engine.ports.get('kv')!.udp!);
+});
+test.after(async () => {
+  client?.close();
+  await engine?.stop();
+});
+
+/** Cases that hand the host a range outside the memory to read: a trap or a negative code. */
+const OUT_OF_RANGE = new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 14, 15, 16, 17, 18]);
+
+test('wild pointers, lengths and numbers to every import: each fails cleanly, the engine lives on', async () => {
+  const keys = await writeKeys(client, 'wild-', 200);
+  const outcomes: string[] = [];
+  const wild: AttackCase = {
+    module: 'attack-wild-pointers',
+    rollback: 'operator',
+    trigger: async ({ engine, component, client, version, notes }) => {
+      const count = Number(await client.request('ATTACK count'));
+      assert.is(count, 32, 'the module has every case');
+      for (let n = 0; n < count; n++) {
+        const faults = (await componentStatus(engine, component)).faults as number;
+        const seen = client.lines.length;
+        client.send(`ATTACK ${n}`);
+        const outcome = await waitFor(
+          async () => {
+            const r = client.lines.slice(seen).find((l) => l.startsWith(`RESULT ${n} `));
+            if (r) return `code ${r.split(' ')[2]}`;
+            return ((await componentStatus(engine, component)).faults as number) > faults ? 'trap' : null;
+          },
+          { what: `case ${n} to reply or trap`, intervalMs: 20 },
+        );
+        outcomes.push(`${n}:${outcome}`);
+        if (OUT_OF_RANGE.has(n)) {
+          assert.ok(outcome === 'trap' || Number(outcome.slice(5)) < 0, `case ${n} read outside the memory: ${outcome}`);
+        }
+        assert.is(engine.process.exitCode, null, `the engine survived case ${n}`);
+        assert.is(await client.request('VERSION'), version, `the module serves again after case ${n}`);
+      }
+      notes.push(`outcomes ${outcomes.join(' ')}`);
+    },
+  };
+  await runAttack(engine, 'kv', wild, keys);
+  assert.is(outcomes.length, 32);
+});
+
+test.run();
