@@ -5,7 +5,7 @@
 // key kv 1.0.0 wrote reads back, and the engine is idle afterwards (support/attack-run.ts).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type AttackCase, runAttack, writeKeys } from './support/attack-run.js';
+import { type AttackCase, runAttack, sendAndWait, writeKeys } from './support/attack-run.js';
 import { UdpLines } from './support/attack-watch.js';
 import { type RunningEngine, startEngine } from './support/engine-process.js';
 
@@ -25,8 +25,10 @@ const KEYS = 200;
 
 const busAmplify: AttackCase = {
   module: 'attack-bus-amplify',
-  rollback: 'engine',
-  repeat: 3,
+  // Each callback sends two messages, under every per-callback quota: the bus refuses what does
+  // not fit the full queue (counted as dropped), and nothing here is a quota violation.
+  rollback: 'operator',
+  grows: ['dropped', 'quotaHits.sends'],
   trigger: async ({ client }) => {
     assert.is(await client.request('ATTACK kv', (r) => r === 'ATTACKING'), 'ATTACKING');
   },
@@ -39,12 +41,13 @@ test('bus amplification: the queue stays bounded and the module is rolled back',
 
 const selfSend: AttackCase = {
   module: 'attack-self-send',
+  // One violation per request (the sends past the per-callback quota); probation rolls back
+  // after more than its limit of violating callbacks, so the attack is repeated past it.
   rollback: 'engine',
-  repeat: 6,
-  trigger: async ({ client, notes }) => {
-    const tally = await client.request('ATTACK kv', (r) => r.startsWith('SENT '), 20_000);
-    notes.push(tally);
-  },
+  repeat: 150,
+  grows: ['quotaHits.sends'],
+  // The tally reply is itself a send over the quota, so the request's end is read from status.
+  trigger: (ctx) => sendAndWait(ctx, () => ctx.client.send('ATTACK kv')),
 };
 
 test('a million self-sends in one callback: refused past the quota, the module is rolled back', async () => {

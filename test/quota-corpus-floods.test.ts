@@ -5,7 +5,7 @@
 // reads back, and the engine is idle afterwards with kv's timers only (support/attack-run.ts).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type AttackCase, runAttack, writeKeys } from './support/attack-run.js';
+import { type AttackCase, runAttack, sendAndWait, writeKeys } from './support/attack-run.js';
 import { UdpLines } from './support/attack-watch.js';
 import { type RunningEngine, startEngine } from './support/engine-process.js';
 
@@ -25,11 +25,11 @@ const KEYS = 200;
 
 const timerStorm: AttackCase = {
   module: 'attack-timer-storm',
+  // The storm in restart is one violation; each request storms again, until probation's limit.
   rollback: 'engine',
-  repeat: 6,
-  trigger: async ({ client }) => {
-    assert.is(await client.request('ATTACK', (r) => r === 'ATTACKING', 10_000), 'ATTACKING');
-  },
+  repeat: 150,
+  grows: ['quotaHits.timers', 'quotaHits.timerPeriod'],
+  trigger: (ctx) => sendAndWait(ctx, () => ctx.client.send('ATTACK')),
 };
 
 test('a timer storm in restart: bounded, and the rollback takes the timers away', async () => {
@@ -40,7 +40,8 @@ test('a timer storm in restart: bounded, and the rollback takes the timers away'
 const logFlood: AttackCase = {
   module: 'attack-log-flood',
   rollback: 'engine',
-  repeat: 10,
+  repeat: 150,
+  grows: ['quotaHits.logLines', 'quotaHits.logBytes'],
   trigger: async ({ client }) => {
     assert.is(await client.request('ATTACK', (r) => r === 'LOGGED', 10_000), 'LOGGED');
   },
@@ -54,12 +55,14 @@ test('a log flood of 1.25 GiB per request: suppressed and summarised, the module
 
 const hugeStatus: AttackCase = {
   module: 'attack-huge-status',
-  rollback: 'operator',
-  repeat: 4,
-  trigger: async ({ engine, component, notes }) => {
+  // Every `show` over the output quota is one violation: asked for often enough, it is rolled back.
+  rollback: 'engine',
+  repeat: 150,
+  grows: ['quotaHits.output'],
+  trigger: async ({ engine, component, notes }, round) => {
     const res = await fetch(`http://${engine.control}/v1/components/${component}/show`, { signal: AbortSignal.timeout(10_000) });
     const text = await res.text();
-    notes.push(`show answered ${res.status} with ${text.length} characters`);
+    if (round === 0) notes.push(`show answered ${res.status} with ${text.length} characters`);
     assert.ok(text.length <= 1024 * 1024, `hotswap show's text is truncated (${text.length} characters)`);
   },
 };

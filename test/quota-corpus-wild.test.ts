@@ -6,7 +6,7 @@
 // module; `hotswap rollback` ends it. Then the keys, the timers and idleness are checked.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type AttackCase, componentStatus, runAttack, writeKeys } from './support/attack-run.js';
+import { type AttackCase, componentStatus, counters, runAttack, writeKeys } from './support/attack-run.js';
 import { UdpLines } from './support/attack-watch.js';
 import { type RunningEngine, startEngine } from './support/engine-process.js';
 import { waitFor } from './support/wait-for.js';
@@ -23,6 +23,9 @@ test.after(async () => {
   await engine?.stop();
 });
 
+/** Timer events per second the wild timers may cause: two repeating ones at a 10 ms period, with room. */
+const MAX_WILD_TIMER_RATE = 300;
+
 /** Cases that hand the host a range outside the memory to read: a trap or a negative code. */
 const OUT_OF_RANGE = new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 14, 15, 16, 17, 18]);
 
@@ -32,6 +35,7 @@ test('wild pointers, lengths and numbers to every import: each fails cleanly, th
   const wild: AttackCase = {
     module: 'attack-wild-pointers',
     rollback: 'operator',
+    grows: ['faults'],
     trigger: async ({ engine, component, client, version, notes }) => {
       const count = Number(await client.request('ATTACK count'));
       assert.is(count, 32, 'the module has every case');
@@ -55,6 +59,14 @@ test('wild pointers, lengths and numbers to every import: each fails cleanly, th
         assert.is(await client.request('VERSION'), version, `the module serves again after case ${n}`);
       }
       notes.push(`outcomes ${outcomes.join(' ')}`);
+      // The wild timers left (NaN, infinite, 1e308 and 5e-324 ms) fire no faster than a sane one:
+      // a due time past what the platform's timers hold must not turn into "every millisecond".
+      const before = counters(await componentStatus(engine, component), ['handled.timer']);
+      const t = performance.now();
+      await new Promise((resolve) => setTimeout(resolve, 1000)); // the window the rate is measured over
+      const rate = (counters(await componentStatus(engine, component), ['handled.timer']) - before) / ((performance.now() - t) / 1000);
+      notes.push(`wild timers fired ${rate.toFixed(0)}/s`);
+      assert.ok(rate < MAX_WILD_TIMER_RATE, `wild timers fire ${rate.toFixed(0)} times/s, under ${MAX_WILD_TIMER_RATE}`);
     },
   };
   await runAttack(engine, 'kv', wild, keys);

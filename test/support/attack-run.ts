@@ -31,6 +31,11 @@ export interface AttackCase {
   /** Triggers the attack once (bounded); called up to `repeat` times while the module runs. */
   trigger(ctx: AttackContext, round: number): Promise<void>;
   repeat?: number;
+  /**
+   * Counters of the component's status (dotted paths, e.g. "quotaHits.sends") of which at least
+   * one must grow over the attack: the engine saw and counted it.
+   */
+  grows: string[];
   /** How long the engine may take to roll back by itself (default 20 s). */
   rollbackWithinMs?: number;
 }
@@ -56,6 +61,30 @@ export interface AttackOutcome {
 }
 
 type Json = Record<string, unknown>;
+
+/** The sum of the counters at `paths` (dotted) in a status object; missing ones count 0. */
+export function counters(status: Json, paths: readonly string[]): number {
+  let sum = 0;
+  for (const path of paths) {
+    const v = path.split('.').reduce<unknown>((o, k) => (o as Json | undefined)?.[k], status);
+    if (typeof v === 'number') sum += v;
+  }
+  return sum;
+}
+
+/** Messages handled plus faults: grows by one once the component is done with a request. */
+const settled = (status: Json): number => counters(status, ['handled.message', 'faults']);
+
+/** Sends a request with `send` and waits until the component is done with it (answered or not). */
+export async function sendAndWait(ctx: AttackContext, send: () => void, timeoutMs = 15_000): Promise<void> {
+  const before = settled(await componentStatus(ctx.engine, ctx.component));
+  send();
+  await waitFor(async () => settled(await componentStatus(ctx.engine, ctx.component)) > before, {
+    what: `${ctx.component} to handle the request`,
+    timeoutMs,
+    intervalMs: 20,
+  });
+}
 
 export async function componentStatus(engine: RunningEngine, name: string): Promise<Json> {
   const res = await fetch(`http://${engine.control}/v1/components/${name}`, { signal: AbortSignal.timeout(5000) });
@@ -114,7 +143,7 @@ export async function waitIdle(engine: RunningEngine, component: string, timers:
 export async function quotaEvidence(engine: RunningEngine, component: string): Promise<Record<string, unknown>> {
   const status = await componentStatus(engine, component);
   const found: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(status)) if (/quota/i.test(k)) found[k] = v;
+  for (const [k, v] of Object.entries(status)) if (/quota|dropped/i.test(k)) found[k] = v;
   const metrics = await (await fetch(`http://${engine.control}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
   const lines = metrics.split('\n').filter((l) => /quota/i.test(l) && !l.startsWith('#') && !/\s0$/.test(l));
   if (lines.length) found.metrics = lines.slice(0, 20);
@@ -182,7 +211,12 @@ export async function runAttack(engine: RunningEngine, component: string, c: Att
       control.maxRss < BOUNDS.rssBytes,
       `engine RSS ${(control.maxRss / 2 ** 20).toFixed(0)} MiB < ${BOUNDS.rssBytes / 2 ** 20} MiB`,
     );
-    assert.is((await componentStatus(engine, component)).version, baseVersion, 'back on the version before the attack');
+    const after = await componentStatus(engine, component);
+    assert.is(after.version, baseVersion, 'back on the version before the attack');
+    assert.ok(
+      counters(after, c.grows) > counters(before, c.grows),
+      `the engine counted the attack in ${c.grows.join(' or ')}: ${JSON.stringify(await quotaEvidence(engine, component))}`,
+    );
     await assertKeys(client, keys);
     const idleCpu = await waitIdle(engine, component, baseTimers);
     const quota = await quotaEvidence(engine, component);
