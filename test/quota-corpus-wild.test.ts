@@ -26,8 +26,12 @@ test.after(async () => {
 /** Timer events per second the wild timers may cause: two repeating ones at a 10 ms period, with room. */
 const MAX_WILD_TIMER_RATE = 300;
 
-/** Cases that hand the host a range outside the memory to read: a trap or a negative code. */
-const OUT_OF_RANGE = new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 14, 15, 16, 17, 18]);
+/**
+ * Cases where an import that returns a code (hs.reply, hs.send) is handed a range outside the
+ * memory: a trap or a negative code. Imports that return nothing (log, random_fill, output) may
+ * also drop the call unread, as a quota does; what every case must do is leave the engine alive.
+ */
+const OUT_OF_RANGE = new Set([4, 5, 6, 7, 8, 9, 10, 11]);
 
 test('wild pointers, lengths and numbers to every import: each fails cleanly, the engine lives on', async () => {
   const keys = await writeKeys(client, 'wild-', 200);

@@ -38,6 +38,8 @@ export interface AttackCase {
   grows: string[];
   /** How long the engine may take to roll back by itself (default 20 s). */
   rollbackWithinMs?: number;
+  /** Checks of the attack window (e.g. another component's clients), before keys and idleness. */
+  afterWindow?(): Promise<void>;
 }
 
 export interface AttackContext {
@@ -217,6 +219,7 @@ export async function runAttack(engine: RunningEngine, component: string, c: Att
       counters(after, c.grows) > counters(before, c.grows),
       `the engine counted the attack in ${c.grows.join(' or ')}: ${JSON.stringify(await quotaEvidence(engine, component))}`,
     );
+    await c.afterWindow?.();
     await assertKeys(client, keys);
     const idleCpu = await waitIdle(engine, component, baseTimers);
     const quota = await quotaEvidence(engine, component);
