@@ -5,32 +5,21 @@
 // attack (support/attack-run.ts).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { busAmplify } from './hostile/attack-cases.js';
+import { useKvEngine } from './support/attack-engine.js';
 import { type AttackCase, runAttack, writeKeys } from './support/attack-run.js';
-import { PacedUdp, UdpLines } from './support/attack-watch.js';
+import { PacedUdp } from './support/attack-watch.js';
 import { UdpClient } from './support/clients.js';
-import { type RunningEngine, startEngine } from './support/engine-process.js';
 import { waitFor } from './support/wait-for.js';
 
 /** How much the healthy component's p99 may grow while the other one is attacked. */
 const SHOP_P99_EXTRA_MS = 10;
 
-let engine: RunningEngine;
-
-test.before(async () => {
-  engine = await startEngine([
-    { name: 'kv', version: '1.0.0', tcp: false },
-    { name: 'shop', module: 'kv', version: '1.0.0', tcp: false },
-  ]);
-});
-test.after(async () => {
-  await engine?.stop();
-});
+const kv = useKvEngine(test, {}, [{ name: 'shop', module: 'kv', version: '1.0.0', tcp: false }]);
 
 test('one component attacked by bus amplification, the other serves every request on time', async () => {
-  const shopPort = engine.ports.get('shop')!.udp!;
-  const client = new UdpLines(engine.ports.get('kv')!.udp!);
-  const keys = await writeKeys(client, 'two-', 200);
-  client.close();
+  const shopPort = kv.engine.ports.get('shop')!.udp!;
+  const keys = await writeKeys(kv.client, 'two-', 200);
 
   // The baseline: 1,000 requests at one per 2 ms before the attack.
   const before = new PacedUdp(shopPort, 'before-', { limit: 1000 });
@@ -45,12 +34,7 @@ test('one component attacked by bus amplification, the other serves every reques
     return shop;
   };
   const attack: AttackCase = {
-    module: 'attack-bus-amplify',
-    rollback: 'operator', // as in quota-corpus-bus: no quota violation, the full queue refuses
-    grows: ['dropped', 'quotaHits.sends'],
-    trigger: async ({ client }) => {
-      assert.is(await client.request('ATTACK kv', (r) => r === 'ATTACKING'), 'ATTACKING');
-    },
+    ...busAmplify,
     // Over the attack window (upgrade to rollback): the healthy component's clients.
     afterWindow: async () => {
       const s = await stopShop();
@@ -67,7 +51,7 @@ test('one component attacked by bus amplification, the other serves every reques
     },
   };
   try {
-    await runAttack(engine, 'kv', attack, keys);
+    await runAttack(kv.engine, 'kv', attack, keys);
   } finally {
     await stopShop();
   }

@@ -6,22 +6,12 @@
 // module; `hotswap rollback` ends it. Then the keys, the timers and idleness are checked.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { useKvEngine } from './support/attack-engine.js';
 import { type AttackCase, componentStatus, counters, runAttack, writeKeys } from './support/attack-run.js';
-import { UdpLines } from './support/attack-watch.js';
-import { type RunningEngine, startEngine } from './support/engine-process.js';
 import { waitFor } from './support/wait-for.js';
 
-let engine: RunningEngine;
-let client: UdpLines;
-
-test.before(async () => {
-  engine = await startEngine([{ name: 'kv', version: '1.0.0', tcp: false, probation: { windowMs: 600_000, maxFaults: 1000 } }]);
-  client = new UdpLines(engine.ports.get('kv')!.udp!);
-});
-test.after(async () => {
-  client?.close();
-  await engine?.stop();
-});
+// Probation widened so that every case meets the attack module.
+const kv = useKvEngine(test, { probation: { windowMs: 600_000, maxFaults: 1000 } });
 
 /** Timer events per second the wild timers may cause: two repeating ones at a 10 ms period, with room. */
 const MAX_WILD_TIMER_RATE = 300;
@@ -34,7 +24,7 @@ const MAX_WILD_TIMER_RATE = 300;
 const OUT_OF_RANGE = new Set([4, 5, 6, 7, 8, 9, 10, 11]);
 
 test('wild pointers, lengths and numbers to every import: each fails cleanly, the engine lives on', async () => {
-  const keys = await writeKeys(client, 'wild-', 200);
+  const keys = await writeKeys(kv.client, 'wild-', 200);
   const outcomes: string[] = [];
   const wild: AttackCase = {
     module: 'attack-wild-pointers',
@@ -73,7 +63,7 @@ test('wild pointers, lengths and numbers to every import: each fails cleanly, th
       assert.ok(rate < MAX_WILD_TIMER_RATE, `wild timers fire ${rate.toFixed(0)} times/s, under ${MAX_WILD_TIMER_RATE}`);
     },
   };
-  await runAttack(engine, 'kv', wild, keys);
+  await runAttack(kv.engine, 'kv', wild, keys);
   assert.is(outcomes.length, 32);
 });
 

@@ -21,6 +21,9 @@ export const BOUNDS = {
   idleCpuPerSecond: 0.1,
 } as const;
 
+/** The time all trigger rounds of one attack may take together. */
+const ROUNDS_WITHIN_MS = 20_000;
+
 /** How the attack module must leave: by the engine's own decision, or by `hotswap rollback`. */
 export type RollbackBy = 'engine' | 'operator';
 
@@ -36,7 +39,7 @@ export interface AttackCase {
    * one must grow over the attack: the engine saw and counted it.
    */
   grows: string[];
-  /** How long the engine may take to roll back by itself (default 20 s). */
+  /** How long the engine may take to roll back by itself once the rounds are over (default 15 s). */
   rollbackWithinMs?: number;
   /** Checks of the attack window (e.g. another component's clients), before keys and idleness. */
   afterWindow?(): Promise<void>;
@@ -120,7 +123,7 @@ export async function assertKeys(client: UdpLines, keys: readonly string[]): Pro
  * Waits until the component is idle: nothing queued, `timers` timers, and the engine process
  * using less than BOUNDS.idleCpuPerSecond of CPU over one second. Returns that CPU rate.
  */
-export async function waitIdle(engine: RunningEngine, component: string, timers: number, timeoutMs = 20_000): Promise<number> {
+export async function waitIdle(engine: RunningEngine, component: string, timers: number, timeoutMs = 15_000): Promise<number> {
   const pid = engine.process.pid!;
   let last = '';
   return waitFor(
@@ -181,15 +184,19 @@ export async function runAttack(engine: RunningEngine, component: string, c: Att
       } else {
         assert.is(up.code, 0, up.stderr);
         const ctx: AttackContext = { engine, component, client, version, notes };
-        for (let round = 0; round < (c.repeat ?? 1); round++) {
+        // Bounded in count and in time, so a file fails within its deadline if nothing stops the attack.
+        const deadline = performance.now() + ROUNDS_WITHIN_MS;
+        let round = 0;
+        for (; round < (c.repeat ?? 1) && performance.now() < deadline; round++) {
           if ((await componentStatus(engine, component)).version !== version) break;
           await c.trigger(ctx, round);
         }
+        notes.push(`${round} trigger round(s)`);
       }
       if (!rolledBackBy && c.rollback === 'engine') {
         await waitFor(async () => (await componentStatus(engine, component)).version === baseVersion, {
           what: `the engine to roll ${component} back from ${version} by itself`,
-          timeoutMs: c.rollbackWithinMs ?? 20_000,
+          timeoutMs: c.rollbackWithinMs ?? 15_000,
           intervalMs: 50,
         });
         const history = (await cliJson(engine, 'history', component, '--limit', '5')).data as unknown as Json[];
