@@ -92,8 +92,13 @@ export async function sendAndWait(ctx: AttackContext, send: () => void, timeoutM
 }
 
 export async function componentStatus(engine: RunningEngine, name: string): Promise<Json> {
-  const res = await fetch(`http://${engine.control}/v1/components/${name}`, { signal: AbortSignal.timeout(5000) });
-  return (await res.json()) as Json;
+  const url = `http://${engine.control}/v1/components/${name}`;
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+    return (await res.json()) as Json;
+  } catch (e) {
+    throw new Error(`GET ${url} (the component's status): ${(e as Error).message}`);
+  }
 }
 
 /** Runs the CLI with --json; the parsed stdout (null when it printed none). */
