@@ -12,8 +12,11 @@ import { PacedUdp } from './support/attack-watch.js';
 import { UdpClient } from './support/clients.js';
 import { waitFor } from './support/wait-for.js';
 
-/** How much the healthy component's p99 may grow while the other one is attacked. */
-const SHOP_P99_EXTRA_MS = 10;
+/**
+ * How much the healthy component's p99 may grow while the other one is attacked: "a few
+ * milliseconds", taken as docs/SAFETY.md's bound for a flood next door (one slice plus the GC).
+ */
+const SHOP_P99_EXTRA_MS = 20;
 
 const kv = useKvEngine(test, {}, [{ name: 'shop', module: 'kv', version: '1.0.0', tcp: false }]);
 
