@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 export const cli = join(repoRoot, 'bin', 'hotswap.js');
+/** How much of the engine's output a RunningEngine keeps (the latest characters). */
+const OUTPUT_KEPT = 8 * 1024 * 1024;
 
 export interface ComponentSpec {
   name: string;
@@ -27,7 +29,7 @@ export interface RunningEngine {
   readonly control: string;
   /** Bound addresses by component name and protocol. */
   readonly ports: Map<string, { udp?: number; tcp?: number }>;
-  /** Everything the engine printed so far. */
+  /** What the engine printed so far (its latest 8 MiB, when it printed more). */
   output(): string;
   /** Runs the CLI against this engine; resolves with exit code and output (never rejects). */
   hotswap(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
@@ -65,6 +67,8 @@ export async function startEngine(components: ComponentSpec[], extraConfig: Reco
   const waiters = new Set<() => void>();
   const onData = (b: Buffer): void => {
     out += b.toString();
+    // A module that floods the log must not take the test process down with it: keep the tail.
+    if (out.length > 2 * OUTPUT_KEPT) out = out.slice(-OUTPUT_KEPT);
     for (const w of waiters) w();
   };
   child.stdout!.on('data', onData);

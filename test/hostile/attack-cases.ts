@@ -1,0 +1,28 @@
+/**
+ * Attack cases (support/attack-run.ts) used by more than one quota-corpus test file: bus
+ * amplification (attacked alone, and next to a healthy component) and the reply flood (to a UDP
+ * and to a TCP peer).
+ */
+import * as assert from 'uvu/assert';
+import { type AttackCase, sendAndWait } from '../support/attack-run.js';
+
+export const busAmplify: AttackCase = {
+  module: 'attack-bus-amplify',
+  // Each callback sends two messages, under every per-callback quota: the bus refuses what does
+  // not fit the full queue (counted as dropped), and nothing here is a quota violation.
+  rollback: 'operator',
+  grows: ['dropped', 'quotaHits.sends'],
+  trigger: async ({ client }) => {
+    assert.is(await client.request('ATTACK kv', (r) => r === 'ATTACKING'), 'ATTACKING');
+  },
+};
+
+/** One violation per request (replies past the per-callback quota), repeated past probation's limit. */
+export const replyFlood = (send: () => void): AttackCase => ({
+  module: 'attack-reply-flood',
+  rollback: 'engine',
+  repeat: 150,
+  grows: ['quotaHits.sends', 'quotaHits.sendBytes'],
+  // The tally reply is over the quota too, so the request's end is read from status.
+  trigger: (ctx) => sendAndWait(ctx, send),
+});
