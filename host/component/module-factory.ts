@@ -11,7 +11,7 @@
  * without touching the component's real memory.
  */
 import { ABI_VERSION } from '../abi/abi.js';
-import { buildImports } from '../abi/imports.js';
+import { buildImports, type ImportGate } from '../abi/imports.js';
 import { inertHost } from '../abi/inert-host.js';
 import { PersistentMemory } from '../abi/memory.js';
 import type { ModulePolicy } from '../modules/check.js';
@@ -21,6 +21,7 @@ import { type CompiledModule, compileEagerly, compileModule, type PreparedModule
 import { ModulePreparer } from '../modules/preparer.js';
 import { WasiSandbox } from '../modules/wasi.js';
 import { ModuleInstance } from './instance.js';
+import { DEFAULT_QUOTAS } from './quotas.js';
 
 export class ModuleFactory {
   readonly #preparer: ModulePreparer;
@@ -76,7 +77,21 @@ export class ModuleFactory {
   #warmUp(draft: CompiledModule, policy: ModulePolicy, label: string): { abiVersion: number; layoutVersion: number; version: string } {
     const scratch = this.#scratchMemory(policy, draft.minPages);
     let out = '';
+    let kept = 0;
+    // The warm-up runs on the engine's event loop, so the module's imports are bounded here too:
+    // log lines are dropped unread (nobody sees a warm-up's log) and `status` output stops at
+    // the default output quota (a module writing 128 MiB stalled the engine for 0.2-0.6 s).
+    const gate: ImportGate = {
+      send: () => true,
+      log: () => false,
+      output: (bytes) => {
+        const keep = Math.max(0, Math.min(bytes, DEFAULT_QUOTAS.outputBytes - kept));
+        kept += keep;
+        return keep;
+      },
+    };
     const inert = inertHost(scratch, {
+      gate,
       output: (text) => {
         out += text;
       },

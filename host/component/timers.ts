@@ -127,9 +127,13 @@ export class TimerTable {
     this.#timers.set(id, { due, repeatMs, handle });
   }
 
-  /** Timers never keep the process alive: the component's sources and the engine do. */
+  /**
+   * Timers never keep the process alive: the component's sources and the engine do. A wait
+   * longer than Node's timers can hold is cut to the longest they can, and re-armed when it ends
+   * (#expire), because Node fires a setTimeout over 2^31 - 1 ms after 1 ms instead.
+   */
   #schedule(id: number, delayMs: number): ScheduledHandle {
-    const handle = this.#scheduler.setTimeout(() => this.#expire(id), delayMs);
+    const handle = this.#scheduler.setTimeout(() => this.#expire(id), Math.min(delayMs, LONGEST_WAIT_MS));
     handle.unref?.();
     return handle;
   }
@@ -137,6 +141,11 @@ export class TimerTable {
   #expire(id: number): void {
     const t = this.#timers.get(id);
     if (!t) return;
+    const left = t.due - this.#now();
+    if (left > EARLY_WAKE_MS) {
+      t.handle = this.#schedule(id, left); // the end of a cut wait, not the due time
+      return;
+    }
     if (t.repeatMs > 0) {
       // Schedule from the planned due time, not from now, so a repeating timer does not drift.
       t.due += t.repeatMs;
@@ -147,3 +156,8 @@ export class TimerTable {
     this.#fire(id);
   }
 }
+
+/** The longest delay Node's setTimeout honours (a signed 32-bit count of milliseconds). */
+const LONGEST_WAIT_MS = 2 ** 31 - 1;
+/** A timer woken this long before its due time was cut by LONGEST_WAIT_MS; Node never fires that early. */
+const EARLY_WAKE_MS = 1000;
