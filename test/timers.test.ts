@@ -127,4 +127,17 @@ test("the default scheduler is Node's and its timers do not keep the process ali
   timers.clear();
 });
 
+test('a wait longer than Node can hold (2^31 - 1 ms) is cut, re-armed, and fires once at its due time', () => {
+  const { clock, timers, fired } = table();
+  const longest = 2 ** 31 - 1;
+  timers.set(3, 3 * longest, 0);
+  timers.set(4, 1e308, 0); // Node's own setTimeout would fire this one after 1 ms
+  clock.advance(longest);
+  assert.equal(fired, [], 'the end of a cut wait is not the due time');
+  assert.is(timers.dueIn(3), 2 * longest);
+  clock.advance(2 * longest);
+  assert.equal(fired, [[3, 3 * longest]], 'fires at its due time, once');
+  assert.ok(timers.dueIn(4) > 0, 'a timer due in 1e308 ms is still waiting');
+});
+
 test.run();
