@@ -3,7 +3,7 @@
  * signal router, and runs upgrades and rollbacks. The control API and the CLI are thin layers
  * over its public methods; everything it needs comes in through EngineConfig and EngineOptions.
  */
-import { BUS_CHANNEL, HostResult, MEMORY_BASE, type SignalName } from './abi/abi.js';
+import { BUS_CHANNEL, HostResult, type SignalName } from './abi/abi.js';
 import {
   type Component,
   type ComponentStatus,
@@ -16,16 +16,15 @@ import { type EventTap, noTap } from './component/events.js';
 import { ModuleFactory } from './component/module-factory.js';
 import type { SwapReport } from './component/swap.js';
 import type { ComponentConfig, EngineConfig } from './config.js';
-import { Attempts, type Rejection, type UpgradeLog } from './engine/attempts.js';
+import { Attempts, isRefusal, type Rejection, type UpgradeLog } from './engine/attempts.js';
 import { ComponentEntry } from './engine/component-entry.js';
+import { policyOf } from './engine/policy.js';
 import { RollbackRule, type RollbackTarget } from './engine/rollback-rule.js';
 import { Logger } from './log.js';
-import type { ModulePolicy } from './modules/check.js';
-import { ModuleRejected } from './modules/errors.js';
 import { compileEagerly, type PreparedModule } from './modules/prepared.js';
 import { PreparedModuleCache } from './modules/prepared-cache.js';
 import { BundledModules } from './repository/bundled.js';
-import { BlobDamaged, type ModuleRepository, NotFound } from './repository/repository.js';
+import { type ModuleRepository, NotFound } from './repository/repository.js';
 import { SignalRouter } from './sources/signals.js';
 
 export type { Rejection, UpgradeLog } from './engine/attempts.js';
@@ -296,20 +295,5 @@ export class Engine {
   }
 }
 
-/** Refusals before any swap: recorded as 'rejected' (an UpgradeInProgress is not one). */
-function isRefusal(e: unknown): e is Error {
-  return e instanceof NotFound || e instanceof ModuleRejected || e instanceof BlobDamaged;
-}
-
-export function policyOf(config: ComponentConfig): ModulePolicy {
-  return {
-    memoryBase: MEMORY_BASE,
-    maxPages: Math.floor(config.limits.memoryBytes / 65536),
-    maxModuleBytes: config.limits.moduleBytes,
-    allowWasi: config.wasi,
-    trackDirtyPages: config.snapshot === 'incremental',
-    ...(config.limits.fuel !== undefined ? { fuel: config.limits.fuel } : {}),
-  };
-}
-
+export { policyOf } from './engine/policy.js';
 export { NotFound };

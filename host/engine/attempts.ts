@@ -7,6 +7,8 @@
 import type { FaultRecord, QuotaRecord } from '../component/component.js';
 import type { SwapReport } from '../component/swap.js';
 import type { Logger } from '../log.js';
+import { ModuleRejected } from '../modules/errors.js';
+import { BlobDamaged, NotFound } from '../repository/repository.js';
 
 /**
  * Where the engine writes its attempts, and reads the rollback rule's fallback from.
@@ -91,4 +93,9 @@ export class Attempts {
       this.#log.error(`could not record ${what} in the history: ${(e as Error).message}`);
     }
   }
+}
+
+/** Refusals before any swap: recorded as 'rejected' (an UpgradeInProgress is not one). */
+export function isRefusal(e: unknown): e is Error {
+  return e instanceof NotFound || e instanceof ModuleRejected || e instanceof BlobDamaged;
 }
