@@ -3,19 +3,10 @@
 // with their current due time or come back on their grid; a one-shot that passed stays gone).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { TimerTable } from '../host/component/timers.js';
-import { VirtualClock } from './support/virtual-clock.js';
+import type { TimerTable } from '../host/component/timers.js';
+import { virtualTimerTable } from './support/virtual-clock.js';
 
-function table(): { clock: VirtualClock; timers: TimerTable; fired: [number, number][] } {
-  const clock = new VirtualClock();
-  const fired: [number, number][] = [];
-  const timers = new TimerTable(
-    (id) => fired.push([id, clock.now()]),
-    () => clock.now(),
-    clock,
-  );
-  return { clock, timers, fired };
-}
+const table = virtualTimerTable;
 
 const byId = (timers: TimerTable) => timers.list().sort((a, b) => a.id - b.id);
 

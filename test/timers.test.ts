@@ -3,18 +3,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { TimerTable } from '../host/component/timers.js';
-import { VirtualClock } from './support/virtual-clock.js';
+import { VirtualClock, virtualTimerTable } from './support/virtual-clock.js';
 
-function table(): { clock: VirtualClock; timers: TimerTable; fired: [number, number][] } {
-  const clock = new VirtualClock();
-  const fired: [number, number][] = [];
-  const timers = new TimerTable(
-    (id) => fired.push([id, clock.now()]),
-    () => clock.now(),
-    clock,
-  );
-  return { clock, timers, fired };
-}
+const table = virtualTimerTable;
 
 test('a one-shot timer fires once at its due time and is then gone', () => {
   const { clock, timers, fired } = table();

@@ -3,7 +3,7 @@
  * Probation): time moves only when the test calls `advance`, so due times are exact and nothing
  * waits in real time.
  */
-import type { ScheduledHandle, Scheduler } from '../../host/component/timers.js';
+import { type ScheduledHandle, type Scheduler, TimerTable } from '../../host/component/timers.js';
 
 interface Pending extends ScheduledHandle {
   readonly at: number;
@@ -53,4 +53,16 @@ export class VirtualClock implements Scheduler {
     }
     this.#now = until;
   }
+}
+
+/** A TimerTable on a fresh VirtualClock that records each firing as [id, virtual time]. */
+export function virtualTimerTable(): { clock: VirtualClock; timers: TimerTable; fired: [number, number][] } {
+  const clock = new VirtualClock();
+  const fired: [number, number][] = [];
+  const timers = new TimerTable(
+    (id) => fired.push([id, clock.now()]),
+    () => clock.now(),
+    clock,
+  );
+  return { clock, timers, fired };
 }
