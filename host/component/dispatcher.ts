@@ -188,8 +188,7 @@ export class Dispatcher implements Sliceable {
           }
           check = n + clockInterval(n, now - start, deadline - now);
         }
-        this.#queue.shift();
-        if (event.kind === 'timer') this.#queuedTimers.delete(event.id);
+        this.#shift(event);
         afterUpgrade = event.kind === 'upgrade';
         this.#dispatch(event);
         n++;
@@ -220,14 +219,19 @@ export class Dispatcher implements Sliceable {
       for (let n = 0; n < queued; n++) {
         const event = this.#queue.peek();
         if (event === undefined || (this.#state === 'failed' && event.kind !== 'upgrade')) break;
-        this.#queue.shift();
-        if (event.kind === 'timer') this.#queuedTimers.delete(event.id);
+        this.#shift(event);
         this.#dispatch(event);
       }
     } finally {
       this.#draining = false;
     }
     this.#handlers!.idle();
+  }
+
+  /** Takes `event`, the one at the front, off the queue: a timer may be queued again from now on. */
+  #shift(event: ComponentEvent): void {
+    this.#queue.shift();
+    if (event.kind === 'timer') this.#queuedTimers.delete(event.id);
   }
 
   #resumeSources(): void {
