@@ -5,6 +5,7 @@
  * records it); batched dispatch belongs in `runSlice`. Swaps and traps are handed to the
  * component's SwapRunner and FaultRecovery through DispatchHandlers.
  */
+import { BUS_CHANNEL } from '../abi/abi.js';
 import type { PersistentMemory } from '../abi/memory.js';
 import type { Logger } from '../log.js';
 import type { PreparedModule } from '../modules/prepared.js';
@@ -42,6 +43,14 @@ export class Dispatcher implements Sliceable {
   readonly #scheduler: DispatchScheduler;
   /** The queue's bound, and the depths where a paused TCP connection stops and resumes reading. */
   readonly #limit: number;
+  /**
+   * Bus messages the queue may hold at once: a sixteenth of the bound (4,096 by default). A
+   * module that sends to itself or to a neighbour faster than it is served meets this, not the
+   * whole bound, so the queue keeps room for its sockets, and what the garbage collector must
+   * trace during such a flood stays small (docs/SAFETY.md, "Bounded queues").
+   */
+  readonly #busLimit: number;
+  #busQueued = 0;
   readonly #highWater: number;
   readonly #lowWater: number;
   /** Timer ids with an event queued: a timer that fires again meanwhile is coalesced into it. */
@@ -74,6 +83,7 @@ export class Dispatcher implements Sliceable {
     if (!Number.isInteger(options.queueEvents) || options.queueEvents < 4)
       throw new Error(`${options.name}: queueEvents must be an integer >= 4 (got ${options.queueEvents})`);
     this.#limit = options.queueEvents;
+    this.#busLimit = Math.max(1, Math.floor(options.queueEvents / 16));
     this.#highWater = Math.floor(options.queueEvents / 2);
     this.#lowWater = Math.floor(options.queueEvents / 4);
   }
@@ -140,6 +150,12 @@ export class Dispatcher implements Sliceable {
     if (event.kind === 'timer') {
       if (this.#queuedTimers.has(event.id)) return true;
       this.#queuedTimers.add(event.id);
+    } else if (event.kind === 'message' && event.channel === BUS_CHANNEL) {
+      if (this.#busQueued >= this.#busLimit) {
+        this.#dropped++;
+        return false;
+      }
+      this.#busQueued++;
     }
     this.#queue.push(event);
     // Only an empty queue can be off the scheduler's list with runnable work coming (a failed
@@ -232,6 +248,7 @@ export class Dispatcher implements Sliceable {
   #shift(event: ComponentEvent): void {
     this.#queue.shift();
     if (event.kind === 'timer') this.#queuedTimers.delete(event.id);
+    else if (event.kind === 'message' && event.channel === BUS_CHANNEL) this.#busQueued--;
   }
 
   #resumeSources(): void {

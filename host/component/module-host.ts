@@ -120,7 +120,10 @@ export class ModuleHost implements HostServices {
 
   send(channel: number, peer: string, bytes: Buffer): number {
     if (channel === BUS_CHANNEL) {
-      return this.#bus ? this.#bus(peer, this.#name, bytes) : HostResult.unknownPeer;
+      if (!this.#bus) return HostResult.unknownPeer;
+      const result = this.#bus(peer, this.#name, bytes);
+      if (result === HostResult.quotaExceeded) this.quotas?.busRefused();
+      return result;
     }
     const ch = this.#channels.get(channel);
     if (!ch) return HostResult.unknownChannel;

@@ -48,7 +48,7 @@ export const DEFAULT_QUOTAS: Readonly<QuotaLimits> = Object.freeze({
 });
 
 /** The resources counted, as they appear in status, /metrics and the history. */
-export type QuotaResource = 'sends' | 'sendBytes' | 'logLines' | 'logBytes' | 'timers' | 'timerPeriod' | 'output';
+export type QuotaResource = 'sends' | 'sendBytes' | 'busBacklog' | 'logLines' | 'logBytes' | 'timers' | 'timerPeriod' | 'output';
 
 /** Hits per resource: every import call refused, cut or clamped because of a quota. */
 export class QuotaHits {
@@ -175,6 +175,15 @@ export class ImportQuotas implements ImportGate {
   /** Bytes of output cut since beginOutput(). */
   get outputCut(): number {
     return this.#outputCut;
+  }
+
+  /**
+   * A bus message the receiver refused (its bus share or its whole queue is full): the sender
+   * outruns the receiver, which is a flood whatever the per-callback counts say, so it counts
+   * as a violation like any other hit.
+   */
+  busRefused(): void {
+    this.#hit('busBacklog');
   }
 
   /** A timer request over a limit (count or period): counted like any other hit. */

@@ -8,10 +8,11 @@ import { type AttackCase, sendAndWait } from '../support/attack-run.js';
 
 export const busAmplify: AttackCase = {
   module: 'attack-bus-amplify',
-  // Each callback sends two messages, under every per-callback quota: the bus refuses what does
-  // not fit the full queue (counted as dropped), and nothing here is a quota violation.
-  rollback: 'operator',
-  grows: ['dropped', 'quotaHits.sends'],
+  // Each callback sends two messages, under every per-callback quota. Once the bus share of the
+  // queue is full, the bus refuses them (dropped at the receiver) and each refusal is a
+  // `busBacklog` hit of the sender: past probation's limit the engine rolls it back by itself.
+  rollback: 'engine',
+  grows: ['quotaHits.busBacklog'],
   trigger: async ({ client }) => {
     assert.is(await client.request('ATTACK kv', (r) => r === 'ATTACKING'), 'ATTACKING');
   },
