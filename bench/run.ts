@@ -1,7 +1,8 @@
 /**
- * `npm run bench [-- --quick] [-- --only a,b]`: every benchmark (docs/PERFORMANCE.md), each in its own
- * process, then bench/results/latest.json and latest.md (and the README block between
- * `<!-- bench:start -->` and `<!-- bench:end -->`, when README.md has those markers).
+ * `npm run bench [-- --quick] [-- --only a,b] [-- --update-readme]`: every benchmark
+ * (docs/PERFORMANCE.md), each in its own process, then bench/results/latest.json and latest.md.
+ * With --update-readme (only then, so a run leaves the working tree's README alone) it also
+ * rewrites the README block between `<!-- bench:start -->` and `<!-- bench:end -->`.
  *
  * The full run takes about 10 minutes on 2 cores; --quick is a smoke run of about 1–2 minutes
  * whose numbers are not for quoting. A case that fails or is skipped is reported with its
@@ -111,9 +112,11 @@ async function main(): Promise<void> {
   const md = markdown(result) + instrumentationMarkdown(cases.instrumentation);
   writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(join(RESULTS, 'latest.md'), md);
-  const readme = updateReadme(
-    `${targetTable(result.targets)}\n\n_${quick ? 'Quick smoke run' : 'Full run'} of ${result.meta.date.slice(0, 10)}; details in bench/results/latest.md._`,
-  );
+  const readme =
+    process.argv.includes('--update-readme') &&
+    updateReadme(
+      `${targetTable(result.targets)}\n\n_${quick ? 'Quick smoke run' : 'Full run'} of ${result.meta.date.slice(0, 10)}; details in bench/results/latest.md._`,
+    );
   process.stderr.write(
     `\nwrote bench/results/latest.json and latest.md${readme ? ' and the README block' : ''} in ${result.meta.seconds} s\n\n`,
   );
