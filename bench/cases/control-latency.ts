@@ -1,9 +1,11 @@
 /**
  * The control API's latency while a component floods itself (docs/PERFORMANCE.md): a real engine
- * process (`bin/hotswap.js start`) with one component, upgraded to build/hostile/flood-self.wasm
- * (every message it handles sends two more to itself over the bus). GET /healthz is timed from
- * this process, idle first, then during the flood, in the same run; then the flooder is rolled
- * back and the engine stopped.
+ * process (`bin/hotswap.js start`) with two components: `flood`, upgraded to
+ * build/hostile/flood-self.wasm (every message it handles sends two more to itself over the bus),
+ * and a healthy kv next to it. GET /healthz and kv's UDP requests are timed from this process,
+ * idle first, then during the flood, in the same run; then the flooder is rolled back and the
+ * engine stopped. The flooder's `quotaFaults` is raised so that probation, which would roll it
+ * back within a fraction of a second, lets the flood last the whole window.
  *
  *   node --import tsx bench/cases/control-latency.ts [--quick]
  */
@@ -40,6 +42,26 @@ const hotswap = (control: string, ...args: string[]): Promise<string> =>
     ),
   );
 
+/** Sequential kv requests (one in flight) for `ms`; each round trip in ms. */
+async function kvRequests(socket: dgram.Socket, port: number, ms: number): Promise<number[]> {
+  const out: number[] = [];
+  const end = performance.now() + ms;
+  for (let i = 0; performance.now() < end; i++) {
+    const t0 = performance.now();
+    const reply = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`kv request ${i}: no reply within 2 s`)), 2000);
+      socket.once('message', (m) => {
+        clearTimeout(timer);
+        resolve(m.toString());
+      });
+      socket.send(`SET n${i % 1000} v${i}`, port, '127.0.0.1');
+    });
+    if (reply !== 'OK') throw new Error(`kv request ${i}: ${reply}`);
+    out.push(performance.now() - t0);
+  }
+  return out;
+}
+
 const depth = async (control: string): Promise<number> =>
   ((await (await fetch(`http://${control}/v1/components/flood`)).json()) as { queueDepth: number }).queueDepth;
 
@@ -53,7 +75,16 @@ runCase(import.meta.url, async ({ quick }) => {
       dataDir,
       logLevel: 'info',
       control: { host: '127.0.0.1', port: 0 },
-      components: [{ name: 'flood', module: 'kv', version: '1.0.0', listen: [{ proto: 'udp', host: '127.0.0.1', port: 0 }] }],
+      components: [
+        {
+          name: 'flood',
+          module: 'kv',
+          version: '1.0.0',
+          listen: [{ proto: 'udp', host: '127.0.0.1', port: 0 }],
+          limits: { quotaFaults: 1_000_000_000 },
+        },
+        { name: 'kv', module: 'kv', version: '1.0.0', listen: [{ proto: 'udp', host: '127.0.0.1', port: 0 }] },
+      ],
     }),
   );
   const engine = spawn(process.execPath, [CLI, 'start', '--config', config], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -76,13 +107,15 @@ runCase(import.meta.url, async ({ quick }) => {
       check();
     });
   const udp = dgram.createSocket('udp4');
+  const kvSocket = dgram.createSocket('udp4');
   try {
     const control = (await seen(/control endpoint on http:\/\/([\d.]+:\d+)/))[1]!;
     const port = Number((await seen(/\[flood\] channel 0: udp [\d.]+:(\d+)/))[1]);
+    const kvPort = Number((await seen(/\[kv\] channel 0: udp [\d.]+:(\d+)/))[1]);
     await seen(/ready: /);
     await hotswap(control, 'upgrade', 'flood', join(ROOT, 'build', 'hostile', 'flood-self.wasm'));
     progress('control_latency', `idle: GET /healthz for ${seconds} s`);
-    const idle = await healthz(control, seconds * 1000);
+    const [idle, kvIdle] = await Promise.all([healthz(control, seconds * 1000), kvRequests(kvSocket, kvPort, seconds * 1000)]);
     udp.send('FLOOD flood', port, '127.0.0.1');
     const t0 = performance.now();
     while ((await depth(control)) < 1000) {
@@ -90,9 +123,10 @@ runCase(import.meta.url, async ({ quick }) => {
       await new Promise((r) => setTimeout(r, 10));
     }
     progress('control_latency', `flooding: GET /healthz for ${seconds} s`);
-    const flooding = await healthz(control, seconds * 1000);
+    const [flooding, kvFlooding] = await Promise.all([healthz(control, seconds * 1000), kvRequests(kvSocket, kvPort, seconds * 1000)]);
     const status = JSON.parse(await hotswap(control, 'status', '--json')) as {
       name: string;
+      version: string;
       dropped?: number;
       handled: { message: number };
     }[];
@@ -105,10 +139,14 @@ runCase(import.meta.url, async ({ quick }) => {
     return {
       seconds,
       healthz_ms: { idle: ms(idle), flooding: ms(flooding) },
+      neighbour_kv_ms: { idle: ms(kvIdle), flooding: ms(kvFlooding) },
+      neighbour_extra_p99_ms: Math.round((ms(kvFlooding).p99 - ms(kvIdle).p99) * 100) / 100,
+      flood_lasted: f.version === '6.6.6-flood-self',
       flood: { handled: f.handled.message, dropped: f.dropped ?? null },
     };
   } finally {
     udp.close();
+    kvSocket.close();
     engine.kill('SIGTERM');
     await new Promise((r) => engine.once('exit', r));
     rmSync(dataDir, { recursive: true, force: true });
