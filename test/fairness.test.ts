@@ -55,6 +55,35 @@ test('a component with 100,000 queued events does not delay its neighbour past t
   light.stop();
 });
 
+test('a component that becomes ready while another works through a backlog goes before its next slice', async () => {
+  const scheduler = new DispatchScheduler(DEFAULT_DISPATCH);
+  const deep = await kvComponent('deep2', { scheduler, queueEvents: 200_000 });
+  const light = await kvComponent('light2', { scheduler });
+  const sink: ReplyTarget = { reply: () => HostResult.ok };
+  for (let i = 0; i < 20_000; i++) assert.ok(deep.enqueue(message(`SET k${i % 1000} v${i}`, sink)));
+  // This immediate runs after the scheduler's first turn (queued before it) and before its
+  // second (queued by the first turn, so it runs in the event loop's next iteration): as a
+  // request that arrives between two slices of the backlog does.
+  await new Promise((resolve) => setImmediate(resolve));
+  const afterFirstSlice = deep.status().handled.message;
+  assert.ok(afterFirstSlice >= 1 && deep.queueDepth > 0, `the backlog had its first slice (${afterFirstSlice} handled)`);
+  let deepHandledAtReply = -1;
+  light.enqueue(
+    message('SET answer 42', {
+      reply: () => {
+        deepHandledAtReply = deep.status().handled.message;
+        return HostResult.ok;
+      },
+    }),
+  );
+  await waitFor(() => deepHandledAtReply >= 0, { what: 'the light component to answer' });
+  assert.is(deepHandledAtReply, afterFirstSlice, "the newly ready component ran before the backlog's next slice");
+  await waitFor(() => deep.queueDepth === 0, { what: 'the deep queue to drain', timeoutMs: 30_000 });
+  assert.is(deep.status().handled.message, 20_000, 'every queued event was still handled');
+  deep.stop();
+  light.stop();
+});
+
 test('a full queue refuses and counts; an upgrade still gets in; a timer waiting is not queued twice', async () => {
   const component = await kvComponent('small', { queueEvents: 64 });
   let accepted = 0;

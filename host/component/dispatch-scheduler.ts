@@ -2,7 +2,9 @@
  * The engine-wide round-robin between the components that have events queued: each turn runs
  * ONE bounded slice per ready component, then yields to the event loop (setImmediate) while any
  * work remains, so sockets, timers, signals and the control API are served between slices and
- * no component's deep queue starves another's.
+ * no component's deep queue starves another's. A component that became ready since the last
+ * turn goes before the ones still working through a backlog: it has had no slice yet, and its
+ * event (a request that just arrived) then waits for no flooder's slice at all.
  */
 
 /**
@@ -29,9 +31,15 @@ export interface Sliceable {
 
 export class DispatchScheduler {
   readonly #limits: DispatchLimits;
-  /** Components with work, in turn order; each appears at most once (see `#listed`). */
-  #ready: Sliceable[] = [];
-  #next: Sliceable[] = [];
+  /**
+   * Components with work, each at most once (see `#listed`): those that became ready since the
+   * last turn, then those that still had work after their slice in it. The spare lists are the
+   * previous turn's, reused so that a turn allocates nothing.
+   */
+  #fresh: Sliceable[] = [];
+  #carried: Sliceable[] = [];
+  #spareFresh: Sliceable[] = [];
+  #spareCarried: Sliceable[] = [];
   readonly #listed = new Set<Sliceable>();
   #scheduled = false;
 
@@ -49,7 +57,7 @@ export class DispatchScheduler {
   ready(queue: Sliceable): void {
     if (this.#listed.has(queue)) return;
     this.#listed.add(queue);
-    this.#ready.push(queue);
+    this.#fresh.push(queue);
     if (!this.#scheduled) {
       this.#scheduled = true;
       setImmediate(this.#turn);
@@ -57,28 +65,42 @@ export class DispatchScheduler {
   }
 
   /**
-   * One round: a slice for every component that was ready when it began, in order; one that
-   * still has work goes to the back for the next round, after the event loop had its turn.
-   * A component that became ready during the round (a bus message) is served in the next one.
+   * One round: a slice for every component that was ready when it began, the newly ready ones
+   * first, each list in order; one that still has work is carried to the next round, after the
+   * event loop had its turn. A component that became ready during the round (a bus message) is
+   * served in the next one.
    */
   readonly #turn = (): void => {
-    const round = this.#ready;
-    this.#ready = this.#next;
-    const { sliceEvents, sliceMs } = this.#limits;
-    let i = 0;
+    const fresh = this.#fresh;
+    const carried = this.#carried;
+    this.#fresh = this.#spareFresh;
+    this.#carried = this.#spareCarried;
     try {
-      for (; i < round.length; i++) {
-        const queue = round[i]!;
-        if (queue.runSlice(sliceEvents, performance.now() + sliceMs)) this.#ready.push(queue);
-        else this.#listed.delete(queue);
-      }
+      this.#run(fresh);
+      this.#run(carried);
     } finally {
-      // A slice that threw (a handler's bug) must not strand the others: they keep their turn.
-      for (; i < round.length; i++) this.#ready.push(round[i]!);
-      round.length = 0;
-      this.#next = round; // reused: no allocation per round
-      if (this.#ready.length > 0) setImmediate(this.#turn);
+      // A slice that threw (a handler's bug) must not strand the others: #run left them in
+      // their list, and they keep their turn.
+      for (const queue of fresh) this.#carried.push(queue);
+      for (const queue of carried) this.#carried.push(queue);
+      fresh.length = 0;
+      carried.length = 0;
+      this.#spareFresh = fresh;
+      this.#spareCarried = carried;
+      if (this.#fresh.length > 0 || this.#carried.length > 0) setImmediate(this.#turn);
       else this.#scheduled = false;
     }
   };
+
+  /** A slice for each queue of `list`, in order; each is taken off `list` once it had its slice. */
+  #run(list: Sliceable[]): void {
+    const { sliceEvents, sliceMs } = this.#limits;
+    while (list.length > 0) {
+      const queue = list[0]!;
+      const more = queue.runSlice(sliceEvents, performance.now() + sliceMs);
+      list.shift();
+      if (more) this.#carried.push(queue);
+      else this.#listed.delete(queue);
+    }
+  }
 }
