@@ -68,6 +68,18 @@ function updateReadme(block: string): boolean {
   return true;
 }
 
+/**
+ * The cases that ran while the machine had other work: a 1-minute load average above 3/4 of the
+ * cores before or after the case. Their absolute numbers are not to be quoted; ratios against a
+ * baseline measured interleaved in the same case hold up better, but not always.
+ */
+function busyCases(loads: Record<string, [number, number]>): string[] {
+  const limit = cpus().length * 0.75;
+  return Object.entries(loads)
+    .filter(([, [before, after]]) => Math.max(before, after) > limit)
+    .map(([name]) => name);
+}
+
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
   const only = argList('--only');
@@ -77,9 +89,12 @@ async function main(): Promise<void> {
   const loadBefore = load1();
   const cases: Json = {};
   const seconds: Record<string, number> = {};
+  /** The 1-minute load average before and after each case: which numbers were taken on a busy machine. */
+  const loads: Record<string, [number, number]> = {};
   for (const c of CASES) {
     if (only && !only.includes(c.name)) continue;
     const t0 = performance.now();
+    const caseLoad = load1();
     process.stderr.write(`\n=== ${c.name} (${c.script}${quick ? ' --quick' : ''})\n`);
     try {
       cases[c.name] = await runJson(c.script, quick ? ['--quick'] : [], c.limitS[quick ? 1 : 0] * 1000, c.flags ?? []);
@@ -87,6 +102,7 @@ async function main(): Promise<void> {
       cases[c.name] = { error: (e as Error).message };
     }
     seconds[c.name] = Math.round((performance.now() - t0) / 100) / 10;
+    loads[c.name] = [caseLoad, load1()];
     process.stderr.write(`=== ${c.name}: ${seconds[c.name]} s\n`);
   }
   const h = headline(cases);
@@ -103,6 +119,8 @@ async function main(): Promise<void> {
       load_after: load1(),
       seconds: Math.round((performance.now() - started) / 1000),
       seconds_per_case: seconds,
+      load_per_case: loads,
+      busy: busyCases(loads),
       commit: gitCommit(),
     },
     targets: targets(cases, h),
@@ -121,6 +139,11 @@ async function main(): Promise<void> {
     `\nwrote bench/results/latest.json and latest.md${readme ? ' and the README block' : ''} in ${result.meta.seconds} s\n\n`,
   );
   process.stdout.write(`${targetTable(result.targets)}\n`);
+  if (result.meta.busy.length > 0)
+    process.stderr.write(
+      `\nWARNING: the machine was busy (load average above ${cpus().length * 0.75}) during: ${result.meta.busy.join(', ')}; ` +
+        'their numbers are not for quoting (bench/results/latest.json meta.load_per_case)\n',
+    );
 }
 
 main().catch((e: unknown) => {
