@@ -5,5 +5,7 @@
  */
 export type { FaultRecord } from '../component/fault-recovery.js';
 export type { SwapReport } from '../component/swap.js';
+export { ModuleRejected } from '../modules/errors.js';
+export { ModuleChecks } from './module-checks.js';
 export { type Sent, TestComponent, type TestComponentOptions } from './test-component.js';
 export { VirtualClock } from './virtual-clock.js';

@@ -8,11 +8,11 @@
 import { readFileSync } from 'node:fs';
 import { MEMORY_BASE, SIGNALS, type SignalName } from '../abi/abi.js';
 import { Component, type ComponentStatus, DispatchScheduler, type FaultRecord, type QuotaLimits } from '../component/component.js';
-import { ModuleFactory } from '../component/module-factory.js';
 import type { SwapReport } from '../component/swap.js';
 import { Logger, type LogLevelName, type LogSink } from '../log.js';
 import { DEFAULT_FUEL, type FuelBudgets } from '../modules/fuel-budgets.js';
 import type { PreparedModule } from '../modules/prepared.js';
+import { ModuleChecks } from './module-checks.js';
 import { VirtualClock } from './virtual-clock.js';
 
 export interface TestComponentOptions {
@@ -30,6 +30,12 @@ export interface TestComponentOptions {
   memoryBytes?: number;
   /** The clock to run on (default: a new one at 2026-01-01T00:00:00Z with a fixed random seed). */
   clock?: VirtualClock;
+  /**
+   * The engine's module checks (a worker thread that loads binaryen: most of a first start's
+   * time). Pass one ModuleChecks to every TestComponent of a test file to start it once; the
+   * caller closes it. Absent: the component starts its own and closes it with itself.
+   */
+  checks?: ModuleChecks;
   /** Also print the component's and the module's log lines at this level (they are kept in `logs` anyway). */
   print?: LogLevelName;
 }
@@ -54,19 +60,21 @@ export class TestComponent {
   /** What the module sent with hs.send, in order. */
   readonly sent: Sent[];
   readonly #component: Component;
-  readonly #factory: ModuleFactory;
+  readonly #checks: ModuleChecks;
+  readonly #ownChecks: boolean;
   readonly #name: string;
 
   private constructor(parts: {
     component: Component;
-    factory: ModuleFactory;
+    checks: ModuleChecks | undefined;
     clock: VirtualClock;
     name: string;
     logs: string[];
     sent: Sent[];
   }) {
     this.#component = parts.component;
-    this.#factory = parts.factory;
+    this.#checks = parts.checks ?? new ModuleChecks();
+    this.#ownChecks = parts.checks === undefined;
     this.clock = parts.clock;
     this.#name = parts.name;
     this.logs = parts.logs;
@@ -106,7 +114,7 @@ export class TestComponent {
       ...(options.quotas !== undefined ? { quotas: options.quotas } : {}),
       rollback: (verdict) => logger.warn(`probation verdict (a test has no version to roll back to): ${verdict}`),
     });
-    const test = new TestComponent({ component, factory: new ModuleFactory(), clock, name, logs, sent });
+    const test = new TestComponent({ component, checks: options.checks, clock, name, logs, sent });
     component.attachChannel(0, {
       kind: 'test',
       send: (peer, bytes) => {
@@ -196,13 +204,13 @@ export class TestComponent {
   /** The final TERM, then the checker's worker thread ends. */
   async close(): Promise<void> {
     if (this.#component.state !== 'stopped') this.#component.stop();
-    await this.#factory.close();
+    if (this.#ownChecks) await this.#checks.close();
   }
 
   #prepare(module: string | Uint8Array, version: string | undefined): Promise<PreparedModule> {
     const bytes = typeof module === 'string' ? readFileSync(module) : module;
     const claimed = { name: this.#name, ...(version !== undefined ? { version } : {}) };
-    return this.#factory.prepare(bytes, claimed, this.#component.policy);
+    return this.#checks.prepare(bytes, claimed, this.#component.policy);
   }
 
   /** Lets the dispatcher run until the queue is empty (each turn is one setImmediate). */
