@@ -10,7 +10,6 @@ import { ControlPlane } from '../control/plane.js';
 import { Logger } from '../log.js';
 import type { HistoryEntry } from '../repository/history.js';
 import type { ModuleVersion } from '../repository/store.js';
-import { build, scaffold } from './author.js';
 import { CliError, ControlClient, readToken, UsageError } from './client.js';
 import { deploy, formatDeployed, remove } from './deploy.js';
 import { formatHistory, formatReport, formatStatus, formatVersion, formatVersions } from './format.js';
@@ -111,7 +110,8 @@ async function main(argv: string[]): Promise<number> {
 
   if (command === 'start') return start(values);
   if (command === 'new' || command === 'build') {
-    // Module projects: no engine needed.
+    // Module projects: no engine needed. Imported here: the checks it loads would slow every other command's start.
+    const { build, scaffold } = await import('./author.js');
     process.stdout.write(command === 'new' ? scaffold(args[0], values) : await build(args[0], values));
     return 0;
   }
