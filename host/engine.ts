@@ -18,7 +18,7 @@ import type { SwapReport } from './component/swap.js';
 import type { ComponentConfig, EngineConfig } from './config.js';
 import { Attempts, isRefusal, type Rejection, type UpgradeLog } from './engine/attempts.js';
 import { ComponentEntry } from './engine/component-entry.js';
-import { DEFAULT_DEPLOY_ALLOW, type DeploymentFile, Deployments } from './engine/deployments.js';
+import { type DeploymentFile, Deployments } from './engine/deployments.js';
 import { policyOf } from './engine/policy.js';
 import { RollbackRule, type RollbackTarget } from './engine/rollback-rule.js';
 import { Logger } from './log.js';
@@ -83,17 +83,8 @@ export class Engine {
     this.#attempts = new Attempts(options.history, this.#log);
     this.#rollbacks = new RollbackRule(options.history);
     this.#scheduler = new DispatchScheduler({ ...DEFAULT_DISPATCH, ...config.dispatch });
-    const starter = {
-      has: (n: string) => this.#entries.has(n),
-      start: (c: ComponentConfig) => this.#startComponent(c),
-      stop: (n: string) => this.#stopComponent(n),
-    };
-    this.deployments = new Deployments(
-      starter,
-      config.deploy?.capabilities ?? DEFAULT_DEPLOY_ALLOW,
-      options.deployments ?? null,
-      this.#log,
-    );
+    const self = { has: (n: string) => this.#entries.has(n), start: (c: ComponentConfig) => this.#startComponent(c) };
+    this.deployments = new Deployments({ ...self, stop: (n) => this.#stopComponent(n) }, config.deploy, options.deployments, this.#log);
   }
 
   /** Creates every configured component, loads its module, and opens its sockets. */
@@ -315,11 +306,7 @@ export class Engine {
   async stop(): Promise<void> {
     this.#signals?.close();
     this.#signals = null;
-    for (const e of this.#entries.values()) {
-      await e.close();
-      this.#rollbacks.forget(e.config.name);
-    }
-    this.#entries.clear();
+    for (const name of this.names()) await this.#stopComponent(name);
     this.#prepared.clear();
     await this.#factory.close();
   }

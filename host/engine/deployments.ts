@@ -103,10 +103,16 @@ export class Deployments {
   readonly #record: DeploymentRecord;
   readonly #log: Logger;
 
-  constructor(engine: ComponentStarter, allow: DeployAllowList, file: DeploymentFile | null, log: Logger) {
+  /** `deploy`: the configuration's section (absent: DEFAULT_DEPLOY_ALLOW); `file`: where the set is kept (absent: nowhere). */
+  constructor(
+    engine: ComponentStarter,
+    deploy: { capabilities: DeployAllowList } | undefined,
+    file: DeploymentFile | undefined,
+    log: Logger,
+  ) {
     this.#engine = engine;
-    this.#allow = allow;
-    this.#file = file;
+    this.#allow = deploy?.capabilities ?? DEFAULT_DEPLOY_ALLOW;
+    this.#file = file ?? null;
     this.#record = file?.read() ?? { deployed: [], removed: [] };
     this.#log = log;
   }
