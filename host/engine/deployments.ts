@@ -185,7 +185,12 @@ export class Deployments {
     const spec = this.#record.deployed.find((s) => s.name === name);
     if (!spec || spec.version === version) return;
     spec.version = version;
-    this.#save();
+    // Called from a swap's listener, inside the dispatcher: a failed write (disk full) is logged, never thrown there.
+    try {
+      this.#save();
+    } catch (e) {
+      this.#log.error(`could not record ${name}@${version} in ${this.#file?.path}: ${(e as Error).message}`);
+    }
   }
 
   #save(): void {

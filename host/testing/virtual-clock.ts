@@ -26,6 +26,11 @@ export class VirtualClock implements Environment, Scheduler {
     this.#random = options.seed || 0x9e3779b9;
   }
 
+  /** How many callbacks are scheduled and not yet run or cleared. */
+  get pending(): number {
+    return this.#pending.size;
+  }
+
   /** Virtual milliseconds since the clock was made. */
   get elapsedMs(): number {
     return this.#now;
@@ -61,18 +66,19 @@ export class VirtualClock implements Environment, Scheduler {
   }
 
   /**
-   * Runs the earliest callback due at or before `until`, with the clock set to its due time;
-   * false when none is. The caller (TestComponent.advance) dispatches what it queued in between,
-   * so a timer's handler sees the time it was due at.
+   * Runs the earliest callback due at or before `until`, with the clock set to its due time
+   * plus `lateMs` (a busy event loop runs callbacks late: what a repeating timer must not
+   * accumulate as drift); false when none is. TestComponent.advance dispatches what each one
+   * queued before the next, so a timer's handler sees the time it was due at.
    */
-  runNext(until: number): boolean {
+  runNext(until: number, lateMs = 0): boolean {
     let next: Pending | undefined;
     for (const p of this.#pending) {
-      if (p.at <= until && (!next || p.at < next.at || (p.at === next.at && p.seq < next.seq))) next = p;
+      if (p.at + lateMs <= until && (!next || p.at < next.at || (p.at === next.at && p.seq < next.seq))) next = p;
     }
     if (!next) return false;
     this.#pending.delete(next);
-    this.#now = Math.max(this.#now, next.at);
+    this.#now = Math.max(this.#now, next.at + lateMs);
     next.run();
     return true;
   }
