@@ -173,11 +173,16 @@ test('a restart brings the components created at runtime back, at the version th
 
 test('DELETE stops the component and frees its port; it stays gone after a restart, configured or not', async () => {
   const shop = plane!.engine.addresses('shop')[0]!;
+  // A refused upgrade is a history entry: each of the two has one to keep or drop.
+  for (const name of ['shop', 'kv']) assert.is((await call('POST', `/v1/components/${name}/upgrade`, { version: '9.9.9' })).status, 404);
+  assert.is(plane!.history.list('kv').length, 1);
   const r = await call('DELETE', '/v1/components/shop');
   assert.is(r.status, 200, JSON.stringify(r.body));
   assert.is(r.body.data, 'kept');
   assert.ok(await canBind('udp', shop.port), 'the port is free again');
   assert.is((await call('DELETE', '/v1/components/kv?data=drop')).body.data, 'dropped');
+  assert.is(plane!.history.list('kv').length, 0, 'kv history dropped');
+  assert.is(plane!.history.list('shop').length, 1, 'shop history kept');
   assert.is((await call('GET', '/v1/components/kv/history')).status, 404);
   assert.is((await call('DELETE', '/v1/components/nope')).status, 404);
   await stop();
