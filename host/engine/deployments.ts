@@ -38,16 +38,21 @@ export class ComponentExists extends Error {
   }
 }
 
-/** A listener's address is taken; the component was not created and nothing of it stays open. */
+/** A listener's address cannot be bound (taken, or not ours); the component was not created and nothing of it stays open. */
 export class PortInUse extends Error {
   constructor(
     name: string,
     readonly address: string,
+    code: string,
   ) {
-    super(`${address} is already in use: component "${name}" was not created`);
+    const why = code === 'EADDRINUSE' ? 'is already in use' : `cannot be bound (${code})`;
+    super(`${address} ${why}: component "${name}" was not created`);
     this.name = 'PortInUse';
   }
 }
+
+/** The errors of binding a listener that are about its address, not a bug. */
+const BIND_ERRORS = new Set(['EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL']);
 
 /** What the data directory keeps: the components created over the API, and the configured ones removed. */
 export interface DeploymentRecord {
@@ -160,9 +165,10 @@ export class Deployments {
     } catch (e) {
       await this.#engine.stop(config.name);
       const cause = (e as Error).cause as NodeJS.ErrnoException | undefined;
-      if (cause?.code === 'EADDRINUSE' || cause?.code === 'EACCES') {
+      if (cause?.code && BIND_ERRORS.has(cause.code)) {
+        // The sources' errors start with the address they were given (host/sources/).
         const at = config.listen.find((l) => (e as Error).message.startsWith(`${l.proto} ${l.host}:${l.port} `));
-        throw new PortInUse(config.name, at ? `${at.proto} ${at.host}:${at.port}` : (e as Error).message);
+        throw new PortInUse(config.name, at ? `${at.proto} ${at.host}:${at.port}` : (e as Error).message, cause.code);
       }
       throw e;
     }
