@@ -5,14 +5,14 @@ import { CAPABILITIES_SCHEMA } from '../capabilities/config.js';
 import type { QuotaLimits } from '../component/quotas.js';
 import type { SnapshotPolicy } from '../component/swap.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevelName } from '../log.js';
+import { DEFAULT_MEMORY_BYTES, DEFAULT_MODULE_BYTES } from '../modules/check.js';
 import { DEFAULT_FUEL, type FuelBudgets, MAX_FUEL } from '../modules/fuel-budgets.js';
 import { NAME_PATTERN, VERSION_MAX_LENGTH, VERSION_PATTERN, VERSION_RULE } from '../repository/repository.js';
 
 export const SNAPSHOT_POLICIES = ['incremental', 'always', 'migrations', 'never'] as const satisfies readonly SnapshotPolicy[];
 
-/** Defaults that are not plain values in the schema (kept here so the schema and docs agree). */
-export const DEFAULT_MEMORY_BYTES = 512 * 1024 * 1024;
-export const DEFAULT_MODULE_BYTES = 4 * 1024 * 1024;
+/** Defaults that are not plain values in the schema (defined with ModulePolicy, which a test harness also builds). */
+export { DEFAULT_MEMORY_BYTES, DEFAULT_MODULE_BYTES };
 
 const name = { type: 'string', pattern: NAME_PATTERN.source, hint: `match ${NAME_PATTERN}` } as const;
 const port = { type: 'integer', minimum: 0, maximum: 65535 } as const;

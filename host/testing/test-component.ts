@@ -10,6 +10,7 @@ import { MEMORY_BASE, SIGNALS, type SignalName } from '../abi/abi.js';
 import { Component, type ComponentStatus, DispatchScheduler, type FaultRecord, type QuotaLimits } from '../component/component.js';
 import type { SwapReport } from '../component/swap.js';
 import { Logger, type LogLevelName, type LogSink } from '../log.js';
+import { DEFAULT_MEMORY_BYTES, DEFAULT_MODULE_BYTES } from '../modules/check.js';
 import { DEFAULT_FUEL, type FuelBudgets } from '../modules/fuel-budgets.js';
 import type { PreparedModule } from '../modules/prepared.js';
 import { ModuleChecks } from './module-checks.js';
@@ -26,7 +27,7 @@ export interface TestComponentOptions {
   quotas?: Partial<QuotaLimits> | false;
   /** Fuel budgets over the engine's defaults; false runs the module unmetered. */
   fuel?: Partial<FuelBudgets> | false;
-  /** The memory's maximum, in bytes (above the 256 MiB memoryBase); default memoryBase + 64 MiB. */
+  /** The memory's maximum, in bytes (above the 256 MiB memoryBase); default the engine's, 512 MiB. */
   memoryBytes?: number;
   /** The clock to run on (default: a new one at 2026-01-01T00:00:00Z with a fixed random seed). */
   clock?: VirtualClock;
@@ -36,7 +37,7 @@ export interface TestComponentOptions {
    * caller closes it. Absent: the component starts its own and closes it with itself.
    */
   checks?: ModuleChecks;
-  /** Also print the component's and the module's log lines at this level (they are kept in `logs` anyway). */
+  /** Print the component's and the module's log lines at or above this level (`logs` then keeps only those); default: keep all, print none. */
   print?: LogLevelName;
 }
 
@@ -92,8 +93,8 @@ export class TestComponent {
     const fuel = options.fuel === false ? null : options.fuel;
     const policy = {
       memoryBase: MEMORY_BASE,
-      maxPages: Math.floor((options.memoryBytes ?? MEMORY_BASE + 64 * 1024 * 1024) / 65536),
-      maxModuleBytes: 64 * 1024 * 1024,
+      maxPages: Math.floor((options.memoryBytes ?? DEFAULT_MEMORY_BYTES) / 65536),
+      maxModuleBytes: DEFAULT_MODULE_BYTES,
       allowWasi: false,
       trackDirtyPages: true,
       ...(fuel === null ? { fuel: null } : fuel ? { fuel: { ...DEFAULT_FUEL, ...fuel } } : {}),
