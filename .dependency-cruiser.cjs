@@ -3,7 +3,8 @@
  * never from one above (docs/ARCHITECTURE.md, "Layers"):
  *   abi → modules → component → capabilities, sources → repository → engine (+ config) → control → cli
  * host/log.ts, host/paths.ts and host/schema.ts are leaf utilities anyone may import; host/index.ts
- * is the package's public API and no host file imports it. `npm run check:deps`.
+ * is the package's public API and no host file imports it. host/testing/ (wasm-hotswap/testing)
+ * may import component/ and below, and nothing imports it. `npm run check:deps`.
  */
 const layers = [
   ['abi', '^host/abi/'],
@@ -47,6 +48,20 @@ module.exports = {
       severity: 'error',
       from: { path: '^host/' },
       to: { path: '^host/index\\.ts$' },
+    },
+    {
+      name: 'testing-imports-component-and-below',
+      comment: 'host/testing/ (wasm-hotswap/testing) runs one module in process: it needs the component and below, never the engine',
+      severity: 'error',
+      from: { path: '^host/testing/' },
+      to: { path: '^host/(capabilities|sources|repository|engine|config|control|cli)' },
+    },
+    {
+      name: 'nobody-imports-testing',
+      comment: 'host/testing/ is for module authors\' tests; nothing in the host depends on it',
+      severity: 'error',
+      from: { path: '^host/(?!testing/)' },
+      to: { path: '^host/testing/' },
     },
     {
       name: 'not-to-unresolvable',

@@ -7,7 +7,7 @@ import { type CapabilitiesConfig, parseCapabilities } from './capabilities/confi
 import { DEFAULT_PROBATION, type DispatchLimits, type ProbationConfig } from './component/options.js';
 import { DEFAULT_QUOTAS, type QuotaLimits } from './component/quotas.js';
 import type { SnapshotPolicy } from './component/swap.js';
-import { type CheckedConfig, ENGINE_CONFIG_SCHEMA } from './config/schema.js';
+import { type CheckedComponent, type CheckedConfig, type DeployAllowList, ENGINE_CONFIG_SCHEMA } from './config/schema.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevelName } from './log.js';
 import { DEFAULT_FUEL, type FuelBudgets } from './modules/fuel-budgets.js';
 import { defaultConfigPath } from './paths.js';
@@ -69,8 +69,12 @@ export interface EngineConfig {
   control: ControlConfig;
   /** How the dispatcher slices its work: the keys the file set (the rest from DEFAULT_DISPATCH). */
   dispatch?: Partial<DispatchLimits>;
+  /** What components created over the control API may be granted (absent: settings only). */
+  deploy?: { capabilities: DeployAllowList };
   components: ComponentConfig[];
 }
+
+export type { DeployAllowList };
 
 /** A configuration mistake; the message names where (file, flag or variable) and every field. */
 export class ConfigError extends Error {
@@ -139,26 +143,33 @@ function fromChecked(path: string, checked: CheckedConfig): EngineConfig {
     logFormat: checked.logFormat,
     control: { ...checked.control },
     ...(checked.dispatch ? { dispatch: { ...checked.dispatch } } : {}),
-    components: checked.components.map(
-      (c, i): ComponentConfig => ({
-        name: c.name,
-        module: c.module ?? c.name,
-        version: c.version,
-        listen: c.listen,
-        signals: c.signals,
-        limits: {
-          memoryBytes: c.limits.memoryBytes,
-          moduleBytes: c.limits.moduleBytes,
-          fuel: fuelOf(c.limits.fuel),
-          ...(c.limits.queueEvents !== undefined ? { queueEvents: c.limits.queueEvents } : {}),
-          ...quotasOf(c.limits),
-        },
-        probation: { ...DEFAULT_PROBATION, ...c.probation },
-        snapshot: c.snapshot,
-        wasi: c.wasi,
-        capabilities: parseCapabilities(c.capabilities, `components[${i}].capabilities`, fail),
-      }),
-    ),
+    deploy: checked.deploy,
+    components: checked.components.map((c, i) => componentFromChecked(c, `components[${i}]`, fail)),
+  };
+}
+
+/**
+ * One component as the schema accepted it → its ComponentConfig. Shared by the configuration
+ * file and the control API's POST /v1/components, so both mean the same thing by every field.
+ */
+export function componentFromChecked(c: CheckedComponent, where: string, fail: (message: string) => never): ComponentConfig {
+  return {
+    name: c.name,
+    module: c.module ?? c.name,
+    version: c.version,
+    listen: c.listen,
+    signals: c.signals,
+    limits: {
+      memoryBytes: c.limits.memoryBytes,
+      moduleBytes: c.limits.moduleBytes,
+      fuel: fuelOf(c.limits.fuel),
+      ...(c.limits.queueEvents !== undefined ? { queueEvents: c.limits.queueEvents } : {}),
+      ...quotasOf(c.limits),
+    },
+    probation: { ...DEFAULT_PROBATION, ...c.probation },
+    snapshot: c.snapshot,
+    wasi: c.wasi,
+    capabilities: parseCapabilities(c.capabilities, `${where}.capabilities`, fail),
   };
 }
 

@@ -18,6 +18,7 @@ import type { SwapReport } from './component/swap.js';
 import type { ComponentConfig, EngineConfig } from './config.js';
 import { Attempts, isRefusal, type Rejection, type UpgradeLog } from './engine/attempts.js';
 import { ComponentEntry } from './engine/component-entry.js';
+import { type DeploymentFile, Deployments } from './engine/deployments.js';
 import { policyOf } from './engine/policy.js';
 import { RollbackRule, type RollbackTarget } from './engine/rollback-rule.js';
 import { Logger } from './log.js';
@@ -51,6 +52,8 @@ export interface EngineOptions {
   logger?: Logger;
   /** Where every swap, fault and refused attempt is recorded (and the rollback rule's fallback). */
   history?: UpgradeLog;
+  /** Where the components created and removed at runtime are kept (absent: not kept). */
+  deployments?: DeploymentFile;
 }
 
 export class Engine {
@@ -69,6 +72,8 @@ export class Engine {
   readonly #prepared = new PreparedModuleCache();
   /** One round-robin of dispatch slices for all components: a deep queue cannot starve another. */
   readonly #scheduler: DispatchScheduler;
+  /** Components created and removed at runtime (POST/DELETE /v1/components). */
+  readonly deployments: Deployments;
 
   private constructor(config: EngineConfig, options: EngineOptions) {
     this.config = config;
@@ -78,6 +83,8 @@ export class Engine {
     this.#attempts = new Attempts(options.history, this.#log);
     this.#rollbacks = new RollbackRule(options.history);
     this.#scheduler = new DispatchScheduler({ ...DEFAULT_DISPATCH, ...config.dispatch });
+    const self = { has: (n: string) => this.#entries.has(n), start: (c: ComponentConfig) => this.#startComponent(c) };
+    this.deployments = new Deployments({ ...self, stop: (n) => this.#stopComponent(n) }, config.deploy, options.deployments, this.#log);
   }
 
   /** Creates every configured component, loads its module, and opens its sockets. */
@@ -85,7 +92,7 @@ export class Engine {
     compileEagerly();
     const engine = new Engine(config, options);
     try {
-      for (const c of config.components) await engine.#startComponent(c);
+      for (const c of engine.deployments.initial(config.components)) await engine.#startComponent(c);
       engine.#signals = new SignalRouter((name) => engine.#deliverSignal(name));
     } catch (e) {
       await engine.stop();
@@ -115,11 +122,21 @@ export class Engine {
     entry.component.on({
       onSwap: (report, replaced) => {
         this.#rollbacks.noteSwap(report, replaced);
+        if (report.result === 'ok' && report.to) this.deployments.noteVersion(report.component, report.to);
         this.#attempts.swap(report);
       },
       onFault: (fault) => this.#attempts.fault(fault),
       onQuota: (record) => this.#attempts.quota(record),
     });
+  }
+
+  /** Closes a component's sources, gives its module the final TERM and forgets it. */
+  async #stopComponent(name: string): Promise<void> {
+    const entry = this.#entries.get(name);
+    if (!entry) return;
+    this.#entries.delete(name);
+    await entry.close();
+    this.#rollbacks.forget(name);
   }
 
   /** Every finished swap (upgrade, rollback, failed attempt) of every component: feeds metrics. */
@@ -160,9 +177,13 @@ export class Engine {
 
   /** Checks, compiles and warms up module bytes for a component, off the critical path. */
   async prepare(name: string, bytes: Uint8Array, version?: string): Promise<PreparedModule> {
-    const entry = this.#entry(name);
-    const claimed = { name: entry.config.module, ...(version !== undefined ? { version } : {}) };
-    const policy = policyOf(entry.config);
+    return this.prepareFor(this.#entry(name).config, bytes, version);
+  }
+
+  /** The same for a component not created yet (POST /v1/components with module bytes). */
+  async prepareFor(config: ComponentConfig, bytes: Uint8Array, version?: string): Promise<PreparedModule> {
+    const claimed = { name: config.module, ...(version !== undefined ? { version } : {}) };
+    const policy = policyOf(config);
     return this.#prepared.get(bytes, claimed, policy, () => this.#factory.prepare(bytes, claimed, policy));
   }
 
@@ -285,11 +306,7 @@ export class Engine {
   async stop(): Promise<void> {
     this.#signals?.close();
     this.#signals = null;
-    for (const e of this.#entries.values()) {
-      await e.close();
-      this.#rollbacks.forget(e.config.name);
-    }
-    this.#entries.clear();
+    for (const name of this.names()) await this.#stopComponent(name);
     this.#prepared.clear();
     await this.#factory.close();
   }

@@ -41,6 +41,7 @@ const RULES: Record<string, FileRule> = {
   'quota-corpus-reply-tcp.test.ts': { alone: true, why: 'asserts the control API p99 while a module attacks through its imports' },
   'quota-corpus-wild.test.ts': { alone: true, why: 'asserts the control API p99 while a module attacks through its imports' },
   'quota-corpus-two.test.ts': { alone: true, why: 'asserts the control API p99 while a module attacks through its imports' },
+  'authors-scaffold.test.ts': { timeoutS: 300, why: 'npm install and two release builds (asc -O3) in a project outside the repository' },
   'rip-interop.test.ts': {
     alone: true,
     timeoutS: 240,

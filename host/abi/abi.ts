@@ -63,6 +63,13 @@ export const FREE_LIST_CLASSES = 32 - PALLOC_MIN_CLASS;
 /** Default start of the transient region; modules are built with asc `--memoryBase` = this. */
 export const MEMORY_BASE = 256 * 1024 * 1024;
 
+/**
+ * The asc flags the ABI needs (docs/ABI.md, "Build flags"): the memory the host owns and keeps,
+ * and the runtime's data above MEMORY_BASE. `hotswap build` passes them, so a module project's
+ * own configuration cannot drift from the engine it runs on.
+ */
+export const ASC_ABI_FLAGS: readonly string[] = Object.freeze(['--importMemory', '--memoryBase', String(MEMORY_BASE)]);
+
 /** The inbox: the host writes each incoming message here before calling on_message. */
 export const INBOX_OFFSET = 4096;
 /** Metadata fields, relative to INBOX_OFFSET (u32 each). */

@@ -11,6 +11,7 @@ import { Logger } from '../log.js';
 import type { HistoryEntry } from '../repository/history.js';
 import type { ModuleVersion } from '../repository/store.js';
 import { CliError, ControlClient, readToken, UsageError } from './client.js';
+import { deploy, formatDeployed, remove } from './deploy.js';
 import { formatHistory, formatReport, formatStatus, formatVersion, formatVersions } from './format.js';
 import { progress, readFile, uploadHeaders } from './upload.js';
 
@@ -39,6 +40,15 @@ Usage:
       The stored versions: sha256, size, ABI and layout versions, upload time and uploader.
   hotswap history <component> [--limit N]
       Every upgrade, rollback and failure, newest first, with its cause.
+  hotswap deploy <name> <version | file.wasm> --listen udp://HOST:PORT [--listen tcp://HOST:PORT]
+                 [--module M] [--capabilities JSON] [--limits JSON] [--signal NAME] [--version V]
+      Creates and starts a component on the running engine; kept across restarts.
+  hotswap remove <name> [--drop-data]
+      Stops a component (its module's final TERM) and frees its ports; --drop-data forgets its history.
+  hotswap new <name> [--dir DIR] [--engine SPEC]
+      Scaffolds a module project: package.json, asconfig.json, assembly/index.ts (a counter), a test.
+  hotswap build [entry.ts] [--out FILE] [--version V]
+      Compiles a module project with the engine's asc flags, then runs the engine's checks on it.
 
 Options:
   --control HOST:PORT   control endpoint (env HOTSWAP_CONTROL; default 127.0.0.1:7070)
@@ -56,7 +66,7 @@ Errors go to stderr, and the exit status is 1 (2 for a usage error).
 
 const options = {
   config: { type: 'string' },
-  listen: { type: 'string' },
+  listen: { type: 'string', multiple: true },
   control: { type: 'string' },
   'data-dir': { type: 'string' },
   'log-level': { type: 'string' },
@@ -66,6 +76,14 @@ const options = {
   sign: { type: 'string' },
   signature: { type: 'string' },
   limit: { type: 'string' },
+  module: { type: 'string' },
+  capabilities: { type: 'string' },
+  limits: { type: 'string' },
+  signal: { type: 'string', multiple: true },
+  'drop-data': { type: 'boolean', default: false },
+  dir: { type: 'string' },
+  engine: { type: 'string' },
+  out: { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -91,6 +109,12 @@ async function main(argv: string[]): Promise<number> {
   };
 
   if (command === 'start') return start(values);
+  if (command === 'new' || command === 'build') {
+    // Module projects: no engine needed. Imported here: the checks it loads would slow every other command's start.
+    const { build, scaffold } = await import('./author.js');
+    process.stdout.write(command === 'new' ? scaffold(args[0], values) : await build(args[0], values));
+    return 0;
+  }
 
   const given = values.token ?? (process.env.HOTSWAP_TOKEN || undefined);
   const client = new ControlClient(
@@ -166,16 +190,32 @@ async function main(argv: string[]): Promise<number> {
       print(formatHistory(list), list);
       return 0;
     }
+    case 'deploy': {
+      const deployed = await deploy(client, args, values);
+      print(formatDeployed(deployed), deployed);
+      return 0;
+    }
+    case 'remove': {
+      const removed = await remove(client, args, values['drop-data'] ?? false);
+      print(`removed ${removed.removed} (data ${removed.data})\n`, removed);
+      return 0;
+    }
     default:
       throw new UsageError(`unknown command "${command}" (see hotswap --help)`);
   }
 }
 
-type Values = { [K in keyof typeof options]?: (typeof options)[K]['type'] extends 'string' ? string : boolean };
+type Values = {
+  [K in keyof typeof options]?: (typeof options)[K] extends { multiple: true }
+    ? string[]
+    : (typeof options)[K]['type'] extends 'string'
+      ? string
+      : boolean;
+};
 
 async function start(values: Values): Promise<number> {
   const config = loadConfig(values.config, {
-    ...(values.listen ? { listen: values.listen } : {}),
+    ...(values.listen?.length ? { listen: values.listen.at(-1)! } : {}),
     ...(values.control ? { control: values.control } : {}),
     ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
     ...(values['log-level'] ? { logLevel: values['log-level'] } : {}),

@@ -119,6 +119,7 @@ export class Component {
       quotas: limits,
       violated: (resource) => this.#faults.quotaViolation(resource),
       windowEnded: () => this.#reports?.report(),
+      ...(options.timers ? { scheduler: options.timers } : {}),
     });
     const quotas = this.#host.quotas;
     this.#reports = quotas

@@ -12,6 +12,7 @@ import type { EventTap } from './events.js';
 import type { BusDeliver } from './module-host.js';
 import type { QuotaLimits } from './quotas.js';
 import type { SnapshotPolicy } from './swap.js';
+import type { Scheduler } from './timers.js';
 
 export { DEFAULT_DISPATCH, type DispatchLimits } from './dispatch-scheduler.js';
 
@@ -60,4 +61,9 @@ export interface ComponentOptions {
   scheduler?: DispatchScheduler;
   /** The queue's bound (DEFAULT_QUEUE_EVENTS when absent); upgrades and coalesced timers are exempt. */
   queueEvents?: number;
+  /**
+   * Where the module's timers and the quota windows wait (absent: Node's timers). With an
+   * `environment` on the same clock, a test harness runs time virtually (host/testing/).
+   */
+  timers?: Scheduler;
 }

@@ -5,14 +5,14 @@ import { CAPABILITIES_SCHEMA } from '../capabilities/config.js';
 import type { QuotaLimits } from '../component/quotas.js';
 import type { SnapshotPolicy } from '../component/swap.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevelName } from '../log.js';
+import { DEFAULT_MEMORY_BYTES, DEFAULT_MODULE_BYTES } from '../modules/check.js';
 import { DEFAULT_FUEL, type FuelBudgets, MAX_FUEL } from '../modules/fuel-budgets.js';
 import { NAME_PATTERN, VERSION_MAX_LENGTH, VERSION_PATTERN, VERSION_RULE } from '../repository/repository.js';
 
 export const SNAPSHOT_POLICIES = ['incremental', 'always', 'migrations', 'never'] as const satisfies readonly SnapshotPolicy[];
 
-/** Defaults that are not plain values in the schema (kept here so the schema and docs agree). */
-export const DEFAULT_MEMORY_BYTES = 512 * 1024 * 1024;
-export const DEFAULT_MODULE_BYTES = 4 * 1024 * 1024;
+/** Defaults that are not plain values in the schema (defined with ModulePolicy, which a test harness also builds). */
+export { DEFAULT_MEMORY_BYTES, DEFAULT_MODULE_BYTES };
 
 const name = { type: 'string', pattern: NAME_PATTERN.source, hint: `match ${NAME_PATTERN}` } as const;
 const port = { type: 'integer', minimum: 0, maximum: 65535 } as const;
@@ -42,7 +42,8 @@ const FUEL = {
   },
 } as const;
 
-const COMPONENT = {
+/** One component: an entry of `components`, and the body of `POST /v1/components`. */
+export const COMPONENT_SCHEMA = {
   type: 'object',
   additionalProperties: false,
   required: ['name', 'version'],
@@ -123,7 +124,30 @@ export const ENGINE_CONFIG_SCHEMA = {
         sliceMs: { type: 'number', exclusiveMinimum: 0 },
       },
     },
-    components: { type: 'array', items: COMPONENT },
+    // What a component created over the control API (POST /v1/components) may be granted.
+    deploy: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        capabilities: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            net: {
+              type: ['boolean', 'array'],
+              items: { type: 'string', minLength: 1 },
+              default: false,
+              hint: 'be true, false or a list of interface names',
+            },
+            routes: { type: 'boolean', default: false },
+            settings: { type: 'boolean', default: true },
+          },
+        },
+      },
+    },
+    components: { type: 'array', items: COMPONENT_SCHEMA },
   },
 } as const;
 
@@ -134,17 +158,32 @@ export interface CheckedConfig {
   logFormat: LogFormat;
   control: { host: string; port: number; token?: string; uploadLimitBytes?: number; trustedKey?: string };
   dispatch?: { sliceEvents?: number; sliceMs?: number };
-  components: {
-    name: string;
-    module?: string;
-    version: string;
-    listen: { proto: 'udp' | 'tcp'; host: string; port: number }[];
-    signals: (keyof typeof SIGNALS)[];
-    limits: { memoryBytes: number; moduleBytes: number; fuel?: false | Partial<FuelBudgets>; queueEvents?: number } & Partial<QuotaLimits>;
-    probation?: { windowMs?: number; maxFaults?: number };
-    snapshot: SnapshotPolicy;
-    wasi: boolean;
-    /** Normalised (settings flattened to text) by parseCapabilities. */
-    capabilities?: unknown;
-  }[];
+  deploy: { capabilities: DeployAllowList };
+  components: CheckedComponent[];
 }
+
+/**
+ * The capabilities a component created over the control API may be granted: `net` on any
+ * interface (true) or only on the ones listed, `routes`, `settings`. Nothing else is ever granted
+ * that way; a configured component is the operator's own and is not limited by this.
+ */
+export interface DeployAllowList {
+  net: boolean | string[];
+  routes: boolean;
+  settings: boolean;
+}
+
+/** One component as the schema accepted it, defaults filled in. */
+export type CheckedComponent = {
+  name: string;
+  module?: string;
+  version: string;
+  listen: { proto: 'udp' | 'tcp'; host: string; port: number }[];
+  signals: (keyof typeof SIGNALS)[];
+  limits: { memoryBytes: number; moduleBytes: number; fuel?: false | Partial<FuelBudgets>; queueEvents?: number } & Partial<QuotaLimits>;
+  probation?: { windowMs?: number; maxFaults?: number };
+  snapshot: SnapshotPolicy;
+  wasi: boolean;
+  /** Normalised (settings flattened to text) by parseCapabilities. */
+  capabilities?: unknown;
+};

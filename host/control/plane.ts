@@ -1,5 +1,6 @@
 // Wires `hotswap start`: the data directory's repository and history, the engine, and the control API.
 import type { EngineConfig } from '../config.js';
+import { DeploymentFile } from '../engine/deployments.js';
 import { Engine, type EngineOptions } from '../engine.js';
 import { Logger } from '../log.js';
 import { BundledModules } from '../repository/bundled.js';
@@ -62,7 +63,13 @@ export class ControlPlane {
       if (registered.length > 0) log.info(`repository: registered bundled ${registered.join(', ')}`);
       const { bundled: _b, ...engineOptions } = options;
       // The engine records every swap, fault and refusal in the history itself.
-      engine = await Engine.start(config, { ...engineOptions, logger: log, repository: store, history });
+      engine = await Engine.start(config, {
+        ...engineOptions,
+        logger: log,
+        repository: store,
+        history,
+        deployments: new DeploymentFile(config.dataDir),
+      });
       const metrics = new EngineMetrics(engine);
       const noteRunning = (component: string): void => {
         const m = engine!.component(component).module;

@@ -8,6 +8,7 @@ import type { UpgradeHistory } from '../repository/history.js';
 import type { ModuleStore } from '../repository/store.js';
 import { addAnnotations } from '../schema.js';
 import type { BearerAuth } from './auth.js';
+import { ComponentRoutes } from './component-routes.js';
 import { errorBody, HttpError, isUnexpected, statusOf, validationError } from './errors.js';
 import type { EngineMetrics } from './metrics.js';
 import { readRoutes } from './read-routes.js';
@@ -96,7 +97,9 @@ export class ControlServer {
     );
     const parts = { engine, ...options };
     readRoutes(this.#app, parts);
-    new SwapRoutes(parts).register(this.#app, (...types) => ({ onRequest: [this.#requireToken, this.#requireContentType(types)] }));
+    const mutate = (...types: string[]) => ({ onRequest: [this.#requireToken, this.#requireContentType(types)] });
+    new SwapRoutes(parts).register(this.#app, mutate);
+    new ComponentRoutes(parts).register(this.#app, mutate);
   }
 
   static async start(engine: Engine, options: ControlServerOptions): Promise<ControlServer> {

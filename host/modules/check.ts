@@ -14,6 +14,10 @@ import {
 import type { FuelBudgets } from './fuel-budgets.js';
 import type { FunctionSignature, ModuleInspection } from './inspect.js';
 
+/** A component's memory cap and largest module when its configuration sets none (`limits.memoryBytes`, `limits.moduleBytes`). */
+export const DEFAULT_MEMORY_BYTES = 512 * 1024 * 1024;
+export const DEFAULT_MODULE_BYTES = 4 * 1024 * 1024;
+
 /** Limits a component puts on the modules it will run (from its configuration). */
 export interface ModulePolicy {
   /** Start of the transient region: no data segment may land below it. */

@@ -67,12 +67,14 @@ export class UpgradeHistory {
   readonly #insert;
   readonly #byComponent;
   readonly #lastUpgradeTo;
+  readonly #forget;
 
   constructor(db: Db) {
     this.#insert = db.prepare(
       `INSERT INTO history (component, at, kind, from_version, to_version, result, cause, pause_us, queued, detail)
        VALUES (@component, @at, @kind, @from, @to, @result, @cause, @pauseUs, @queued, @detail)`,
     );
+    this.#forget = db.prepare<[string]>('DELETE FROM history WHERE component = ?');
     this.#byComponent = db.prepare<[string, number], Row>('SELECT * FROM history WHERE component = ? ORDER BY id DESC LIMIT ?');
     this.#lastUpgradeTo = db.prepare<[string, string], Row>(
       `SELECT * FROM history WHERE component = ? AND kind = 'upgrade' AND result = 'ok' AND to_version = ?
@@ -148,6 +150,11 @@ export class UpgradeHistory {
       queued: null,
       detail: null,
     });
+  }
+
+  /** Drops every entry of a component (removed with its data); returns how many. */
+  forget(component: string): number {
+    return this.#forget.run(component).changes;
   }
 
   /** Newest first. */

@@ -30,7 +30,7 @@ export class TcpSource implements Channel {
     const source = new TcpSource(server);
     server.on('connection', (socket) => source.#accept(component, channel, socket));
     await new Promise<void>((resolve, reject) => {
-      server.once('error', (e) => reject(new Error(`tcp ${at.host}:${at.port} for ${component.name}: ${e.message}`)));
+      server.once('error', (e) => reject(new Error(`tcp ${at.host}:${at.port} for ${component.name}: ${e.message}`, { cause: e })));
       server.listen(at.port, at.host, () => resolve());
     });
     const bound = server.address() as net.AddressInfo;

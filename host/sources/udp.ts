@@ -26,7 +26,10 @@ export class UdpSource implements Channel {
   static async listen(component: Component, channel: number, at: ListenAddress): Promise<UdpSource> {
     const socket = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
     await new Promise<void>((resolve, reject) => {
-      socket.once('error', (e) => reject(new Error(`udp ${at.host}:${at.port} for ${component.name}: ${e.message}`)));
+      socket.once('error', (e) => {
+        socket.close(); // nothing of a failed bind stays open (a component created at runtime is undone)
+        reject(new Error(`udp ${at.host}:${at.port} for ${component.name}: ${e.message}`, { cause: e }));
+      });
       socket.bind(at.port, at.host, () => resolve());
     });
     const bound = socket.address();
