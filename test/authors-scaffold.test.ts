@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { UdpClient } from './support/clients.js';
-import { repoRoot, startEngine } from './support/engine-process.js';
+import { type RunningEngine, repoRoot, startEngine } from './support/engine-process.js';
 import { skipBecause } from './support/skip.js';
 
 interface Run {
@@ -74,7 +74,7 @@ else
     const project = join(dir, 'counter');
     const sharedModules = realpathSync(join(repoRoot, 'node_modules'));
     const modulesBefore = statSync(sharedModules).mtimeMs;
-    const engine = await startEngine([{ name: 'kv', version: '1.0.0', udp: false, tcp: false }]);
+    let engine: RunningEngine | undefined;
     try {
       ok(await run(dir, process.execPath, [join(repoRoot, 'bin', 'hotswap.js'), 'new', 'counter']), 'hotswap new counter');
       const pkg = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8'));
@@ -85,8 +85,11 @@ else
       ok(await run(project, npm, ['run', 'build']), 'npm run build');
       ok(await run(project, npm, ['test']), 'npm test');
 
+      // Started after the builds: asc and the engine's start need not share the cores.
+      engine = await startEngine([{ name: 'kv', version: '1.0.0', udp: false, tcp: false }]);
+      const control = engine.control;
       const hotswap = (...args: string[]): Promise<Run> =>
-        run(project, join(project, 'node_modules', '.bin', 'hotswap'), [...args, '--control', engine.control]);
+        run(project, join(project, 'node_modules', '.bin', 'hotswap'), [...args, '--control', control]);
       const port = await freeUdpPort();
       const deployed = ok(
         await hotswap('deploy', 'counter', 'build/counter.wasm', '--listen', `udp://127.0.0.1:${port}`),
@@ -116,7 +119,7 @@ else
         ['kv'],
       );
     } finally {
-      await engine.stop();
+      await engine?.stop();
       rmSync(dir, { recursive: true, force: true });
     }
   });

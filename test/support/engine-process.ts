@@ -100,8 +100,18 @@ export async function startEngine(components: ComponentSpec[], extraConfig: Reco
       check();
     });
 
-  const ready = await waitForOutput(/control endpoint on http:\/\/([\d.]+:\d+)/);
-  await waitForOutput(/ready: /);
+  let ready: RegExpMatchArray;
+  try {
+    ready = await waitForOutput(/control endpoint on http:\/\/([\d.]+:\d+)/);
+    await waitForOutput(/ready: /);
+  } catch (e) {
+    // An engine that never became ready must not outlive the test: it would keep the test
+    // process alive until the runner's deadline, hiding the real failure behind a timeout.
+    child.kill('SIGKILL');
+    await exited;
+    rmSync(dataDir, { recursive: true, force: true });
+    throw e;
+  }
   const control = ready[1]!;
   const ports = new Map<string, { udp?: number; tcp?: number }>();
   for (const m of out.matchAll(/\[([a-z0-9_-]+)\] channel \d+: (udp|tcp) [\d.]+:(\d+)/g)) {
