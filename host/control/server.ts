@@ -1,6 +1,6 @@
 // The control API's HTTP server (fastify): request validation, authentication and content-type
-// hooks, the request log, and error answers; the routes themselves are in read-routes.ts and
-// swap-routes.ts.
+// hooks, the request log, and error answers; the routes themselves are in read-routes.ts,
+// swap-routes.ts and dashboard/.
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import type { Engine } from '../engine.js';
 import type { Logger } from '../log.js';
@@ -8,6 +8,7 @@ import type { UpgradeHistory } from '../repository/history.js';
 import type { ModuleStore } from '../repository/store.js';
 import { addAnnotations } from '../schema.js';
 import type { BearerAuth } from './auth.js';
+import { dashboard } from './dashboard/dashboard.js';
 import { errorBody, HttpError, isUnexpected, statusOf, validationError } from './errors.js';
 import type { EngineMetrics } from './metrics.js';
 import { readRoutes } from './read-routes.js';
@@ -97,6 +98,8 @@ export class ControlServer {
     const parts = { engine, ...options };
     readRoutes(this.#app, parts);
     new SwapRoutes(parts).register(this.#app, (...types) => ({ onRequest: [this.#requireToken, this.#requireContentType(types)] }));
+    // The web dashboard (docs/DASHBOARD.md): the page at `/` and its live stream.
+    this.#app.register(dashboard, { engine });
   }
 
   static async start(engine: Engine, options: ControlServerOptions): Promise<ControlServer> {
