@@ -29,6 +29,20 @@ const shotDir = mkdtempSync(join(tmpdir(), 'hotswap-dashboard-'));
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON answers of the API; each assertion reads its own fields
 const api = async (path: string): Promise<any> => (await fetch(`http://${engine.control}${path}`)).json();
+/** Where to keep the screenshot (docs/dashboard.png for the README); a temp file otherwise. */
+const shotFile = process.env.HOTSWAP_DASHBOARD_SCREENSHOT;
+
+/** Waits until the traffic chart has drawn `n` more samples. */
+async function samplesLater(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const drawn = await page.locator('#traffic svg').getAttribute('aria-label');
+    await waitFor(async () => (await page.locator('#traffic svg').getAttribute('aria-label')) !== drawn, {
+      what: 'the next sample in the traffic chart',
+      timeoutMs: 3000,
+    });
+  }
+}
+
 const versionCell = (version: string) => page.locator(`#components tr[data-component="kv"] td.version:text-is("${version}")`);
 
 const missing = browserMissing();
@@ -93,10 +107,15 @@ if (missing) {
       }),
     );
     try {
-      await waitFor(async () => Number(await page.locator('#components tr[data-component="kv"] td.rate').textContent()) > 0, {
-        what: 'the page to show kv handling events',
-        timeoutMs: 5000,
-      });
+      await waitFor(
+        async () => Number((await page.locator('#components tr[data-component="kv"] td.rate').textContent())?.replaceAll(',', '')) > 0,
+        {
+          what: 'the page to show kv handling events',
+          timeoutMs: 5000,
+        },
+      );
+      // For the picture in the docs: a few seconds of traffic before the swap, and after it.
+      if (shotFile) await samplesLater(3);
       const clicked = performance.now();
       await page.getByRole('button', { name: 'Upgrade kv to 2.0.0', exact: true }).click();
       await versionCell('2.0.0').waitFor({ timeout: 1000 });
@@ -109,16 +128,11 @@ if (missing) {
       }
       assert.match(phases!, /migrate did not run/);
       // Traffic after the swap, drawn in the chart, before the picture is taken.
-      const sampled = (await page.locator('#traffic svg').getAttribute('aria-label'))!;
-      await waitFor(async () => (await page.locator('#traffic svg').getAttribute('aria-label')) !== sampled, {
-        what: 'a sample after the swap',
-        timeoutMs: 3000,
-      });
+      await samplesLater(shotFile ? 3 : 1);
     } finally {
       sending = false;
-      await traffic;
+      await traffic.finally(() => client.close());
     }
-    client.close();
     assert.equal(wrong, [], 'every request answered OK');
     assert.is(answered, sent, 'no request lost');
     assert.equal(client.unexpected, [], 'no duplicate reply');
@@ -126,7 +140,7 @@ if (missing) {
     const traffic2 = await page.getByRole('img', { name: /^Events per second of kv/ }).getAttribute('aria-label');
     assert.match(traffic2!, /Swaps: 1\.0\.0 → 2\.0\.0 at [\d:]+, ok, pause [\d,]+ µs/);
 
-    const shot = process.env.HOTSWAP_DASHBOARD_SCREENSHOT || join(shotDir, 'dashboard.png');
+    const shot = shotFile || join(shotDir, 'dashboard.png');
     await page.screenshot({ path: shot, fullPage: true });
     assert.equal([...readFileSync(shot).subarray(1, 4)], [...Buffer.from('PNG')], `a PNG in ${shot}`);
   });

@@ -61,7 +61,11 @@ export function trafficChart(samples, name, swaps, width) {
     svg('title', {}, summary),
     ticks.map((v) => [
       svg('line', { class: 'grid', x1: PAD.left, x2: width - PAD.right, y1: y(v), y2: y(v) }),
-      svg('text', { class: 'axis', x: PAD.left - 6, y: y(v) + 4, 'text-anchor': 'end' }, rate(v)),
+      svg(
+        'text',
+        { class: 'axis', x: PAD.left - 6, y: y(v) + 4, 'text-anchor': 'end' },
+        yMax >= 10 ? Math.round(v).toLocaleString('en') : rate(v),
+      ),
     ]),
     svg('text', { class: 'axis', x: PAD.left, y: PAD.top - 6 }, 'events/s'),
     times.map((t, i) =>

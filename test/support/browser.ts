@@ -51,6 +51,8 @@ export async function launchBrowser(): Promise<Browser> {
     context,
     open: async (url, viewport) => {
       const page = await context.newPage();
+      // A step that cannot happen fails in seconds, not at the runner's deadline for the file.
+      page.setDefaultTimeout(10_000);
       await page.setViewportSize(viewport);
       const dialogs: string[] = [];
       const urls: string[] = [];
