@@ -58,13 +58,19 @@ if (missing) {
   skipBecause(test, 'module and upload text shown as text in a real browser', missing);
 } else {
   test.before(async () => {
-    engine = await startEngine([{ name: 'kv', version: '1.0.0', udp: false, tcp: false }]);
-    token = readFileSync(join(engine.dataDir, 'control.token'), 'utf8').trim();
-    const put = await call('PUT', '/v1/components/kv/versions/1.0.9', hostileKv());
-    assert.is(put.status, 201, await put.text());
-    const upgrade = await call('POST', '/v1/components/kv/upgrade', { version: '1.0.9' });
-    assert.is(upgrade.status, 200, await upgrade.text());
-    browser = await launchBrowser();
+    // uvu does not print what failed in a hook: say it here.
+    try {
+      engine = await startEngine([{ name: 'kv', version: '1.0.0', udp: false, tcp: false }]);
+      token = readFileSync(join(engine.dataDir, 'control.token'), 'utf8').trim();
+      const put = await call('PUT', '/v1/components/kv/versions/1.0.9', hostileKv());
+      assert.is(put.status, 201, await put.text());
+      const upgrade = await call('POST', '/v1/components/kv/upgrade', { version: '1.0.9' });
+      assert.is(upgrade.status, 200, await upgrade.text());
+      browser = await launchBrowser();
+    } catch (e) {
+      console.error('setup failed:', e);
+      throw e;
+    }
   });
   test.after(async () => {
     await browser?.close();
@@ -86,7 +92,7 @@ if (missing) {
     await page.getByRole('button', { name: 'Give token' }).click();
     await page.getByRole('textbox', { name: 'Token' }).fill(token);
     await page.getByRole('button', { name: 'Use this token' }).click();
-    await page.getByLabel('Drop a .wasm file here, or choose one').setInputFiles({
+    await page.getByLabel('Drop a .wasm file on the page, or choose one').setInputFiles({
       name: 'kv.wasm',
       mimeType: 'application/wasm',
       buffer: hostileKv(),

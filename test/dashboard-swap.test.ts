@@ -50,10 +50,16 @@ if (missing) {
   skipBecause(test, 'the dashboard in a real browser', missing);
 } else {
   test.before(async () => {
-    engine = await startEngine([{ name: 'kv', version: '1.0.0', tcp: false }]);
-    token = readFileSync(join(engine.dataDir, 'control.token'), 'utf8').trim();
-    browser = await launchBrowser();
-    ({ page, urls, dialogs } = await browser.open(`http://${engine.control}/`, DESKTOP));
+    // uvu does not print what failed in a hook: say it here.
+    try {
+      engine = await startEngine([{ name: 'kv', version: '1.0.0', tcp: false }]);
+      token = readFileSync(join(engine.dataDir, 'control.token'), 'utf8').trim();
+      browser = await launchBrowser();
+      ({ page, urls, dialogs } = await browser.open(`http://${engine.control}/`, DESKTOP));
+    } catch (e) {
+      console.error('setup failed:', e);
+      throw e;
+    }
   });
   test.after(async () => {
     await browser?.close();
@@ -80,7 +86,9 @@ if (missing) {
     await page.getByRole('button', { name: 'Use this token' }).click();
     await page.getByText('Token given').waitFor({ timeout: 2000 });
 
-    await page.getByLabel('Drop a .wasm file here, or choose one').setInputFiles(join(repoRoot, 'build', 'modules', 'kv', '2.0.0.wasm'));
+    await page
+      .getByLabel('Drop a .wasm file on the page, or choose one')
+      .setInputFiles(join(repoRoot, 'build', 'modules', 'kv', '2.0.0.wasm'));
     await page.getByRole('textbox', { name: 'Version' }).fill('2.0.0');
     await page.getByRole('button', { name: 'Upload', exact: true }).click();
     // The bundled 2.0.0 is already stored: the same bytes pass the checks again and are kept.
@@ -145,13 +153,22 @@ if (missing) {
     assert.equal([...readFileSync(shot).subarray(1, 4)], [...Buffer.from('PNG')], `a PNG in ${shot}`);
   });
 
-  test('a non-Wasm upload shows the checks’ rejection word for word, and changes nothing', async () => {
+  test('a non-Wasm file dropped on the page is refused with the checks’ words, and changes nothing', async () => {
     const before = await api('/v1/components/kv/versions');
     const junk = Buffer.from('these are not the bytes of a WebAssembly module\n');
-    await page
-      .getByLabel('Drop a .wasm file here, or choose one')
-      .setInputFiles({ name: 'notes.wasm', mimeType: 'application/wasm', buffer: junk });
-    await page.getByRole('textbox', { name: 'Version' }).fill('9.9.9');
+    // Dropped on the components table, far from the form: a drop anywhere is for the upload.
+    const dropped = await page.evaluateHandle(
+      ({ text }) => {
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([text], 'notes-9.9.9.wasm', { type: 'application/wasm' }));
+        return transfer;
+      },
+      { text: junk.toString() },
+    );
+    await page.locator('#components').dispatchEvent('drop', { dataTransfer: dropped });
+    await page.locator('#drop-name').filter({ hasText: 'notes-9.9.9.wasm' }).waitFor({ timeout: 2000 });
+    assert.is(await page.getByRole('textbox', { name: 'Version' }).inputValue(), '9.9.9', 'the version taken from the file name');
+    assert.is(page.url(), `http://${engine.control}/`, 'still on the dashboard');
     await page.getByRole('button', { name: 'Upload', exact: true }).click();
     const verdict = page.locator('#upload-verdict.error');
     await verdict.waitFor({ timeout: 5000 });

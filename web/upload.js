@@ -19,6 +19,8 @@ export class UploadForm {
   #version = /** @type {HTMLInputElement} */ (byId('upload-version'));
   #progress = /** @type {HTMLProgressElement} */ (byId('upload-progress'));
   #verdict = byId('upload-verdict');
+  /** The version the last file's name gave, to tell it from one the user typed. @type {string | null} */
+  #fromName = null;
 
   /**
    * @param {import('./api.js').Api} api
@@ -34,13 +36,17 @@ export class UploadForm {
       void this.#submit();
     });
     this.#file.addEventListener('change', () => this.#chosen());
+    // A file dropped anywhere on the page is for this form: left to the browser, the drop would
+    // navigate away from the dashboard to the file.
     const zone = byId('drop-zone');
-    zone.addEventListener('dragover', (event) => {
+    document.addEventListener('dragover', (event) => {
       event.preventDefault();
       zone.classList.add('dropping');
     });
-    zone.addEventListener('dragleave', () => zone.classList.remove('dropping'));
-    zone.addEventListener('drop', (event) => {
+    document.addEventListener('dragleave', (event) => {
+      if (event.relatedTarget === null) zone.classList.remove('dropping');
+    });
+    document.addEventListener('drop', (event) => {
       event.preventDefault();
       zone.classList.remove('dropping');
       const files = event.dataTransfer?.files;
@@ -48,6 +54,7 @@ export class UploadForm {
       // The input holds the file either way, so there is one place the form reads it from.
       this.#file.files = files;
       this.#chosen();
+      zone.scrollIntoView({ block: 'nearest' });
     });
   }
 
@@ -55,8 +62,11 @@ export class UploadForm {
     const file = this.#file.files?.[0];
     if (!file) return;
     byId('drop-name').textContent = `${file.name} (${size(file.size)})`;
+    // A version the user typed stays; one taken from the previous file's name is replaced.
     const claimed = VERSION_IN_NAME.exec(file.name)?.[1];
-    if (claimed && this.#version.value.trim() === '') this.#version.value = claimed;
+    const typed = this.#version.value.trim();
+    if (claimed && (typed === '' || typed === this.#fromName)) this.#version.value = claimed;
+    this.#fromName = claimed ?? null;
     this.#say('', null);
     this.#progress.value = 0;
   }

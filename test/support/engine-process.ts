@@ -100,8 +100,16 @@ export async function startEngine(components: ComponentSpec[], extraConfig: Reco
       check();
     });
 
-  const ready = await waitForOutput(/control endpoint on http:\/\/([\d.]+:\d+)/);
-  await waitForOutput(/ready: /);
+  let ready: RegExpMatchArray;
+  try {
+    ready = await waitForOutput(/control endpoint on http:\/\/([\d.]+:\d+)/);
+    await waitForOutput(/ready: /);
+  } catch (e) {
+    // An engine that did not come up in time must not outlive the test (and keep it running).
+    child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+    throw e;
+  }
   const control = ready[1]!;
   const ports = new Map<string, { udp?: number; tcp?: number }>();
   for (const m of out.matchAll(/\[([a-z0-9_-]+)\] channel \d+: (udp|tcp) [\d.]+:(\d+)/g)) {
