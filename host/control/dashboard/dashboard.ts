@@ -32,8 +32,6 @@ const CONTENT_SECURITY_POLICY = [
 export interface DashboardOptions {
   engine: Engine;
   feed?: LiveFeedOptions;
-  /** The folder served at `/` (tests leave it as WEB_ROOT). */
-  webRoot?: string;
 }
 
 /**
@@ -56,7 +54,7 @@ export async function dashboard(app: FastifyInstance, options: DashboardOptions)
   });
 
   await app.register(fastifyStatic, {
-    root: options.webRoot ?? WEB_ROOT,
+    root: WEB_ROOT,
     prefix: '/',
     // Routes for the files that exist at start only: anything else is the API's JSON 404.
     wildcard: false,

@@ -1,7 +1,7 @@
 // The dashboard's live data: samples every component's counters at a fixed interval (events/s,
 // queue depth, faults), keeps the last few minutes of them, and streams them, with every swap,
 // fault and refusal as it happens, to the connected server-sent-events clients.
-import { SWAP_PHASES, type SwapReport } from '../../component/swap.js';
+import { SWAP_PHASES } from '../../component/swap.js';
 import type { Engine } from '../../engine.js';
 import type { SseStream } from './sse-stream.js';
 
@@ -112,7 +112,7 @@ export class LiveFeed {
     return sample;
   }
 
-  #later(name: string, data: SwapReport | object): void {
+  #later(name: string, data: unknown): void {
     if (this.#streams.size === 0) return;
     setImmediate(() => this.#broadcast(name, data));
   }
