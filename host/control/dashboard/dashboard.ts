@@ -2,7 +2,6 @@
 // files at `/`) and the live stream it reads (`GET /v1/stream`, server-sent events). Everything
 // else the page shows comes from the control API's own routes (docs/DASHBOARD.md).
 import { join } from 'node:path';
-import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 import type { Engine } from '../../engine.js';
 import { packageRoot } from '../../paths.js';
@@ -53,6 +52,9 @@ export async function dashboard(app: FastifyInstance, options: DashboardOptions)
     req.log.debug(`live stream opened for ${req.ip} (${feed.streams} open)`);
   });
 
+  // Imported here, when a server starts: every CLI command imports the control layer, and none
+  // but `hotswap start` serves files.
+  const { default: fastifyStatic } = await import('@fastify/static');
   await app.register(fastifyStatic, {
     root: WEB_ROOT,
     prefix: '/',
