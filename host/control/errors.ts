@@ -10,7 +10,13 @@ import { BlobDamaged, NotFound, VersionConflict } from '../repository/repository
 import { describeErrors } from '../schema.js';
 import { SignatureRejected } from './signatures.js';
 
-const HTTP_CODES: Record<number, string> = { 400: 'BadRequest', 401: 'Unauthorized', 409: 'Conflict', 415: 'UnsupportedMediaType' };
+const HTTP_CODES: Record<number, string> = {
+  400: 'BadRequest',
+  401: 'Unauthorized',
+  409: 'Conflict',
+  415: 'UnsupportedMediaType',
+  503: 'ServiceUnavailable',
+};
 
 /** An error that carries its HTTP status; everything else goes through `statusOf`. */
 export class HttpError extends Error {

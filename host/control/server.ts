@@ -1,6 +1,6 @@
 // The control API's HTTP server (fastify): request validation, authentication and content-type
-// hooks, the request log, and error answers; the routes themselves are in read-routes.ts and
-// swap-routes.ts.
+// hooks, the request log, and error answers; the routes themselves are in read-routes.ts,
+// swap-routes.ts and dashboard/.
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import type { Engine } from '../engine.js';
 import type { Logger } from '../log.js';
@@ -9,6 +9,7 @@ import type { ModuleStore } from '../repository/store.js';
 import { addAnnotations } from '../schema.js';
 import type { BearerAuth } from './auth.js';
 import { ComponentRoutes } from './component-routes.js';
+import { dashboard } from './dashboard/dashboard.js';
 import { errorBody, HttpError, isUnexpected, statusOf, validationError } from './errors.js';
 import type { EngineMetrics } from './metrics.js';
 import { readRoutes } from './read-routes.js';
@@ -100,6 +101,8 @@ export class ControlServer {
     const mutate = (...types: string[]) => ({ onRequest: [this.#requireToken, this.#requireContentType(types)] });
     new SwapRoutes(parts).register(this.#app, mutate);
     new ComponentRoutes(parts).register(this.#app, mutate);
+    // The web dashboard (docs/DASHBOARD.md): the page at `/` and its live stream.
+    this.#app.register(dashboard, { engine });
   }
 
   static async start(engine: Engine, options: ControlServerOptions): Promise<ControlServer> {
