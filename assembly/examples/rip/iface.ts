@@ -1,7 +1,7 @@
 // The router's view of one interface (transient, rebuilt from the host's `net` capability on
 // INIT, RESTART and every link change): address, link state, send mode, neighbours and
 // authentication. The link state itself belongs to the host; this is only a copy.
-import { log } from "../../sdk";
+import { log, clock } from "../../sdk";
 import { net, settings } from "../../sdk/host";
 import { NET_IF_ACTIVE, NET_IF_UP, NET_IF_RIP } from "../../sdk/generated/abi";
 import { maskOf, parseIp, ipString, RIP_GROUP, RIP_PORT } from "./wire";
@@ -77,7 +77,10 @@ export class Iface {
       s += " + neighbors";
       for (let i = 0; i < this.neighbors.length; i++) s += " " + ipString(this.neighbors[i]);
     }
-    if (this.auth.on) s += ", md5 (key chain " + this.auth.chain + ")";
+    if (this.auth.on) {
+      const k = this.auth.sendKey(clock.now());
+      s += ", md5 (key chain " + this.auth.chain + ", " + (k !== null ? "sending key " + k!.id.toString() : "no key to send with") + ")";
+    }
     return this.up ? s : s + ", down";
   }
 }

@@ -61,6 +61,9 @@ export async function startRipLine(opts: RipLineOptions = {}): Promise<RipLine> 
     const topology: RipLineTopology = { lab, left, right, frrStub, birdStub, ripStub, frr, bird };
     await opts.beforeEngine?.(topology);
     const engine = await lab.startEngine('rip', {
+      // Module preparation runs in a worker; on a machine shared with other test runs it was
+      // seen to take over 15 s (the lab's default), so the start gets more room here.
+      startTimeoutMs: 60_000,
       config: {
         logLevel: 'info',
         control: { host: '127.0.0.1', port: 7070 },
@@ -150,4 +153,20 @@ export async function upgradeUnderPing(
   }
   const result = await ping.stop();
   return { sent: result.sent, lost: result.lost, lostSeqs: result.lostSeqs, upgrades };
+}
+
+/** The authentication-failure counter of `hotswap show rip`. */
+export function authFailures(shown: string): number {
+  const m = /(\d+) failed authentication/.exec(shown);
+  if (!m) throw new Error(`no authentication counter in:\n${shown}`);
+  return Number(m[1]);
+}
+
+/** Sends one raw datagram (hex, spaces allowed) from `fromAddr:fromPort` inside a lab host. */
+export async function sendRawRip(lab: Lab, host: string, fromAddr: string, fromPort: number, to: string, hex: string): Promise<void> {
+  await lab.exec(host, process.execPath, [
+    '-e',
+    `const s = require('node:dgram').createSocket({ type: 'udp4', reuseAddr: true });
+     s.bind(${fromPort}, '${fromAddr}', () => s.send(Buffer.from('${hex.replace(/ /g, '')}', 'hex'), 520, '${to}', () => s.close()));`,
+  ]);
 }
