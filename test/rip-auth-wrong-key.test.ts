@@ -1,6 +1,8 @@
 // Keyed MD5 with the wrong key on both links (FRR and BIRD use other secrets than ours): nothing
 // either of them advertises is installed, neither learns our prefix, and `show` counts the
 // dropped datagrams. Needs root, netns, FRR and BIRD; otherwise skipped.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { netnsAvailable, sleep, sweepStaleLabs } from './support/netns/index.js';
@@ -59,6 +61,8 @@ if (!avail.ok) {
       const last = await engine.cli('show', 'rip');
       assert.not.match(last, new RegExp(`R\\s+(${frrStub.subnet}|${birdStub.subnet})`.replace(/\./g, '\\.')), 'nor our table');
       assert.ok(authFailures(last) > authFailures(shown), 'the counter keeps rising');
+      // The other way round: BIRD rejects ours (the same log line rip-auth-bird checks is absent).
+      assert.match(readFileSync(join(line.bird.dir, 'bird.log'), 'utf8'), /Authentication failed/);
     } catch (e) {
       if (line) console.log(`  engine log:\n${line.engine.proc.log()}`);
       throw e;
