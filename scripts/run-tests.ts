@@ -55,6 +55,7 @@ const RULES: Record<string, FileRule> = {
       'rip-auth-frr',
       'rip-auth-bird',
       'rip-auth-wrong-key',
+      'rip-scale',
     ].map((name) => [
       `${name}.test.ts`,
       { alone: true, timeoutS: 240, why: 'asserts zero ping loss or convergence bounds, with daemons on fast timers' },

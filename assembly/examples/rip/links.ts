@@ -6,7 +6,7 @@
 // same reconcile() is right after a link event, after a swap (RESTART), and on a timer tick.
 import { clock, log } from "../../sdk";
 import { routes } from "../../sdk/host";
-import { INFINITY, ipString } from "./wire";
+import { INFINITY } from "./wire";
 import { RouteTable, F_CONNECTED, F_CHANGED } from "./table";
 import { Iface } from "./iface";
 
@@ -22,6 +22,8 @@ export function reconcile(t: RouteTable, ifaces: Iface[], defaultMetric: u32, re
   const out = new LinkChanges();
   const now = clock.monotonic();
   const wall = clock.now();
+  // One log line, not one per route: a link with 10,000 routes behind it must not flood the log quota.
+  let lost = 0;
   for (let i = t.map.nextIndex(0); i >= 0; i = t.map.nextIndex(i + 1)) {
     const e = t.map.entryAt(i);
     const idx = <i32>t.iface(e);
@@ -31,16 +33,17 @@ export function reconcile(t: RouteTable, ifaces: Iface[], defaultMetric: u32, re
     if (t.connected(e)) {
       // Down, or its address moved: the old subnet is unreachable through us now.
       if (f !== null && f.up && f.network == addr && f.len == len) continue;
-      log.info("rip: " + ipString(addr) + "/" + len.toString() + " (connected) is unreachable: " + (f !== null ? f.name : "?") + " is down");
+      lost++;
       t.put(addr, len, 0, INFINITY, 0, <u32>idx, 0, F_CHANGED, 0, now + garbageMs, wall);
       out.changed = true;
     } else if (t.metric(e) < INFINITY && (f === null || !f.active)) {
-      log.info("rip: " + ipString(addr) + "/" + len.toString() + " via " + ipString(t.nextHop(e)) + " is unreachable: " + (f !== null ? f.name : "?") + " is down");
+      lost++;
       routes.withdraw(addr, <i32>len);
       t.put(addr, len, t.nextHop(e), INFINITY, t.tag(e), <u32>idx, t.from(e), F_CHANGED, t.timeoutAt(e), now + garbageMs, wall);
       out.changed = true;
     }
   }
+  if (lost > 0) log.info("rip: " + lost.toString() + " routes became unreachable: " + downNames(ifaces) + " down or readdressed");
   for (let i = 0; i < ifaces.length; i++) {
     const f = ifaces[i];
     if (!f.up || (!f.rip && !redistributeConnected)) continue;
@@ -53,4 +56,10 @@ export function reconcile(t: RouteTable, ifaces: Iface[], defaultMetric: u32, re
     if (f.active) out.cameUp.push(f);
   }
   return out;
+}
+
+function downNames(ifaces: Iface[]): string {
+  let s = "";
+  for (let i = 0; i < ifaces.length; i++) if (!ifaces[i].up) s += (s.length > 0 ? ", " : "") + ifaces[i].name;
+  return s.length > 0 ? s : "an interface";
 }

@@ -23,6 +23,8 @@ export interface RipLineOptions {
   bird?: Partial<BirdRipOptions>;
   /** Settings of our router, over FAST_SETTINGS. */
   settings?: Record<string, unknown>;
+  /** The component's `limits` (quotas), e.g. more sends per callback for a large table. */
+  limits?: Record<string, unknown>;
   /** Module version to start (default 0.0.1). */
   version?: string;
   /** Runs after the daemons started and before our engine starts (e.g. to take a link down). */
@@ -72,6 +74,7 @@ export async function startRipLine(opts: RipLineOptions = {}): Promise<RipLine> 
             name: 'rip',
             module: 'rip',
             version: opts.version ?? '0.0.1',
+            ...(opts.limits ? { limits: opts.limits } : {}),
             capabilities: {
               net: { interfaces: [left.b.ifname, right.a.ifname] },
               routes: { protocol: 'rip' },
