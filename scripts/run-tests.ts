@@ -56,6 +56,7 @@ const RULES: Record<string, FileRule> = {
       'rip-auth-bird',
       'rip-auth-wrong-key',
       'rip-scale',
+      'rip-auth-bird-sha256',
     ].map((name) => [
       `${name}.test.ts`,
       { alone: true, timeoutS: 240, why: 'asserts zero ping loss or convergence bounds, with daemons on fast timers' },

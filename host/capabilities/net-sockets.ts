@@ -13,12 +13,12 @@ export type SocketTarget = Pick<Component, 'name' | 'enqueue' | 'attachChannel'>
 /** How long close() waits for datagrams already handed to send() (the TERM poison) to leave. */
 const FLUSH_TIMEOUT_MS = 500;
 /**
- * Datagrams are paced: at most PACE_BURST leave at once, then the rest wait PACE_MS (1,600/s),
+ * Datagrams are paced: at most PACE_BURST leave at once, then the rest wait PACE_MS (800/s),
  * in order. A full update of 10,000 routes is 400 datagrams per link, and FRR ripd sets its
  * receive buffer to 41,600 bytes (about 30 full datagrams): sent in one burst, most were dropped
  * there (docs/RIP.md, "Scale").
  */
-const PACE_BURST = 8;
+const PACE_BURST = 4;
 const PACE_MS = 5;
 
 interface Outgoing {

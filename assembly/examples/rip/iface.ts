@@ -79,7 +79,7 @@ export class Iface {
     }
     if (this.auth.on) {
       const k = this.auth.sendKey(clock.now());
-      s += ", md5 (key chain " + this.auth.chain + ", " + (k !== null ? "sending key " + k!.id.toString() : "no key to send with") + ")";
+      s += ", " + this.auth.name + " (key chain " + this.auth.chain + ", " + (k !== null ? "sending key " + k!.id.toString() : "no key to send with") + ")";
     }
     return this.up ? s : s + ", down";
   }

@@ -21,7 +21,6 @@ import {
 import { Iface, readInterfaces } from "./iface";
 import { reconcile } from "./links";
 import { Output, ANSWER, REGULAR, TRIGGERED } from "./output";
-import { TRAILER_BYTES } from "./auth";
 import { statusText } from "./status";
 
 export const T_UPDATE: u32 = 1;
@@ -256,8 +255,8 @@ export class RipRouter extends App {
     // RFC 2453 3.9: the checks every datagram must pass before its entries are looked at.
     if (src < 0) { this.reject("unparsable source " + peer); return; }
     const source = <u32>src;
-    // Up to 25 entries; an authenticated datagram may add its trailer (auth.ts).
-    if (len < HEADER_BYTES || (len - HEADER_BYTES) % ENTRY_BYTES != 0 || len > HEADER_BYTES + (MAX_ENTRIES + 1) * ENTRY_BYTES) {
+    // Up to 25 entries; an authenticated datagram adds its trailer (auth.ts, up to 36 bytes).
+    if (len < HEADER_BYTES || len > HEADER_BYTES + MAX_ENTRIES * ENTRY_BYTES + 36) {
       this.reject("bad length " + len.toString() + " from " + peer); return;
     }
     const command = load<u8>(p);
@@ -282,7 +281,7 @@ export class RipRouter extends App {
       dataLen = <usize>checked;
     } else if (len > HEADER_BYTES && be16(p + HEADER_BYTES) == AFI_AUTH) {
       this.reject("authentication entry from " + peer + " (none configured)"); return;
-    } else if (len > HEADER_BYTES + MAX_ENTRIES * ENTRY_BYTES) {
+    } else if ((len - HEADER_BYTES) % ENTRY_BYTES != 0 || len > HEADER_BYTES + MAX_ENTRIES * ENTRY_BYTES) {
       this.reject("bad length " + len.toString() + " from " + peer); return;
     }
     const n = (dataLen - (first - p)) / ENTRY_BYTES;
