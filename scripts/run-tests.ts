@@ -47,6 +47,22 @@ const RULES: Record<string, FileRule> = {
     timeoutS: 240,
     why: 'asserts zero ping loss and no route flap across upgrades, with daemons on fast timers',
   },
+  ...Object.fromEntries(
+    [
+      'rip-link-carrier',
+      'rip-link-flap',
+      'rip-mode-frr-passive',
+      'rip-mode-bird-broadcast',
+      'rip-auth-frr',
+      'rip-auth-bird',
+      'rip-auth-wrong-key',
+      'rip-scale',
+      'rip-auth-bird-sha256',
+    ].map((name) => [
+      `${name}.test.ts`,
+      { alone: true, timeoutS: 240, why: 'asserts zero ping loss or convergence bounds, with daemons on fast timers' },
+    ]),
+  ),
 };
 
 interface Options {

@@ -302,8 +302,8 @@ test('capabilities: every field named', () => {
   );
   refused(cap({ routes: { metric: -1 } }), 'components[0].capabilities.routes.metric must be an integer from 0 to 4294967295 (got -1)');
   refused(
-    cap({ settings: { a: { b: 1 } } }),
-    'components[0].capabilities.settings.a must be a string, number, boolean or a list of strings and numbers (got {"b":1})',
+    cap({ settings: { a: { b: { c: { d: { e: 1 } } } } } }),
+    'components[0].capabilities.settings.a.b.c.d must be a string, number, boolean or a list of strings and numbers (got {"e":1})',
   );
   refused(
     cap({ settings: { 'odd key': [true] } }),

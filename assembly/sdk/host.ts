@@ -96,6 +96,8 @@ export namespace net {
   export function prefixLen(i: i32): i32 { return hs_net_if_prefix_len(i); }
   /** True when the interface has sockets (speaks the protocol); false: connected network only. */
   export function active(i: i32): bool { return (hs_net_if_flags(i) & NET_IF_ACTIVE) != 0; }
+  /** Every flag bit: NET_IF_ACTIVE, NET_IF_UP (link up with an address), NET_IF_RIP (named in net.interfaces). */
+  export function flags(i: i32): u32 { return <u32>hs_net_if_flags(i); }
   export function name(i: i32): string {
     const buf = memory.data(64);
     const n = hs_net_if_name(i, buf, 64);

@@ -121,9 +121,21 @@ export const BUS_CHANNEL = 0xffff;
  * channel NET_CHANNEL_BASE + i (hs.send peer "224.0.0.9:520" or "10.0.1.2:520").
  */
 export const NET_CHANNEL_BASE = 0x1000;
-/** Bit of hs.net_if_flags: the interface has open sockets (it speaks the protocol); without it
- * the interface is only a connected network (passive). */
+/** Bit of hs.net_if_flags: the interface has open sockets (it speaks the protocol and is up now);
+ * without it the interface is only a connected network (passive), or it is down. */
 export const NET_IF_ACTIVE = 1;
+/** Bit of hs.net_if_flags: the link is up (administratively, with carrier and an IPv4 address). */
+export const NET_IF_UP = 2;
+/** Bit of hs.net_if_flags: the interface is named in `net.interfaces` (speaks the protocol when up). */
+export const NET_IF_RIP = 4;
+/**
+ * Channel of link-change messages from the `net` capability: when an interface's address or
+ * state changes, the module gets a message on this channel with `iface` = the interface and a
+ * 4-byte payload, its new hs.net_if_flags (little-endian u32); peer = the interface's name. A
+ * module that ignores the channel keeps working as before; the flags it reads with
+ * hs.net_if_flags are current in any case.
+ */
+export const NET_LINK_CHANNEL = 0x0fff;
 
 /** Log levels for hs.log. */
 export const LogLevel = { debug: 0, info: 1, warn: 2, error: 3 } as const;
@@ -216,7 +228,7 @@ export const HOST_IMPORTS = {
   net_if_addr: fn({ i: 'i32' }, 'u32'),
   /** Interface i's prefix length (0..32). */
   net_if_prefix_len: fn({ i: 'i32' }, 'i32'),
-  /** Interface i's flags: NET_IF_ACTIVE. */
+  /** Interface i's flags: NET_IF_ACTIVE, NET_IF_UP, NET_IF_RIP. */
   net_if_flags: fn({ i: 'i32' }, 'i32'),
   /** Copies interface i's name (UTF-8) to (ptr, cap); returns its length. */
   net_if_name: fn({ i: 'i32', ptr: 'usize', cap: 'usize' }, 'i32'),

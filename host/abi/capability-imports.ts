@@ -5,7 +5,7 @@
  * capability, so an ungranted module fails visibly instead of acting on the host. Addresses
  * travel as big-endian u32 values in an i32.
  */
-import { HostResult } from './abi.js';
+import { HostResult, NET_IF_ACTIVE, NET_IF_RIP, NET_IF_UP } from './abi.js';
 import type { ImportGate } from './import-gate.js';
 import type { PersistentMemory } from './memory.js';
 
@@ -15,6 +15,15 @@ export interface CapabilityInterface {
   readonly addr: number;
   readonly prefixLen: number;
   readonly active: boolean;
+  /** Link up with an address (NET_IF_UP); absent means up whenever active. */
+  readonly up?: boolean;
+  /** Named in `net.interfaces` (NET_IF_RIP); absent means the same as active. */
+  readonly rip?: boolean;
+}
+
+/** hs.net_if_flags of one interface. */
+export function interfaceFlags(i: CapabilityInterface): number {
+  return (i.active ? NET_IF_ACTIVE : 0) | ((i.up ?? i.active) ? NET_IF_UP : 0) | ((i.rip ?? i.active) ? NET_IF_RIP : 0);
 }
 
 /**
@@ -48,7 +57,11 @@ export function capabilityImports(
     net_if_count: () => caps?.interfaces?.size ?? HostResult.denied,
     net_if_addr: (i) => (caps?.interfaces ? (iface(i)?.addr ?? 0) | 0 : HostResult.denied),
     net_if_prefix_len: (i) => (caps?.interfaces ? (iface(i)?.prefixLen ?? HostResult.unknownChannel) : HostResult.denied),
-    net_if_flags: (i) => (caps?.interfaces ? (iface(i)?.active ? 1 : 0) : HostResult.denied),
+    net_if_flags: (i) => {
+      if (!caps?.interfaces) return HostResult.denied;
+      const found = iface(i);
+      return found ? interfaceFlags(found) : 0;
+    },
     net_if_name: (i, ptr, capacity) => {
       if (!caps?.interfaces) return HostResult.denied;
       const found = iface(i);

@@ -9,7 +9,8 @@ import { SchemaCheck } from '../schema.js';
  *   "capabilities": {
  *     "net":      { "interfaces": ["eth0", "eth1"], "port": 520, "group": "224.0.0.9" },
  *     "routes":   { "protocol": "rip", "metric": 20 },
- *     "settings": { "update": 30, "timeout": 180, "garbage": 120 }
+ *     "settings": { "update": 30, "timeout": 180, "garbage": 120,
+ *                   "interfaces": { "eth1": { "send": "broadcast", "auth": "md5", "keyChain": "k" } } }
  *   }
  */
 export interface NetCapabilityConfig {
@@ -38,6 +39,21 @@ export interface CapabilitiesConfig {
 /** An IPv4 multicast address: 224.0.0.0 to 239.255.255.255. */
 const OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
 const MULTICAST = `^(22[4-9]|23[0-9])(\\.${OCTET}){3}$`;
+
+/** How deep settings may nest: `keyChains.<chain>.<id>.secret` is four levels. */
+const SETTINGS_DEPTH = 4;
+
+/** A setting: text, a number, a flag, a list of those, or (to `depth` levels) an object of settings. */
+function settingSchema(depth: number): Record<string, unknown> {
+  const scalar = { type: ['string', 'number', 'boolean', 'array'], items: { type: ['string', 'number'] } };
+  if (depth <= 1) return { ...scalar, hint: 'be a string, number, boolean or a list of strings and numbers' };
+  return {
+    type: [...scalar.type, 'object'],
+    items: scalar.items,
+    additionalProperties: settingSchema(depth - 1),
+    hint: `be a string, number, boolean, a list of strings and numbers, or an object of those (${depth} levels at most)`,
+  };
+}
 
 /**
  * The JSON schema of the section (defaults included); the engine's configuration schema embeds
@@ -78,22 +94,17 @@ export const CAPABILITIES_SCHEMA = {
         metric: { type: 'integer', minimum: 0, maximum: 0xffffffff, default: 20 },
       },
     },
-    settings: {
-      type: 'object',
-      additionalProperties: {
-        type: ['string', 'number', 'boolean', 'array'],
-        items: { type: ['string', 'number'] },
-        hint: 'be a string, number, boolean or a list of strings and numbers',
-      },
-    },
+    settings: { type: 'object', additionalProperties: settingSchema(SETTINGS_DEPTH) },
   },
 } as const;
 
 /** The section as it is once the schema accepted it and filled in its defaults. */
+type Setting = string | number | boolean | (string | number)[] | { [key: string]: Setting };
+
 interface CheckedCapabilities {
   net?: NetCapabilityConfig;
   routes?: RoutesCapabilityConfig;
-  settings?: Record<string, string | number | boolean | (string | number)[]>;
+  settings?: Record<string, Setting>;
 }
 
 type Fail = (message: string) => never;
@@ -112,10 +123,24 @@ export function parseCapabilities(raw: unknown, where: string, fail: Fail): Capa
   const out: CapabilitiesConfig = {};
   if (net) out.net = net;
   if (routes) out.routes = routes;
-  if (settings) {
-    out.settings = Object.fromEntries(
-      Object.entries(settings).map(([key, value]) => [key, Array.isArray(value) ? value.join(',') : String(value)]),
-    );
+  if (settings) out.settings = flattenSettings(settings);
+  return out;
+}
+
+/**
+ * Settings as the module reads them (hs.settings_get): lists joined by commas, nested objects as
+ * dotted keys, and each object's own key listing its members, so a module can walk them:
+ * `{"keyChains": {"k": {"1": {"secret": "s"}}}}` → `keyChains` = "k", `keyChains.k` = "1",
+ * `keyChains.k.1` = "secret", `keyChains.k.1.secret` = "s".
+ */
+export function flattenSettings(settings: Record<string, Setting>, prefix = '', out: Record<string, string> = {}): Record<string, string> {
+  for (const [key, value] of Object.entries(settings)) {
+    const at = `${prefix}${key}`;
+    if (Array.isArray(value)) out[at] = value.join(',');
+    else if (typeof value === 'object') {
+      out[at] = Object.keys(value).join(',');
+      flattenSettings(value, `${at}.`, out);
+    } else out[at] = String(value);
   }
   return out;
 }

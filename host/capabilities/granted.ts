@@ -1,10 +1,12 @@
 // The host capabilities one component's configuration grants (interfaces, sockets, kernel routes,
 // settings), opened before its first module loads and closed after its final TERM.
-import type { HostCapabilities } from '../abi/capability-imports.js';
+import { NET_LINK_CHANNEL } from '../abi/abi.js';
+import { type HostCapabilities, interfaceFlags } from '../abi/capability-imports.js';
 import type { Logger } from '../log.js';
 import type { CapabilitiesConfig } from './config.js';
-import { InterfaceTable } from './interfaces.js';
+import { InterfaceTable, type LinkState, type NetInterface } from './interfaces.js';
 import { KernelRoutes } from './kernel-routes.js';
+import { LinkWatcher } from './link-watcher.js';
 import { NetSockets, type SocketTarget } from './net-sockets.js';
 
 /**
@@ -21,6 +23,8 @@ export class GrantedCapabilities implements HostCapabilities {
   readonly #net: CapabilitiesConfig['net'];
   readonly #log: Logger;
   #sockets: NetSockets | null = null;
+  #watcher: LinkWatcher | null = null;
+  #target: SocketTarget | null = null;
   #stopping = false;
 
   private constructor(config: CapabilitiesConfig, interfaces: InterfaceTable | null, routes: KernelRoutes | null, log: Logger) {
@@ -48,8 +52,33 @@ export class GrantedCapabilities implements HostCapabilities {
    * first module loads: its INIT may already send on them.
    */
   async connect(target: SocketTarget): Promise<void> {
-    if (!this.#net || !this.interfaces || this.#sockets) return;
-    this.#sockets = await NetSockets.open(target, this.interfaces, this.#net, this.#log);
+    if (!this.interfaces || this.#watcher) return;
+    this.#target = target;
+    if (this.#net) this.#sockets = await NetSockets.open(target, this.interfaces, this.#net, this.#log);
+    const down = this.interfaces.notUp();
+    if (down.length > 0) this.#log.info(`net: not up yet: ${down.join(', ')}; starting anyway, they join when they come up`);
+    this.#watcher = new LinkWatcher((links) => this.#onLinks(links), this.#log);
+    this.#watcher.start();
+  }
+
+  /**
+   * A fresh reading of the links: sockets first (so a module told "up" can send at once, and one
+   * told "down" finds nothing to send on), then one message per changed interface on
+   * NET_LINK_CHANNEL (docs/ABI.md).
+   */
+  async #onLinks(links: LinkState[]): Promise<void> {
+    if (!this.interfaces || this.#stopping) return;
+    const changed = this.interfaces.update(links);
+    if (changed.length === 0) return;
+    await this.#sockets?.apply(changed.filter((i) => i.rip));
+    for (const i of changed) this.#announce(i);
+  }
+
+  #announce(i: NetInterface): void {
+    this.#log.info(`net: ${i.name} is ${i.up ? 'up' : 'down'}${i.address ? ` (${i.address}/${i.prefixLen})` : ''}`);
+    const payload = Buffer.alloc(4);
+    payload.writeUInt32LE(interfaceFlags(i));
+    this.#target?.enqueue({ kind: 'message', channel: NET_LINK_CHANNEL, peer: i.name, payload, iface: i.index });
   }
 
   /** True once the engine is shutting down: a TERM now is for good, not for a swap. */
@@ -64,6 +93,7 @@ export class GrantedCapabilities implements HostCapabilities {
 
   /** After the final TERM: withdraw the routes still installed, close the sockets. */
   async close(): Promise<void> {
+    this.#watcher?.stop();
     await Promise.all([this.routes?.close(), this.#sockets?.close()]);
   }
 }

@@ -122,7 +122,11 @@ export class KernelRoutes {
       const failed = /Command failed -:(\d+)/.exec(line);
       if (failed) {
         const n = Number(failed[1]);
-        this.#log.warn(`routes: "${this.#history.get(n) ?? `line ${n}`}" failed: ${detail.join('; ') || 'no reason given'}`);
+        const command = this.#history.get(n) ?? `line ${n}`;
+        const why = detail.join('; ') || 'no reason given';
+        // The kernel drops the routes through a link that goes down before our withdrawal arrives.
+        const gone = command.startsWith('route del') && why.includes('No such process');
+        (gone ? this.#log.debug : this.#log.warn).call(this.#log, `routes: "${command}" failed: ${why}`);
         detail = [];
       } else if (line.trim()) {
         detail.push(line.trim());

@@ -1,4 +1,4 @@
-/** The `net` capability's sockets: per-interface UDP sockets on one port with a multicast group. */
+/** The `net` capability's sockets: per-interface UDP sockets on one port with a multicast group, opened and closed as links come and go. */
 import dgram from 'node:dgram';
 import { HostResult, NET_CHANNEL_BASE } from '../abi/abi.js';
 import type { Channel, Component } from '../component/component.js';
@@ -12,15 +12,33 @@ export type SocketTarget = Pick<Component, 'name' | 'enqueue' | 'attachChannel'>
 
 /** How long close() waits for datagrams already handed to send() (the TERM poison) to leave. */
 const FLUSH_TIMEOUT_MS = 500;
+/**
+ * Datagrams are paced: at most PACE_BURST leave at once, then the rest wait PACE_MS (800/s),
+ * in order. A full update of 10,000 routes is 400 datagrams per link, and FRR ripd sets its
+ * receive buffer to 41,600 bytes (about 30 full datagrams): sent in one burst, most were dropped
+ * there (docs/RIP.md, "Scale").
+ */
+const PACE_BURST = 4;
+const PACE_MS = 5;
 
-/** The send socket of one interface: channel NET_CHANNEL_BASE + index for hs.send. */
+interface Outgoing {
+  socket: dgram.Socket;
+  bytes: Buffer;
+  port: number;
+  host: string;
+}
+
+/**
+ * Channel NET_CHANNEL_BASE + index for hs.send: it sends through whatever socket the interface
+ * has now, so it is attached once and outlives the link going down and up.
+ */
 class InterfaceChannel implements Channel {
   readonly kind = 'net';
-  readonly #socket: dgram.Socket;
+  readonly #index: number;
   readonly #owner: NetSockets;
 
-  constructor(socket: dgram.Socket, owner: NetSockets) {
-    this.#socket = socket;
+  constructor(index: number, owner: NetSockets) {
+    this.#index = index;
     this.#owner = owner;
   }
 
@@ -28,49 +46,56 @@ class InterfaceChannel implements Channel {
     const to = parseHostPort(peer);
     if (!to) return HostResult.unknownPeer;
     if (bytes.byteLength > 65507) return HostResult.tooLarge;
-    this.#owner.track(this.#socket, bytes, to.port, to.host);
+    const socket = this.#owner.socketOf(this.#index);
+    if (!socket) return HostResult.unknownChannel; // the link is down: nothing can leave on it
+    this.#owner.track(socket, bytes, to.port, to.host);
     return HostResult.ok;
   }
+}
+
+/** The send socket of an up interface and the address it is bound to. */
+interface Open {
+  socket: dgram.Socket;
+  address: string;
 }
 
 /**
  * Per-interface UDP sockets on one port with a multicast group (RIPv2: 520 and 224.0.0.9), set up
  * the way docs/MEASUREMENTS.md found to work from Node:
- *  - receive: ONE socket on 0.0.0.0:port (reuseAddr) that joins the group once per interface;
- *  - send: one socket per interface bound to ifaddr:port (so datagrams leave from the port the
- *    neighbours require), with that interface as the multicast interface, TTL 1 and no loopback.
- *    Unicast to ifaddr:port (answers to our requests) arrives on it too.
- * The sockets belong to the host, so they stay open across swaps; every datagram becomes a
- * message event with `iface` set from its source address (Node has no IP_PKTINFO).
+ *  - receive: ONE socket on 0.0.0.0:port (reuseAddr) that joins the group once per up interface;
+ *    it also receives broadcasts;
+ *  - send: one socket per up interface bound to ifaddr:port (so datagrams leave from the port the
+ *    neighbours require), with that interface as the multicast interface, TTL 1, no loopback and
+ *    broadcast allowed. Unicast to ifaddr:port (answers to our requests) arrives on it too.
+ * The sockets belong to the host, so they stay open across swaps; apply() opens and closes an
+ * interface's socket and membership as its link comes and goes. Every datagram becomes a message
+ * event with `iface` set from its source address (Node has no IP_PKTINFO).
  */
 export class NetSockets {
-  readonly #sockets: dgram.Socket[] = [];
-  /** Send socket of each active interface, by interface index. */
-  readonly #byIndex = new Map<number, dgram.Socket>();
+  readonly #target: SocketTarget;
+  readonly #table: InterfaceTable;
+  readonly #config: NetCapabilityConfig;
   readonly #log: Logger;
+  readonly #open = new Map<number, Open>();
+  readonly #channels = new Set<number>();
+  #receive: dgram.Socket | null = null;
+  readonly #queue: Outgoing[] = [];
+  #pacing: NodeJS.Timeout | null = null;
   #pending = 0;
   #flushed: (() => void) | null = null;
 
-  private constructor(log: Logger) {
+  private constructor(target: SocketTarget, table: InterfaceTable, config: NetCapabilityConfig, log: Logger) {
+    this.#target = target;
+    this.#table = table;
+    this.#config = config;
     this.#log = log;
   }
 
   static async open(target: SocketTarget, table: InterfaceTable, config: NetCapabilityConfig, log: Logger): Promise<NetSockets> {
-    const net = new NetSockets(log);
+    const net = new NetSockets(target, table, config, log);
     try {
-      const receive = await net.#bind(target, table, '0.0.0.0', config.port, undefined);
-      for (const i of table.active()) receive.addMembership(config.group, i.address);
-      for (const i of table.active()) {
-        const socket = await net.#bind(target, table, i.address, config.port, i);
-        socket.setMulticastInterface(i.address);
-        socket.setMulticastTTL(1);
-        socket.setMulticastLoopback(false);
-        socket.setBroadcast(true);
-        target.attachChannel(NET_CHANNEL_BASE + i.index, new InterfaceChannel(socket, net));
-        log.info(
-          `net: ${i.name} ${i.address}/${i.prefixLen} udp ${config.port} group ${config.group} on channel ${NET_CHANNEL_BASE + i.index}`,
-        );
-      }
+      net.#receive = await net.#bind('0.0.0.0', undefined);
+      await net.apply(table.all().filter((i) => i.rip));
     } catch (e) {
       await net.close();
       throw e;
@@ -78,58 +103,120 @@ export class NetSockets {
     return net;
   }
 
-  async #bind(
-    target: SocketTarget,
-    table: InterfaceTable,
-    address: string,
-    port: number,
-    own: NetInterface | undefined,
-  ): Promise<dgram.Socket> {
+  /** Brings the sockets of `changed` interfaces in line with their state in the table. */
+  async apply(changed: readonly NetInterface[]): Promise<void> {
+    for (const i of changed) {
+      const had = this.#open.get(i.index);
+      if (had && (!i.active || had.address !== i.address)) await this.#down(i, had);
+      if (i.active && !this.#open.has(i.index)) await this.#up(i);
+    }
+  }
+
+  async #up(i: NetInterface): Promise<void> {
+    const { port, group } = this.#config;
+    const socket = await this.#bind(i.address, i.index);
+    socket.setMulticastInterface(i.address);
+    socket.setMulticastTTL(1);
+    socket.setMulticastLoopback(false);
+    socket.setBroadcast(true);
+    try {
+      this.#receive?.addMembership(group, i.address);
+    } catch (e) {
+      // Still a member since before the link went down (the kernel keeps it): nothing to do.
+      if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE') this.#log.warn(`net: joining ${group} on ${i.name}: ${(e as Error).message}`);
+    }
+    this.#open.set(i.index, { socket, address: i.address });
+    if (!this.#channels.has(i.index)) {
+      this.#channels.add(i.index);
+      this.#target.attachChannel(NET_CHANNEL_BASE + i.index, new InterfaceChannel(i.index, this));
+    }
+    this.#log.info(`net: ${i.name} ${i.address}/${i.prefixLen} up: udp ${port} group ${group} on channel ${NET_CHANNEL_BASE + i.index}`);
+  }
+
+  async #down(i: NetInterface, had: Open): Promise<void> {
+    this.#open.delete(i.index);
+    try {
+      this.#receive?.dropMembership(this.#config.group, had.address);
+    } catch {
+      // The interface or its address is gone, and the membership with it.
+    }
+    await new Promise<void>((resolve) => had.socket.close(() => resolve()));
+    this.#log.info(`net: ${i.name} ${had.address} down: its socket is closed`);
+  }
+
+  async #bind(address: string, ownIndex: number | undefined): Promise<dgram.Socket> {
+    const { port } = this.#config;
     const socket = dgram.createSocket({ type: 'udp4', reuseAddr: true });
     await new Promise<void>((resolve, reject) => {
-      socket.once('error', (e) => reject(new Error(`net: udp ${address}:${port} for ${target.name}: ${e.message}`)));
+      socket.once('error', (e) => reject(new Error(`net: udp ${address}:${port} for ${this.#target.name}: ${e.message}`)));
       socket.bind(port, address, () => resolve());
     });
-    this.#sockets.push(socket);
     socket.on('error', (e) => this.#log.warn(`net: socket ${address}:${port}: ${e.message}`));
-    socket.on('message', (payload, rinfo) => {
-      if (table.isOwnAddress(rinfo.address)) return; // our own multicast, looped back by a neighbour's bridge
-      const from = table.findBySource(rinfo.address);
-      const via = from ?? own;
-      const replySocket = from?.active ? this.#socketOf(from) : own ? socket : undefined;
-      target.enqueue({
-        kind: 'message',
-        channel: NET_CHANNEL_BASE + (via?.index ?? 0),
-        peer: `${rinfo.address}:${rinfo.port}`,
-        payload,
-        ...(from ? { iface: from.index } : {}),
-        ...(replySocket
-          ? {
-              replyTo: {
-                reply: (bytes: Buffer) => {
-                  this.track(replySocket, bytes, rinfo.port, rinfo.address);
-                  return HostResult.ok;
-                },
-              },
-            }
-          : {}),
-      });
-    });
-    if (own) this.#byIndex.set(own.index, socket);
+    socket.on('message', (payload, rinfo) => this.#deliver(payload, rinfo, ownIndex === undefined ? undefined : socket, ownIndex));
     return socket;
   }
 
-  #socketOf(i: NetInterface): dgram.Socket | undefined {
-    return this.#byIndex.get(i.index);
+  #deliver(payload: Buffer, rinfo: dgram.RemoteInfo, own: dgram.Socket | undefined, ownIndex: number | undefined): void {
+    const table = this.#table;
+    if (table.isOwnAddress(rinfo.address)) return; // our own multicast or broadcast, looped back
+    const from = table.findBySource(rinfo.address);
+    const via = from?.index ?? ownIndex;
+    const replySocket = from?.active ? this.socketOf(from.index) : own;
+    this.#target.enqueue({
+      kind: 'message',
+      channel: NET_CHANNEL_BASE + (via ?? 0),
+      peer: `${rinfo.address}:${rinfo.port}`,
+      payload,
+      ...(from ? { iface: from.index } : {}),
+      ...(replySocket
+        ? {
+            replyTo: {
+              reply: (bytes: Buffer) => {
+                this.track(replySocket, bytes, rinfo.port, rinfo.address);
+                return HostResult.ok;
+              },
+            },
+          }
+        : {}),
+    });
   }
 
-  /** Sends and counts the datagram until it has left, so close() can wait for the last ones. */
+  /** The send socket of interface `index`, while it is up. */
+  socketOf(index: number): dgram.Socket | undefined {
+    return this.#open.get(index)?.socket;
+  }
+
+  /** Queues the datagram (paced, in order) and counts it until it has left, so close() can wait for the last ones. */
   track(socket: dgram.Socket, bytes: Buffer, port: number, host: string): void {
     this.#pending++;
-    socket.send(bytes, port, host, (err) => {
-      if (err) this.#log.warn(`net: send to ${host}:${port} failed: ${err.message}`);
+    this.#queue.push({ socket, bytes, port, host });
+    if (!this.#pacing) this.#drain();
+  }
+
+  #drain(): void {
+    this.#pacing = null;
+    for (let n = 0; n < PACE_BURST; n++) {
+      const d = this.#queue.shift();
+      if (!d) return;
+      this.#send(d);
+    }
+    if (this.#queue.length > 0) this.#pacing = setTimeout(() => this.#drain(), PACE_MS);
+  }
+
+  #send({ socket, bytes, port, host }: Outgoing): void {
+    const done = (): void => {
       if (--this.#pending === 0) this.#flushed?.();
-    });
+    };
+    try {
+      socket.send(bytes, port, host, (err) => {
+        if (err) this.#log.warn(`net: send to ${host}:${port} failed: ${err.message}`);
+        done();
+      });
+    } catch (e) {
+      // Closed by a link going down between the module's call and here.
+      this.#log.debug(`net: send to ${host}:${port}: ${(e as Error).message}`);
+      done();
+    }
   }
 
   async close(): Promise<void> {
@@ -142,7 +229,11 @@ export class NetSockets {
         };
       });
     }
-    await Promise.all(this.#sockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-    this.#sockets.length = 0;
+    if (this.#pacing) clearTimeout(this.#pacing);
+    this.#queue.length = 0;
+    const sockets = [...[...this.#open.values()].map((o) => o.socket), ...(this.#receive ? [this.#receive] : [])];
+    this.#open.clear();
+    this.#receive = null;
+    await Promise.all(sockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   }
 }

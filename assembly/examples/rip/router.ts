@@ -7,19 +7,17 @@
 //  - host capabilities: `net` (per-interface sockets on port 520 joined to 224.0.0.9),
 //    `routes` (kernel routes through the host's `ip -batch` process), `settings` (timers etc.).
 //  - transient (rebuilt by every version on INIT/RESTART): settings and the interface list.
-import { App, Message, log, timers, clock, randomU32, replyBytes, sendTo, root } from "../../sdk";
+import { App, Message, log, timers, clock, randomU32, root } from "../../sdk";
 import { net, routes, settings, engineStopping } from "../../sdk/host";
-import { NO_IFACE } from "../../sdk/generated/abi";
-import {
-  RIP_PORT, RIP_GROUP, CMD_REQUEST, CMD_RESPONSE, RIP_VERSION, AFI_INET, AFI_AUTH, INFINITY,
-  HEADER_BYTES, ENTRY_BYTES, MAX_ENTRIES, be16, be32, maskOf, maskLen, ipString, parseIp, Prefix, PacketWriter,
-} from "./wire";
-import {
-  RouterState, RouteTable, F_CONNECTED, F_CHANGED,
-  ROOT_PACKETS_IN, ROOT_BAD_PACKETS, ROOT_BAD_ROUTES, ROOT_UPDATES_SENT, ROOT_TRIGGERED_SENT, ROOT_FILTERED,
-} from "./table";
+import { INFINITY, ipString, Prefix } from "./wire";
+import { RouterState, RouteTable, F_CHANGED, ROOT_TRIGGERED_SENT, ROOT_UPDATES_SENT } from "./table";
+import { Iface, readInterfaces } from "./iface";
+import { reconcile } from "./links";
+import { Output, REGULAR, TRIGGERED } from "./output";
+import { statusText } from "./status";
+import { handleMessage } from "./input";
 
-const T_UPDATE: u32 = 1;
+export const T_UPDATE: u32 = 1;
 const T_TICK: u32 = 2;
 const T_TRIGGER: u32 = 3;
 
@@ -32,13 +30,6 @@ export class Features {
     /** Honour the `filterIn` setting (an incoming route filter), from 0.0.2 on. */
     public incomingFilter: bool,
   ) {}
-}
-
-/** One interface as the host's `net` capability reports it (transient). */
-class Iface {
-  constructor(public index: i32, public name: string, public addr: u32, public len: u32, public active: bool) {}
-  get network(): u32 { return this.addr & maskOf(this.len); }
-  holds(a: u32): bool { return (a & maskOf(this.len)) == this.network; }
 }
 
 export class RipRouter extends App {
@@ -57,7 +48,7 @@ export class RipRouter extends App {
   ifaces: Iface[] = [];
   state: RouterState = new RouterState(0);
   table: RouteTable | null = null;
-  readonly out: PacketWriter = new PacketWriter();
+  readonly out: Output = new Output();
 
   constructor(public readonly features: Features) { super(); }
 
@@ -68,20 +59,15 @@ export class RipRouter extends App {
 
   onInit(): bool {
     this.readSettings();
+    this.ifaces = readInterfaces();
     this.state = RouterState.create();
     root.set(this.state.ptr);
     this.table = new RouteTable(this.state.routes, this.features.layout);
-    const t = this.table!;
-    const wall = clock.now();
-    for (let i = 0; i < this.ifaces.length; i++) {
-      const f = this.ifaces[i];
-      if (!f.active && !this.redistributeConnected) continue;
-      t.put(f.network, f.len, 0, this.defaultMetric, 0, <u32>f.index, 0, F_CONNECTED | F_CHANGED, 0, 0, wall);
-    }
-    for (let i = 0; i < this.ifaces.length; i++) if (this.ifaces[i].active) this.sendWholeTableRequest(this.ifaces[i]);
+    // Connected routes and the first requests: the same path as a link coming up.
+    this.relink(false);
     this.armTimers();
     this.triggerUpdate();
-    log.info("rip " + this.version + ": started on " + this.activeNames() + " with " + t.map.count.toString() + " connected routes");
+    log.info("rip " + this.version + ": started on " + this.activeNames() + " with " + this.table!.map.count.toString() + " connected routes");
     return true;
   }
 
@@ -90,6 +76,8 @@ export class RipRouter extends App {
     this.state = new RouterState(<usize>root.get());
     if (!this.state.valid) return false;
     this.table = new RouteTable(this.state.routes, this.features.layout);
+    // Links that changed while no module listened (or while the swap ran) are handled now.
+    this.relink(false);
     // The host's timers survived the swap: the update stays due when it was due.
     this.armTimers();
     return true;
@@ -100,12 +88,35 @@ export class RipRouter extends App {
     if (!engineStopping()) return;
     const t = this.table!;
     // Poison everything we advertise, so neighbours drop us now instead of after their timeout.
-    for (let i = 0; i < this.ifaces.length; i++) if (this.ifaces[i].active) this.sendResponse(this.ifaces[i], 1, true, false);
+    for (let i = 0; i < this.ifaces.length; i++) this.out.response(t, this.ifaces[i], REGULAR, true, false);
     for (let i = t.map.nextIndex(0); i >= 0; i = t.map.nextIndex(i + 1)) {
       const e = t.map.entryAt(i);
       if (!t.connected(e) && t.metric(e) < INFINITY) routes.withdraw(t.addr(e), <i32>t.len(e));
     }
     log.info("rip " + this.version + ": shutting down: poisoned " + t.map.count.toString() + " routes and withdrew them from the kernel");
+  }
+
+  /**
+   * Re-reads the interfaces from the host and applies what changed (links.ts): routes through a
+   * link that went down become unreachable, a link that came up is asked for its neighbours'
+   * tables. `announce`: trigger an update at once when routes changed (not during INIT/RESTART,
+   * which arm their own).
+   */
+  relink(announce: bool = true): void {
+    this.ifaces = readInterfaces();
+    const c = reconcile(this.table!, this.ifaces, this.defaultMetric, this.redistributeConnected, this.garbageMs);
+    for (let i = 0; i < c.cameUp.length; i++) this.out.request(c.cameUp[i]);
+    if (c.changed && (announce || timers.dueIn(T_TRIGGER) < 0)) this.triggerUpdate();
+  }
+
+  /** True when the host's interfaces differ from our copy (a link event may have been refused by a full queue). */
+  linksMoved(): bool {
+    if (net.count() != this.ifaces.length) return true;
+    for (let i = 0; i < this.ifaces.length; i++) {
+      const f = this.ifaces[i];
+      if (net.flags(i) != f.flags || net.addr(i) != f.addr || <u32>net.prefixLen(i) != f.len) return true;
+    }
+    return false;
   }
 
   migrate(from: u32): bool {
@@ -146,12 +157,7 @@ export class RipRouter extends App {
         }
       }
     }
-    this.ifaces = [];
-    const n = net.count();
-    if (n < 0) log.warn("rip: the `net` capability is not granted (configure capabilities.net): no interfaces");
-    for (let i = 0; i < n; i++) {
-      this.ifaces.push(new Iface(i, net.name(i), net.addr(i), <u32>net.prefixLen(i), net.active(i)));
-    }
+    this.out.splitHorizon = this.splitHorizon;
   }
 
   armTimers(): void {
@@ -184,6 +190,7 @@ export class RipRouter extends App {
       this.sendRegularUpdate();
       timers.set(T_UPDATE, this.jittered());
     } else if (id == T_TICK) {
+      if (this.linksMoved()) this.relink();
       this.expireRoutes();
     } else if (id == T_TRIGGER) {
       // Hold-down over: send what changed meanwhile, and hold down again (RFC 2453 3.10.1).
@@ -229,161 +236,18 @@ export class RipRouter extends App {
 
   // ---- input -----------------------------------------------------------------------------
 
-  onMessage(msg: Message): void {
-    const st = this.state;
-    st.bump(ROOT_PACKETS_IN);
-    const p = msg.ptr;
-    const len = <usize>msg.length;
-    const peer = msg.peer;
-    const colon = peer.lastIndexOf(":");
-    const src = colon > 0 ? parseIp(peer.substring(0, colon)) : -1;
-    const port = colon > 0 ? <u32>I32.parseInt(peer.substring(colon + 1)) : 0;
-    // RFC 2453 3.9: the checks every datagram must pass before its entries are looked at.
-    if (src < 0) { this.reject("unparsable source " + peer); return; }
-    const source = <u32>src;
-    if (len < HEADER_BYTES || (len - HEADER_BYTES) % ENTRY_BYTES != 0 || len > HEADER_BYTES + MAX_ENTRIES * ENTRY_BYTES) {
-      this.reject("bad length " + len.toString() + " from " + peer); return;
-    }
-    const command = load<u8>(p);
-    const version = load<u8>(p + 1);
-    if (version != RIP_VERSION) { this.reject("version " + version.toString() + " from " + peer + " (this router speaks RIPv2 only)"); return; }
-    if (load<u16>(p + 2) != 0) { this.reject("non-zero must-be-zero header field from " + peer); return; }
-    const ifIndex = msg.iface;
-    if (ifIndex == NO_IFACE || <i32>ifIndex >= this.ifaces.length) { this.reject("source " + peer + " is not on a connected subnet"); return; }
-    const iface = this.ifaces[<i32>ifIndex];
-    if (!iface.active) { this.reject("datagram from " + peer + " on passive interface " + iface.name); return; }
-    if (len > HEADER_BYTES && be16(p + HEADER_BYTES) == AFI_AUTH) { this.reject("authentication entry from " + peer + " (none configured)"); return; }
-    if (command == CMD_REQUEST) this.onRequest(p, len, iface, port);
-    else if (command == CMD_RESPONSE) {
-      if (port != RIP_PORT) { this.reject("response from port " + port.toString() + " (must be 520) from " + peer); return; }
-      this.onResponse(p, len, iface, source);
-    } else this.reject("unknown command " + command.toString() + " from " + peer);
-  }
-
-  reject(why: string): void {
-    this.state.bump(ROOT_BAD_PACKETS);
-    log.debug("rip: dropped datagram: " + why);
-  }
-
-  onRequest(p: usize, len: usize, iface: Iface, port: u32): void {
-    const n = (len - HEADER_BYTES) / ENTRY_BYTES;
-    if (n == 0) return;
-    const e0 = p + HEADER_BYTES;
-    if (n == 1 && be16(e0) == 0 && be32(e0 + 16) == INFINITY) {
-      // The whole table. From a router (port 520) with split horizon, else as a diagnostic answer.
-      this.sendResponse(iface, 0, false, port == RIP_PORT);
-      return;
-    }
-    // Specific entries: answer each with our metric (16 when unknown), in place, no split horizon.
-    const t = this.table!;
-    for (let i: usize = 0; i < n; i++) {
-      const e = e0 + i * ENTRY_BYTES;
-      const mask = be32(e + 8);
-      const ml = maskLen(mask);
-      const r = ml < 0 ? 0 : t.find(be32(e + 4), <u32>ml);
-      store<u32>(e + 16, bswap<u32>(r != 0 ? t.metric(r) : INFINITY));
-    }
-    store<u8>(p, CMD_RESPONSE);
-    replyBytes(p, len);
-  }
-
-  onResponse(p: usize, len: usize, iface: Iface, source: u32): void {
-    const t = this.table!;
-    const now = clock.monotonic();
-    const wall = clock.now();
-    const n = (len - HEADER_BYTES) / ENTRY_BYTES;
-    let changed = false;
-    for (let i: usize = 0; i < n; i++) {
-      const e = p + HEADER_BYTES + i * ENTRY_BYTES;
-      if (be16(e) != AFI_INET) { this.state.bump(ROOT_BAD_ROUTES); continue; }
-      const tag = <u32>be16(e + 2);
-      const addr = be32(e + 4);
-      const ml = maskLen(be32(e + 8));
-      const hop = be32(e + 12);
-      let metric = be32(e + 16);
-      // Entry checks (RFC 2453 3.9.2): metric 1..16, a usable unicast destination, a
-      // contiguous mask without host bits set.
-      const top = addr >>> 24;
-      if (metric < 1 || metric > INFINITY || ml < 0 || (addr & ~maskOf(<u32>ml)) != 0 ||
-          top == 127 || top >= 224 || (top == 0 && addr != 0)) {
-        this.state.bump(ROOT_BAD_ROUTES);
-        continue;
-      }
-      const plen = <u32>ml;
-      if (this.filtered(addr, plen)) { this.state.bump(ROOT_FILTERED); continue; }
-      // Next hop: use it when it is on this link and not us; else the sender (RFC 2453 4.4).
-      const gw = hop != 0 && iface.holds(hop) && !this.isOwnAddress(hop) ? hop : source;
-      metric = metric + 1 < INFINITY ? metric + 1 : INFINITY;
-      if (this.learn(t, addr, plen, gw, metric, tag, iface, source, now, wall)) changed = true;
-    }
-    if (changed) this.triggerUpdate();
-  }
-
-  filtered(addr: u32, len: u32): bool {
-    for (let i = 0; i < this.filters.length; i++) if (this.filters[i].covers(addr, len)) return true;
-    return false;
-  }
-
-  isOwnAddress(a: u32): bool {
-    for (let i = 0; i < this.ifaces.length; i++) if (this.ifaces[i].addr == a) return true;
-    return false;
-  }
-
-  /** Applies one received route (RFC 2453 3.9.2); true when the table changed. */
-  learn(t: RouteTable, addr: u32, len: u32, gw: u32, metric: u32, tag: u32, iface: Iface, source: u32, now: f64, wall: f64): bool {
-    const e = t.find(addr, len);
-    const idx = <u32>iface.index;
-    if (e == 0) {
-      if (metric >= INFINITY) return false;
-      t.put(addr, len, gw, metric, tag, idx, source, F_CHANGED, now + this.timeoutMs, 0, wall);
-      routes.install(addr, <i32>len, gw, iface.index);
-      return true;
-    }
-    if (t.connected(e)) return false;
-    const current = t.metric(e);
-    if (t.from(e) == source) {
-      // News from the router we already use: always believe it.
-      if (metric >= INFINITY) {
-        if (current >= INFINITY) return false; // already being deleted; let garbage collection run
-        routes.withdraw(addr, <i32>len);
-        t.put(addr, len, t.nextHop(e), INFINITY, tag, idx, source, F_CHANGED, t.timeoutAt(e), now + this.garbageMs, wall);
-        return true;
-      }
-      if (metric == current && gw == t.nextHop(e) && tag == t.tag(e) && t.gcAt(e) == 0) {
-        t.refresh(e, now + this.timeoutMs);
-        return false;
-      }
-      const reinstall = current >= INFINITY || gw != t.nextHop(e);
-      t.put(addr, len, gw, metric, tag, idx, source, F_CHANGED, now + this.timeoutMs, 0, wall);
-      if (reinstall) routes.install(addr, <i32>len, gw, iface.index);
-      return metric != current || reinstall;
-    }
-    if (metric < current) {
-      // A better path through another router.
-      t.put(addr, len, gw, metric, tag, idx, source, F_CHANGED, now + this.timeoutMs, 0, wall);
-      routes.install(addr, <i32>len, gw, iface.index);
-      return true;
-    }
-    return false;
-  }
+  onMessage(msg: Message): void { handleMessage(this, msg); }
 
   // ---- output ----------------------------------------------------------------------------
 
-  sendWholeTableRequest(iface: Iface): void {
-    const w = this.out;
-    w.begin(CMD_REQUEST);
-    w.add(0, 0, 0, 0, 0, INFINITY);
-    sendTo(net.channel(iface.index), RIP_GROUP + ":" + RIP_PORT.toString(), w.buf, w.length);
-  }
-
   sendRegularUpdate(): void {
-    for (let i = 0; i < this.ifaces.length; i++) if (this.ifaces[i].active) this.sendResponse(this.ifaces[i], 1, false, false);
+    for (let i = 0; i < this.ifaces.length; i++) this.out.response(this.table!, this.ifaces[i], REGULAR, false, false);
     this.clearChanged();
     this.state.bump(ROOT_UPDATES_SENT);
   }
 
   sendTriggeredUpdate(): void {
-    for (let i = 0; i < this.ifaces.length; i++) if (this.ifaces[i].active) this.sendResponse(this.ifaces[i], 2, false, false);
+    for (let i = 0; i < this.ifaces.length; i++) this.out.response(this.table!, this.ifaces[i], TRIGGERED, false, false);
     this.clearChanged();
     this.state.bump(ROOT_TRIGGERED_SENT);
   }
@@ -396,91 +260,9 @@ export class RipRouter extends App {
     }
   }
 
-  /**
-   * Sends our table out of one interface. mode 0: reply to a request (unicast to the sender);
-   * 1: every route (multicast); 2: changed routes only (triggered update). `poisonAll`: every
-   * route with metric 16 (shutdown). `splitHorizon` for mode 0 says whether the asker is a router.
-   */
-  sendResponse(iface: Iface, mode: i32, poisonAll: bool, splitHorizonOnReply: bool): void {
-    const t = this.table!;
-    const w = this.out;
-    const dest = RIP_GROUP + ":" + RIP_PORT.toString();
-    const applySplit = mode != 0 || splitHorizonOnReply;
-    w.begin(CMD_RESPONSE);
-    for (let i = t.map.nextIndex(0); i >= 0; i = t.map.nextIndex(i + 1)) {
-      const e = t.map.entryAt(i);
-      if (mode == 2 && !t.changed(e)) continue;
-      const addr = t.addr(e);
-      const len = t.len(e);
-      let metric = t.metric(e);
-      if (t.connected(e)) {
-        // The link's own subnet is not advertised onto that link (the neighbour has it connected).
-        if (<i32>t.iface(e) == iface.index) continue;
-      } else if (applySplit && <i32>t.iface(e) == iface.index) {
-        // Split horizon: never advertise a route back where it was learned; poisoned reverse
-        // advertises it there as unreachable, which breaks two-node loops at once.
-        if (this.splitHorizon == "simple") continue;
-        if (this.splitHorizon != "off") metric = INFINITY;
-      }
-      if (poisonAll) metric = INFINITY;
-      w.add(AFI_INET, <u16>t.tag(e), addr, len, 0, metric);
-      if (w.full) {
-        this.emit(iface, mode, dest);
-        w.begin(CMD_RESPONSE);
-      }
-    }
-    if (w.count > 0) this.emit(iface, mode, dest);
-  }
-
-  emit(iface: Iface, mode: i32, dest: string): void {
-    const w = this.out;
-    if (mode == 0) replyBytes(w.buf, w.length);
-    else sendTo(net.channel(iface.index), dest, w.buf, w.length);
-  }
-
   // ---- status (hotswap show rip) ---------------------------------------------------------
 
-  status(): string {
-    const t = this.table!;
-    const st = this.state;
-    const due = timers.dueIn(T_UPDATE);
-    let s = "Routing Protocol is \"rip\"\n";
-    s += "  Module version = " + this.version + "\n";
-    s += "  Sending updates every " + secs(this.updateMs) + " seconds with +/-" + (<i32>Math.round(this.jitter * 100)).toString() +
-      "%, next due in " + (due < 0 ? "?" : (<i32>Math.round(due / 1000)).toString()) + " seconds\n";
-    s += "  Timeout after " + secs(this.timeoutMs) + " seconds, garbage collect after " + secs(this.garbageMs) + " seconds\n";
-    s += "  Outgoing update filter list for all interface is not set\n";
-    s += "  Incoming update filter list for all interface is " + this.filterText() + "\n";
-    s += "  Default redistribution metric is " + this.defaultMetric.toString() + "\n";
-    s += "  Redistributing:" + (this.redistributeConnected ? " connected" : "") + "\n";
-    s += "  Default version control: send version 2, receive version 2\n";
-    s += "  Split horizon: " + (this.splitHorizon == "simple" ? "simple" : this.splitHorizon == "off" ? "off" : "with poisoned reverse") + "\n";
-    s += "  Routing for Networks:\n";
-    for (let i = 0; i < this.ifaces.length; i++) {
-      const f = this.ifaces[i];
-      s += "    " + pad(f.name, 10) + pad(ipString(f.network) + "/" + f.len.toString(), 20) + (f.active ? "rip" : "passive (connected only)") + "\n";
-    }
-    s += "  Counters: " + st.count(ROOT_PACKETS_IN).toString() + " datagrams in, " + st.count(ROOT_BAD_PACKETS).toString() +
-      " rejected, " + st.count(ROOT_BAD_ROUTES).toString() + " bad entries, " + st.count(ROOT_FILTERED).toString() + " filtered, " +
-      st.count(ROOT_UPDATES_SENT).toString() + " updates, " + st.count(ROOT_TRIGGERED_SENT).toString() + " triggered updates sent\n";
-    s += "  Data layout = " + this.features.layout.toString() + "\n";
-    s += "\nCodes: R - RIP, C - connected\n";
-    s += "     " + pad("Network", 20) + pad("Next Hop", 16) + pad("Metric", 8) + pad("From", 16) + pad("Tag", 6) + pad("Time", 7) + pad("Iface", 8) +
-      (this.features.layout >= 2 ? "Uptime" : "") + "\n";
-    const now = clock.monotonic();
-    const wall = clock.now();
-    for (let i = t.map.nextIndex(0); i >= 0; i = t.map.nextIndex(i + 1)) {
-      const e = t.map.entryAt(i);
-      const c = t.connected(e);
-      const f = <i32>t.iface(e) < this.ifaces.length ? this.ifaces[<i32>t.iface(e)].name : "?";
-      let time = "";
-      if (!c) time = mmss(t.gcAt(e) != 0 ? t.gcAt(e) - now : t.timeoutAt(e) - now);
-      s += (c ? "C    " : "R    ") + pad(ipString(t.addr(e)) + "/" + t.len(e).toString(), 20) + pad(ipString(t.nextHop(e)), 16) +
-        pad(t.metric(e).toString(), 8) + pad(c ? "self" : ipString(t.from(e)), 16) + pad(t.tag(e).toString(), 6) + pad(time, 7) + pad(f, 8) +
-        (this.features.layout >= 2 ? mmss(wall - t.learnedAt(e)) : "") + "\n";
-    }
-    return s;
-  }
+  status(): string { return statusText(this); }
 
   filterText(): string {
     if (!this.features.incomingFilter || this.filters.length == 0) return "not set";
@@ -488,20 +270,4 @@ export class RipRouter extends App {
     for (let i = 0; i < this.filters.length; i++) s += (i > 0 ? ", " : "") + this.filters[i].toString();
     return "deny " + s;
   }
-}
-
-function secs(ms: f64): string {
-  const s = ms / 1000;
-  return s == Math.floor(s) ? (<i64>s).toString() : s.toString();
-}
-
-function pad(s: string, n: i32): string {
-  return s.length >= n ? s + " " : s.padEnd(n, " ");
-}
-
-function mmss(ms: f64): string {
-  const total = ms < 0 ? 0 : <i64>Math.round(ms / 1000);
-  const m = total / 60;
-  const sec = total % 60;
-  return (m < 10 ? "0" : "") + m.toString() + ":" + (sec < 10 ? "0" : "") + sec.toString();
 }

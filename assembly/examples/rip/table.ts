@@ -42,7 +42,10 @@ const ROOT_BAD_ROUTES: usize = 16;
 const ROOT_UPDATES_SENT: usize = 20;
 const ROOT_TRIGGERED_SENT: usize = 24;
 const ROOT_FILTERED: usize = 28;
-const ROOT_BYTES: usize = 32;
+// Added after the first release: a root that an earlier build created has these bytes too (its
+// palloc block is 64 bytes) and they are zero there (a fresh arena), so no layout change.
+const ROOT_AUTH_FAILURES: usize = 32;
+const ROOT_BYTES: usize = 48;
 
 /** Scratch for building a record before it is published (transient). */
 const SCRATCH = memory.data(64);
@@ -65,7 +68,7 @@ export class RouterState {
   count(field: usize): u32 { return load<u32>(this.ptr + field); }
   bump(field: usize): void { store<u32>(this.ptr + field, load<u32>(this.ptr + field) + 1); }
 }
-export { ROOT_PACKETS_IN, ROOT_BAD_PACKETS, ROOT_BAD_ROUTES, ROOT_UPDATES_SENT, ROOT_TRIGGERED_SENT, ROOT_FILTERED };
+export { ROOT_PACKETS_IN, ROOT_BAD_PACKETS, ROOT_BAD_ROUTES, ROOT_UPDATES_SENT, ROOT_TRIGGERED_SENT, ROOT_FILTERED, ROOT_AUTH_FAILURES };
 
 /** A view of the table for one record layout. Entry handles are PMap entries (persistent offsets). */
 export class RouteTable {

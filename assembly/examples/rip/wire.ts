@@ -82,23 +82,34 @@ export class Prefix {
   toString(): string { return ipString(this.addr) + "/" + this.len.toString(); }
 }
 
-/** Builds one RIPv2 datagram at a time into a transient buffer. */
-export class PacketWriter {
-  readonly buf: usize = heap.alloc(HEADER_BYTES + MAX_ENTRIES * ENTRY_BYTES);
-  count: usize = 0;
+/** Route entries in an authenticated datagram: one slot goes to the authentication entry, one to the trailer. */
+export const MAX_AUTH_ENTRIES: usize = MAX_ENTRIES - 2;
 
-  begin(command: u8): void {
+/**
+ * Builds one RIPv2 datagram at a time into a transient buffer. An authenticated one leaves the
+ * first entry for the authentication entry and room after the routes for the trailer (auth.ts).
+ */
+export class PacketWriter {
+  readonly buf: usize = heap.alloc(HEADER_BYTES + (MAX_ENTRIES + 1) * ENTRY_BYTES);
+  count: usize = 0;
+  first: usize = HEADER_BYTES;
+  max: usize = MAX_ENTRIES;
+
+  begin(command: u8, authenticated: bool = false): void {
     store<u8>(this.buf, command);
     store<u8>(this.buf + 1, RIP_VERSION);
     store<u16>(this.buf + 2, 0);
     this.count = 0;
+    this.first = HEADER_BYTES + (authenticated ? ENTRY_BYTES : 0);
+    this.max = authenticated ? MAX_AUTH_ENTRIES : MAX_ENTRIES;
   }
 
-  get full(): bool { return this.count == MAX_ENTRIES; }
-  get length(): usize { return HEADER_BYTES + this.count * ENTRY_BYTES; }
+  get full(): bool { return this.count == this.max; }
+  /** Header, authentication entry (if any) and route entries: the trailer goes here. */
+  get length(): usize { return this.first + this.count * ENTRY_BYTES; }
 
   add(afi: u16, tag: u16, addr: u32, len: u32, nextHop: u32, metric: u32): void {
-    const e = this.buf + HEADER_BYTES + this.count * ENTRY_BYTES;
+    const e = this.buf + this.first + this.count * ENTRY_BYTES;
     putBe16(e, afi);
     putBe16(e + 2, tag);
     putBe32(e + 4, addr);

@@ -66,7 +66,8 @@ export async function addHost(full: string): Promise<void> {
 
 /**
  * Joins two namespaces with a veth pair on `subnet`. Both ends are created directly inside their
- * namespaces, so interface names never clash in the root namespace and can be short. Waits until
+ * namespaces, so interface names never clash in the root namespace and can be short; the
+ * addresses get their broadcast address (`brd +`), which RIP in broadcast mode sends to. Waits until
  * both ends report carrier, because daemons and os.networkInterfaces() ignore an interface
  * without it.
  */
@@ -82,8 +83,8 @@ export async function addLink(
   const addrA = hostAddr(subnet, hosts.a);
   const addrB = hostAddr(subnet, hosts.b);
   await run(TOOL_PATHS.ip, ['link', 'add', ifA, 'netns', nsA, 'type', 'veth', 'peer', 'name', ifB, 'netns', nsB]);
-  await run(TOOL_PATHS.ip, ['-n', nsA, 'addr', 'add', `${addrA}/${len}`, 'dev', ifA]);
-  await run(TOOL_PATHS.ip, ['-n', nsB, 'addr', 'add', `${addrB}/${len}`, 'dev', ifB]);
+  await run(TOOL_PATHS.ip, ['-n', nsA, 'addr', 'add', `${addrA}/${len}`, 'brd', '+', 'dev', ifA]);
+  await run(TOOL_PATHS.ip, ['-n', nsB, 'addr', 'add', `${addrB}/${len}`, 'brd', '+', 'dev', ifB]);
   await run(TOOL_PATHS.ip, ['-n', nsA, 'link', 'set', ifA, 'up']);
   await run(TOOL_PATHS.ip, ['-n', nsB, 'link', 'set', ifB, 'up']);
   await waitCarrier(nsA, ifA);

@@ -1,0 +1,42 @@
+// BIRD in `mode broadcast` (it neither joins nor sends to 224.0.0.9), our router sending
+// broadcasts on that link (send mode `broadcast`): routes are learned both ways, and a ping
+// crossing our router loses nothing across an upgrade. Needs root, netns, FRR and BIRD;
+// otherwise skipped.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { netnsAvailable, sweepStaleLabs } from './support/netns/index.js';
+import { converge, type RipLine, startRipLine, upgradeUnderPing } from './support/netns/rip-line.js';
+import { skipBecause } from './support/skip.js';
+
+const avail = netnsAvailable();
+
+if (!avail.ok) {
+  skipBecause(test, 'rip with BIRD mode broadcast', `${avail.reason} (it needs root, network namespaces, frr and bird2)`);
+} else {
+  test('BIRD mode broadcast, our router in broadcast mode: routes both ways, no ping lost across an upgrade', async () => {
+    sweepStaleLabs();
+    let line: RipLine | undefined;
+    try {
+      line = await startRipLine({
+        bird: { extraInterfaceConfig: ['mode broadcast;'] },
+        settings: { interfaces: { eth1: { send: 'broadcast' } } },
+      });
+      const { engine } = line;
+      console.log(`  converged: ${await converge(line)}`);
+      const shown = await engine.cli('show', 'rip');
+      assert.match(shown, /eth1\s+10\.0\.2\.0\/24\s+rip, broadcast\n/);
+      const result = await upgradeUnderPing(line, ['0.0.2']);
+      assert.match(result.upgrades[0]!, 'rip: 0.0.1 -> 0.0.2 ok');
+      console.log(`  across the upgrade: ${result.sent} pings, ${result.lost} lost`);
+      assert.is(result.lost, 0, `no ping lost (lost seqs ${result.lostSeqs.join(',')})`);
+      await converge(line, 2000);
+    } catch (e) {
+      if (line) console.log(`  engine log:\n${line.engine.proc.log()}`);
+      throw e;
+    } finally {
+      await line?.lab.cleanup();
+    }
+  });
+}
+
+test.run();
