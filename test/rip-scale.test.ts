@@ -15,7 +15,15 @@ import { waitFor } from './support/wait-for.js';
 const avail = netnsAvailable();
 const ROUTES = 10_000;
 
-if (!avail.ok) {
+// Not part of the default run: on a loaded machine the neighbours' receive buffers overflow
+// under 10,000 routes (FRR's and BIRD's RcvbufErrors, docs/RIP.md "Scale"), so the file passed
+// about 1 run in 10 there, and a default suite must not fail on the machine's load. It runs when
+// asked, and says so when it does not.
+const wanted = process.env.HOTSWAP_TEST_SCALE === '1';
+
+if (!wanted) {
+  skipBecause(test, 'rip with 10,000 routes', 'a scale run: set HOTSWAP_TEST_SCALE=1 to run it (docs/RIP.md "Scale")');
+} else if (!avail.ok) {
   skipBecause(test, 'rip with 10,000 routes', `${avail.reason} (it needs root, network namespaces, frr and bird2)`);
 } else {
   test('10,000 routes from FRR: all installed, and upgrades up and down under a ping lose nothing', async () => {
