@@ -2,6 +2,7 @@
 // the module marked dirty, so a swap copies and a rollback restores only what changed.
 import { ARENA_OFFSET, DIRTY_MAP_OFFSET, DIRTY_PAGE_SHIFT, INBOX_OFFSET, MEMORY_BASE } from './abi.js';
 import type { PersistentMemory } from './memory.js';
+import { ShadowCapture } from './shadow-capture.js';
 
 const PAGE = 1 << DIRTY_PAGE_SHIFT;
 const PAGES = MEMORY_BASE >>> DIRTY_PAGE_SHIFT;
@@ -20,7 +21,9 @@ const FIRST_TRACKED_AFTER = ARENA_OFFSET >>> DIRTY_PAGE_SHIFT;
  * `rollback()` copies back exactly the pages written since then.
  *
  * This replaces the full snapshot (PersistentMemory.snapshot), whose cost grows with the data
- * (docs/SAFETY.md). The shadow is also what a future crash checkpoint writes to disk.
+ * (docs/SAFETY.md). The shadow is also what a crash checkpoint writes to disk: `sync()` also
+ * remembers which shadow pages changed since the last disk capture, and `captureForDisk()` freezes
+ * them for a writer that copies them out over many event-loop turns (docs/CHECKPOINTS.md).
  */
 export class DirtyPageCheckpoint {
   readonly #memory: PersistentMemory;
@@ -28,6 +31,12 @@ export class DirtyPageCheckpoint {
   #shadow: Buffer = Buffer.alloc(0);
   /** Pages below the high-water mark at the last sync: what the shadow covers for sure. */
   #syncedLimit = 0;
+  /** One past the highest page ever copied into the shadow: what a full disk capture covers. */
+  #highestSynced = 0;
+  /** Pages whose shadow bytes changed since the last disk capture, one byte per page. */
+  readonly #sinceDisk = new Uint8Array(PAGES);
+  /** The disk capture still being written, whose frozen pages a sync must not lose. */
+  #capture: ShadowCapture | null = null;
 
   constructor(memory: PersistentMemory) {
     this.#memory = memory;
@@ -58,12 +67,56 @@ export class DirtyPageCheckpoint {
     let copied = 0;
     this.#forEachDirty(limit, (page) => {
       this.#ensureShadow(page + 1);
+      this.#capture?.preserve(page, this.#shadow);
       this.#shadow.set(bytes.subarray(page * PAGE, page * PAGE + PAGE), page * PAGE);
       map[page] = 0;
+      this.#sinceDisk[page] = 1;
+      if (page >= this.#highestSynced) this.#highestSynced = page + 1;
       copied++;
     });
     this.#syncedLimit = limit;
     return copied;
+  }
+
+  /**
+   * Freezes the shadow's pages for a disk checkpoint: those changed since the previous capture,
+   * or, when `full`, every page the shadow holds. Call it right after `sync()`, between two events,
+   * so the shadow is the state the checkpoint describes. Until the capture releases a page (or is
+   * closed), a later sync keeps a copy of that page's frozen bytes before overwriting it, so the
+   * writer may take the pages over many event-loop turns. One capture at a time.
+   */
+  captureForDisk(full: boolean): ShadowCapture {
+    if (this.#capture) throw new Error('dirty-page checkpoint: a disk capture is still open; close it before the next one');
+    const pages: number[] = [];
+    const since = this.#sinceDisk;
+    if (full) {
+      for (let page = 0; page < this.#highestSynced; page++) if (page < FIRST_UNTRACKED || page >= FIRST_TRACKED_AFTER) pages.push(page);
+      since.fill(0);
+    } else {
+      const words = new Uint32Array(since.buffer, 0, PAGES >>> 2);
+      for (let w = 0; w < words.length; w++) {
+        if (words[w] === 0) continue;
+        for (let page = w << 2; page < (w << 2) + 4; page++) if (since[page]) pages.push(page);
+        words[w] = 0;
+      }
+    }
+    const capture = new ShadowCapture(
+      Uint32Array.from(pages),
+      PAGE,
+      PAGES,
+      (page) => this.#shadowPage(page),
+      () => {
+        this.#capture = null;
+      },
+    );
+    this.#capture = capture;
+    return capture;
+  }
+
+  /** The shadow's bytes of one page (a view; zeros for a page the shadow never held). */
+  #shadowPage(page: number): Uint8Array {
+    const start = page * PAGE;
+    return start + PAGE <= this.#shadow.length ? this.#shadow.subarray(start, start + PAGE) : new Uint8Array(PAGE);
   }
 
   /**
