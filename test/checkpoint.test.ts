@@ -100,6 +100,21 @@ test('the capture is copy-on-write: writes after request() do not leak into the 
   rmSync(c.dir, { recursive: true });
 });
 
+test('presync catches the shadow up in bounded steps, leaving the request little to copy', async () => {
+  const c = component();
+  for (let i = 0; i < 20_000; i++) c.kv.send(`SET key${i} ${'p'.repeat(200)}`);
+  const dirty = c.pages.dirtyPages();
+  assert.ok(dirty > 1024, `${dirty} pages dirty, more than one step`);
+  assert.is(await c.writer.presync(), dirty);
+  assert.is(c.pages.dirtyPages(), 0);
+  const result = await c.writer.request({ journalSeq: 1, state: null });
+  assert.ok(result.pages >= dirty, `the base holds every page in use (${result.pages} for ${dirty} written)`);
+  const back = restore(c.dir);
+  assert.is(persistentHash(back.memory), persistentHash(c.memory));
+  await c.writer.close();
+  rmSync(c.dir, { recursive: true });
+});
+
 test('a torn newest checkpoint, cut at any offset, falls back to the one before with a log line', async () => {
   const c = component();
   for (let i = 0; i < 2_000; i++) c.kv.send(`SET key${i} value${i}`);
@@ -109,9 +124,9 @@ test('a torn newest checkpoint, cut at any offset, falls back to the one before 
   await c.writer.request({ journalSeq: 20, state: 'twenty' });
   const newest = join(c.writer.dir, '0000000002.ckpt');
   const whole = readFileSync(newest);
-  // Every cut that removes the commit trailer: all of the file's last 4 KiB, then a stride.
+  // Every cut that removes the commit trailer: each offset of the file's last KiB, then a stride.
   const cuts: number[] = [];
-  for (let at = whole.length - 1; at >= 0; at -= at > whole.length - 4096 ? 1 : 997) cuts.push(at);
+  for (let at = whole.length - 1; at >= 0; at -= at > whole.length - 1024 ? 1 : 997) cuts.push(at);
   for (const at of cuts) {
     truncateSync(newest, at);
     const { log, lines } = logLines();

@@ -50,7 +50,7 @@ export class DirtyPageCheckpoint {
   /** Number of pages currently marked dirty. */
   dirtyPages(): number {
     let n = 0;
-    this.#forEachDirty(PAGES, () => void n++);
+    this.#forEachDirty(PAGES, () => ++n > 0);
     return n;
   }
 
@@ -61,11 +61,26 @@ export class DirtyPageCheckpoint {
    * which keeps the sync at the start of a swap short.
    */
   sync(): number {
+    return this.#sync(Number.POSITIVE_INFINITY);
+  }
+
+  /**
+   * Copies at most `maxPages` dirty pages into the shadow: a step of catching up after a burst of
+   * writes, one event-loop turn at a time, so that the full `sync()` that follows is short. Until
+   * that full sync the shadow is not a consistent image (a swap's rollback always syncs fully
+   * first). Returns the pages copied; fewer than `maxPages` means nothing was left.
+   */
+  syncSome(maxPages: number): number {
+    return this.#sync(maxPages);
+  }
+
+  #sync(maxPages: number): number {
     const bytes = new Uint8Array(this.#memory.memory.buffer);
     const map = this.#map();
     const limit = this.#limit();
     let copied = 0;
     this.#forEachDirty(limit, (page) => {
+      if (copied >= maxPages) return false;
       this.#ensureShadow(page + 1);
       this.#capture?.preserve(page, this.#shadow);
       this.#shadow.set(bytes.subarray(page * PAGE, page * PAGE + PAGE), page * PAGE);
@@ -73,8 +88,9 @@ export class DirtyPageCheckpoint {
       this.#sinceDisk[page] = 1;
       if (page >= this.#highestSynced) this.#highestSynced = page + 1;
       copied++;
+      return true;
     });
-    this.#syncedLimit = limit;
+    if (copied < maxPages) this.#syncedLimit = limit;
     return copied;
   }
 
@@ -134,6 +150,7 @@ export class DirtyPageCheckpoint {
       else bytes.fill(0, start, start + PAGE); // never synced: it was still zero
       map[page] = 0;
       restored++;
+      return true;
     });
     return restored;
   }
@@ -143,10 +160,10 @@ export class DirtyPageCheckpoint {
   }
 
   /**
-   * Visits dirty pages, skipping four clean pages per 32-bit word read. (Not 64-bit words: a
+   * Visits dirty pages until `visit` returns false, skipping four clean pages per 32-bit word read. (Not 64-bit words: a
    * BigUint64Array read allocates a BigInt, which made a scan of the whole map cost ~40 µs.)
    */
-  #forEachDirty(limitPages: number, visit: (page: number) => void): void {
+  #forEachDirty(limitPages: number, visit: (page: number) => boolean): void {
     const words = new Uint32Array(this.#memory.memory.buffer, DIRTY_MAP_OFFSET, PAGES >>> 2);
     const map = this.#map();
     const end = Math.min(words.length, Math.ceil(limitPages / 4));
@@ -158,7 +175,7 @@ export class DirtyPageCheckpoint {
           map[page] = 0; // inbox or map pages: transient, never part of the rollback copy
           continue;
         }
-        visit(page);
+        if (visit(page) === false) return;
       }
     }
   }

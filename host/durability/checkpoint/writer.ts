@@ -48,6 +48,8 @@ export interface CheckpointWriterOptions {
 }
 
 const DEFAULT_SLICE_PAGES = 64;
+/** Pages one presync step copies: 4 MiB, about 1 ms of memcpy on an idle core. */
+const PRESYNC_PAGES = 1024;
 /** A chain longer than this is compacted into a new base, whatever its size. */
 const MAX_CHAIN_FILES = 32;
 /** Increments may add up to the base's size (at least this much) before the next is a base. */
@@ -116,6 +118,22 @@ export class CheckpointWriter {
   /** The directory the files go to. */
   get dir(): string {
     return this.#dir;
+  }
+
+  /**
+   * Optional, just before `request()`: brings the shadow up to date in steps of PRESYNC_PAGES
+   * pages, one event-loop turn each, until fewer than that are left, so that the sync inside
+   * `request()` stays within its budget even after a burst of writes (a bulk load, a first
+   * checkpoint of a large store). Resolves with the pages copied.
+   */
+  async presync(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const copied = this.#pages.syncSome(PRESYNC_PAGES);
+      total += copied;
+      if (copied < PRESYNC_PAGES) return total;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   /** Call between two events, with memory exactly the state after `meta.journalSeq`. */
