@@ -78,6 +78,9 @@ export class DirtyPageCheckpoint {
     const bytes = new Uint8Array(this.#memory.memory.buffer);
     const map = this.#map();
     const limit = this.#limit();
+    // Sized for every page in use at once: growing it page by page while a large sync runs (the
+    // first one after a restore) copied the shadow over and over.
+    this.#ensureShadow(limit);
     let copied = 0;
     this.#forEachDirty(limit, (page) => {
       if (copied >= maxPages) return false;

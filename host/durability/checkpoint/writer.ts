@@ -43,11 +43,17 @@ export interface CheckpointWriterOptions {
   /** fdatasync each file and fsync the directory after the rename before resolving. */
   fsync: boolean;
   log?: Logger;
-  /** Pages per block, which is also the most one main-thread slice copies; default 64 (256 KiB). */
+  /** The most pages per block (one main-thread slice); default 1024 (4 MiB). Blocks are sized to SLICE_BUDGET_MS below that. */
   slicePages?: number;
 }
 
-const DEFAULT_SLICE_PAGES = 64;
+/** The most pages one block (and one main-thread slice) holds: 4 MiB. */
+const DEFAULT_SLICE_PAGES = 1024;
+/** What one write slice aims to take on the main thread (copy and CRC of one block). */
+const SLICE_BUDGET_MS = 1.5;
+/** The first slice's guess, and a floor that keeps one fast slice from sizing the next too large. */
+const INITIAL_MS_PER_PAGE = 0.01;
+const MIN_MS_PER_PAGE = 0.001;
 /** Pages one presync step copies: 4 MiB, about 1 ms of memcpy on an idle core. */
 const PRESYNC_PAGES = 1024;
 /** A chain longer than this is compacted into a new base, whatever its size. */
@@ -76,9 +82,10 @@ interface Job {
 /**
  * Writes checkpoints of one component (docs/CHECKPOINTS.md). `request()` runs between two events:
  * it syncs the shadow copy (the pages written since the last sync), captures the pages changed
- * since the previous disk checkpoint and returns; the write happens afterwards in slices of
- * `slicePages` pages, each copied and checksummed on the main thread and written by libuv's pool,
- * with the event loop free between slices. The capture is copy-on-write against later syncs.
+ * since the previous disk checkpoint and returns; the write happens afterwards in slices, each
+ * copying and checksumming one block of pages on the main thread (sized to about SLICE_BUDGET_MS)
+ * and handing it to libuv's pool to write; the event loop runs between slices. The capture is
+ * copy-on-write against later syncs.
  *
  * At most one checkpoint is in flight. A `request()` while one runs returns the running one's
  * promise: its result carries the `journalSeq` that is durable, which is older than the caller's,
@@ -100,6 +107,7 @@ export class CheckpointWriter {
   #nextGeneration: number;
   #chain: Chain | null = null;
   #running: Promise<CheckpointResult> | null = null;
+  #block: Buffer = Buffer.alloc(0);
   #closed = false;
 
   constructor(opts: CheckpointWriterOptions) {
@@ -233,22 +241,32 @@ export class CheckpointWriter {
     let offset = header.length;
     let crcs = chainCrc(0, header.readUInt32LE(header.length - 4));
     const all = job.capture.pages;
-    // One buffer for every block: each is written before the next is filled.
-    const block = Buffer.allocUnsafeSlow(pageBlockSize(Math.min(this.#slicePages, Math.max(all.length, 1)), page));
+    // One buffer for every block, kept across checkpoints (a fresh one page-faulted on each
+    // first use): each block is written before the next is filled.
+    const needed = pageBlockSize(Math.min(this.#slicePages, Math.max(all.length, 1)), page);
+    if (this.#block.length < needed) this.#block = Buffer.allocUnsafeSlow(needed);
+    const block = this.#block;
     let maxSliceMs = 0;
     let preservedPages = 0;
     let blocks = 0;
-    for (let i = 0; i < all.length; i += this.#slicePages) {
+    // A block is what one slice copies and checksums. Its size follows the time per page seen so
+    // far, so a slice stays near SLICE_BUDGET_MS whether the core is idle or shared.
+    let msPerPage = INITIAL_MS_PER_PAGE;
+    for (let i = 0; i < all.length; ) {
       const sliceStart = performance.now();
-      const pages = all.subarray(i, Math.min(i + this.#slicePages, all.length));
+      const count = Math.max(1, Math.min(this.#slicePages, all.length - i, Math.floor(SLICE_BUDGET_MS / msPerPage)));
+      const pages = all.subarray(i, i + count);
       preservedPages = Math.max(preservedPages, job.capture.preservedPages);
       const dataStart = 8 + 4 * pages.length;
       for (let k = 0; k < pages.length; k++) job.capture.take(pages[k]!, block, dataStart + k * page);
       crcs = chainCrc(crcs, sealPageBlock(block, pages, page));
       const size = pageBlockSize(pages.length, page);
-      maxSliceMs = Math.max(maxSliceMs, performance.now() - sliceStart);
+      const sliceMs = performance.now() - sliceStart;
+      maxSliceMs = Math.max(maxSliceMs, sliceMs);
+      msPerPage = Math.max(MIN_MS_PER_PAGE, sliceMs / count);
       await fh.write(block, 0, size, offset);
       offset += size;
+      i += count;
       blocks++;
     }
     const meta = encodeMetaBlock(job.json);
