@@ -204,6 +204,10 @@ export class Component {
   get module(): PreparedModule | null {
     return this.#dispatcher.module;
   }
+  /** The dirty-page checkpoint (snapshot policy 'incremental'): what a crash checkpoint writes to disk. */
+  get pageCheckpoint(): DirtyPageCheckpoint | null {
+    return this.#sync?.checkpoint ?? null;
+  }
   get policy(): ModulePolicy {
     return this.#policy;
   }
