@@ -24,7 +24,7 @@ interface Run {
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 
 async function once(side: Side, mix: string, seconds: number): Promise<Run> {
-  const server = await ServerProcess.start(side === 'dgram' ? 'dgram' : 'engine', 60_000, side === 'dgram' ? [] : ['--durability', side]);
+  const server = await ServerProcess.start(side === 'dgram' ? 'dgram' : 'engine', 180_000, side === 'dgram' ? [] : ['--durability', side]);
   try {
     const r = await runJson(
       'peers/udp-load.ts',

@@ -158,7 +158,7 @@ export class DurableComponent implements ComponentJournal {
   async recover(
     target: RecoveryTarget,
     prepare: (bytes: Uint8Array, version: string) => Promise<PreparedModule>,
-  ): Promise<{ events: number; version: string | null; lastConfig: string | null; ms: number } | null> {
+  ): Promise<{ events: number; version: string | null; lastConfig: string | null; ms: number; prepareMs: number } | null> {
     const records = this.#records;
     const checkpoint = this.#checkpoint;
     this.#records = [];
@@ -169,6 +169,7 @@ export class DurableComponent implements ComponentJournal {
     const blob = (sha256: string, version: string) => prepare(this.#blobs.read(sha256), version);
     const first = state?.module ? await blob(state.module.sha256, state.module.version) : null;
     const modules = await prepareNamed(records, blob);
+    const prepareMs = performance.now() - started;
     const tape = this.#tape;
     this.#replaying = true;
     let result: ReturnType<typeof replayRecords>;
@@ -196,7 +197,7 @@ export class DurableComponent implements ComponentJournal {
     for (const r of records) if (r.body.kind === RecordKind.config) lastConfig = r.body.json;
     const version = result.version ?? first?.version ?? null;
     if (checkpoint) this.#log.info(`checkpoint at record ${checkpoint.meta.journalSeq} restored (${checkpoint.bytes} bytes read)`);
-    return { events: result.events, version, lastConfig, ms: performance.now() - started };
+    return { events: result.events, version, lastConfig, ms: performance.now() - started - prepareMs, prepareMs };
   }
 
   /**

@@ -62,7 +62,8 @@ export class ComponentEntry {
     const recovered = journal ? await journal.recover(component.recovery, prepare) : null;
     if (recovered) {
       this.log.info(
-        `recovered ${recovered.events} events from the journal in ${recovered.ms.toFixed(1)} ms: running ${config.module}@${recovered.version}`,
+        `recovered ${recovered.events} events from the journal in ${recovered.ms.toFixed(1)} ms ` +
+          `(modules prepared in ${recovered.prepareMs.toFixed(0)} ms): running ${config.module}@${recovered.version}`,
       );
       if (recovered.version !== config.version)
         this.log.info(`the journal's ${recovered.version} runs, not the configured ${config.version}`);
