@@ -6,7 +6,7 @@
  *
  * Pause: a real Engine's kv component holds 1M keys; a closed loop keeps SETting random keys in
  * batches of 256 (through the component's queue and dispatcher, as the UDP source feeds it).
- * ROUNDS times, 4 s without checkpoints, then 4 s with one requested every INTERVAL_MS (fsync
+ * ROUNDS times, 5 s without checkpoints, then 5 s with one requested every INTERVAL_MS (fsync
  * on; `presync()` first, then `request()`), we record each batch's round trip and, for each checkpoint, the pause of
  * `request()` (sync of the shadow + capture) and the longest write slice (copy + CRC of one block).
  *
@@ -30,7 +30,7 @@ import { round, summarize } from '../peers/stats.js';
 
 const MiB = 1024 * 1024;
 const BATCH = 256;
-const INTERVAL_MS = 250;
+const INTERVAL_MS = 1000;
 const ROUNDS = 3;
 
 interface Loop {
@@ -63,7 +63,7 @@ async function closedLoop(c: Component, keys: number, seconds: number, tag: stri
 
 async function measurePause(quick: boolean): Promise<unknown> {
   const keys = quick ? 200_000 : 1_000_000;
-  const seconds = quick ? 3 : 4;
+  const seconds = quick ? 3 : 5;
   const engine = await startKvEngine([{ name: 'kv' }]);
   const dir = mkdtempSync(join(tmpdir(), 'hotswap-bench-ckpt-'));
   try {
