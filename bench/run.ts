@@ -30,6 +30,7 @@ const CASES: Case[] = [
   { name: 'dispatch', script: 'cases/dispatch.ts', flags: ['--expose-gc'], limitS: [600, 180] },
   { name: 'quota_cost', script: 'cases/quota-cost.ts', flags: ['--expose-gc'], limitS: [600, 180] },
   { name: 'udp', script: 'cases/udp.ts', limitS: [900, 300] },
+  { name: 'durability', script: 'cases/durability.ts', limitS: [600, 240] },
   { name: 'safety', script: 'cases/safety.ts', flags: ['--expose-gc'], limitS: [300, 120] },
   { name: 'instrumentation', script: 'cases/instrumentation.ts', limitS: [300, 120] },
   { name: 'memory', script: 'cases/memory.ts', flags: ['--expose-gc'], limitS: [300, 120] },

@@ -10,12 +10,14 @@ import {
   DEFAULT_DISPATCH,
   DispatchScheduler,
   type FaultRecord,
+  openGate,
   UpgradeInProgress,
 } from './component/component.js';
 import { type EventTap, noTap } from './component/events.js';
 import { ModuleFactory } from './component/module-factory.js';
 import type { SwapReport } from './component/swap.js';
 import type { ComponentConfig, EngineConfig } from './config.js';
+import { DEFAULT_DURABILITY, openDurable } from './durability/levels.js';
 import { Attempts, isRefusal, type Rejection, type UpgradeLog } from './engine/attempts.js';
 import { ComponentEntry } from './engine/component-entry.js';
 import { policyOf } from './engine/policy.js';
@@ -51,6 +53,12 @@ export interface EngineOptions {
   logger?: Logger;
   /** Where every swap, fault and refused attempt is recorded (and the rollback rule's fallback). */
   history?: UpgradeLog;
+  /**
+   * Keep each component's journal under `<dataDir>/durable/` at its `durability` setting and
+   * recover from it on start (docs/DURABILITY.md). `hotswap start` (ControlPlane) sets it; an
+   * embedded engine opts in, so two programs in one directory never replay each other's.
+   */
+  durable?: boolean;
 }
 
 export class Engine {
@@ -69,6 +77,7 @@ export class Engine {
   readonly #prepared = new PreparedModuleCache();
   /** One round-robin of dispatch slices for all components: a deep queue cannot starve another. */
   readonly #scheduler: DispatchScheduler;
+  readonly #durable: boolean;
 
   private constructor(config: EngineConfig, options: EngineOptions) {
     this.config = config;
@@ -78,6 +87,7 @@ export class Engine {
     this.#attempts = new Attempts(options.history, this.#log);
     this.#rollbacks = new RollbackRule(options.history);
     this.#scheduler = new DispatchScheduler({ ...DEFAULT_DISPATCH, ...config.dispatch });
+    this.#durable = options.durable === true;
   }
 
   /** Creates every configured component, loads its module, and opens its sockets. */
@@ -95,6 +105,9 @@ export class Engine {
   }
 
   async #startComponent(config: ComponentConfig): Promise<void> {
+    const log = this.#log.child(config.name);
+    const durability = config.durability ?? DEFAULT_DURABILITY;
+    const journal = this.#durable ? openDurable(this.config.dataDir, config.name, durability, log) : null;
     const entry = new ComponentEntry(
       config,
       {
@@ -104,13 +117,17 @@ export class Engine {
         rollback: (verdict) => this.#rollBackAutomatically(config.name, verdict),
         scheduler: this.#scheduler,
       },
-      this.#log.child(config.name),
+      log,
+      journal,
     );
     this.#entries.set(config.name, entry); // registered first: stop() closes what start() opened
-    await entry.start(async () => {
-      const stored = await this.repository.get(config.module, config.version);
-      return this.prepare(config.name, stored.bytes, config.version);
-    });
+    await entry.start(
+      async () => {
+        const stored = await this.repository.get(config.module, config.version);
+        return this.prepare(config.name, stored.bytes, config.version);
+      },
+      (bytes, version) => this.prepare(config.name, bytes, version),
+    );
     // From now on every swap and fault is recorded; the first load is not an attempt to record.
     entry.component.on({
       onSwap: (report, replaced) => {
@@ -163,7 +180,9 @@ export class Engine {
     const entry = this.#entry(name);
     const claimed = { name: entry.config.module, ...(version !== undefined ? { version } : {}) };
     const policy = policyOf(entry.config);
-    return this.#prepared.get(bytes, claimed, policy, () => this.#factory.prepare(bytes, claimed, policy));
+    const module = await this.#prepared.get(bytes, claimed, policy, () => this.#factory.prepare(bytes, claimed, policy));
+    entry.keepModule(module, bytes);
+    return module;
   }
 
   /**
@@ -179,6 +198,8 @@ export class Engine {
     try {
       const module = await this.#moduleFor(entry, target);
       const report = await entry.component.upgrade(module, reason);
+      // The report is an acknowledgement: it leaves once the swap's journal record is durable.
+      await new Promise<void>((durable) => entry.component.outputGate.pass(durable));
       this.#log.info(
         `${name}: ${report.reason} ${report.from} -> ${report.to}: ${report.result}, pause ${report.pauseUs} µs, ` +
           `${report.queued} events queued${report.cause ? ` (${report.cause})` : ''}`,
@@ -265,12 +286,17 @@ export class Engine {
   #deliverBus(to: string, from: string, bytes: Buffer, repliable = true): number {
     const target = this.#entries.get(to);
     if (!target) return HostResult.unknownPeer;
-    const queued = target.component.enqueue({
-      kind: 'message',
-      channel: BUS_CHANNEL,
-      peer: from,
-      payload: bytes,
-      ...(repliable ? { replyTo: { reply: (answer: Buffer) => this.#deliverBus(from, to, answer, false) } } : {}),
+    let queued = true;
+    // A bus message leaves its sender: it waits for the sender's record like a datagram would.
+    // Held, it answers ok; a full queue then refuses it at release (the target counts it).
+    (this.#entries.get(from)?.component.outputGate ?? openGate).pass(() => {
+      queued = target.component.enqueue({
+        kind: 'message',
+        channel: BUS_CHANNEL,
+        peer: from,
+        payload: bytes,
+        ...(repliable ? { replyTo: { reply: (answer: Buffer) => this.#deliverBus(from, to, answer, false) } } : {}),
+      });
     });
     // A full queue refuses the message: the sender learns it (the target counts it as dropped).
     return queued ? HostResult.ok : HostResult.quotaExceeded;

@@ -41,6 +41,10 @@ const RULES: Record<string, FileRule> = {
   'quota-corpus-reply-tcp.test.ts': { alone: true, why: 'asserts the control API p99 while a module attacks through its imports' },
   'quota-corpus-wild.test.ts': { alone: true, why: 'asserts the control API p99 while a module attacks through its imports' },
   'quota-corpus-two.test.ts': { alone: true, why: 'asserts the control API p99 while a module attacks through its imports' },
+  'durability-kill.test.ts': {
+    timeoutS: 480,
+    why: '20 SIGKILLs of the real engine, each followed by a restart (3-5 s on a loaded machine)',
+  },
   'rip-interop.test.ts': {
     alone: true,
     timeoutS: 240,

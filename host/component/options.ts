@@ -9,6 +9,7 @@ import type { Logger } from '../log.js';
 import type { ModulePolicy } from '../modules/check.js';
 import type { DispatchScheduler } from './dispatch-scheduler.js';
 import type { EventTap } from './events.js';
+import type { ComponentJournal } from './journal-port.js';
 import type { BusDeliver } from './module-host.js';
 import type { QuotaLimits } from './quotas.js';
 import type { SnapshotPolicy } from './swap.js';
@@ -60,4 +61,6 @@ export interface ComponentOptions {
   scheduler?: DispatchScheduler;
   /** The queue's bound (DEFAULT_QUEUE_EVENTS when absent); upgrades and coalesced timers are exempt. */
   queueEvents?: number;
+  /** Crash survival (host/durability/): sees every event, observation and output; absent: none. */
+  journal?: ComponentJournal;
 }

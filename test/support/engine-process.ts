@@ -39,7 +39,12 @@ export interface RunningEngine {
 }
 
 /** Starts an engine whose listeners all use port 0; the bound ports are read from its log. */
-export async function startEngine(components: ComponentSpec[], extraConfig: Record<string, unknown> = {}): Promise<RunningEngine> {
+export async function startEngine(
+  components: ComponentSpec[],
+  extraConfig: Record<string, unknown> = {},
+  /** How long the engine may take to be ready (a restart that replays a journal on a loaded machine). */
+  readyTimeoutMs = 15000,
+): Promise<RunningEngine> {
   const dataDir = mkdtempSync(join(tmpdir(), 'hotswap-test-'));
   const config = {
     dataDir,
@@ -100,8 +105,8 @@ export async function startEngine(components: ComponentSpec[], extraConfig: Reco
       check();
     });
 
-  const ready = await waitForOutput(/control endpoint on http:\/\/([\d.]+:\d+)/);
-  await waitForOutput(/ready: /);
+  const ready = await waitForOutput(/control endpoint on http:\/\/([\d.]+:\d+)/, readyTimeoutMs);
+  await waitForOutput(/ready: /, readyTimeoutMs);
   const control = ready[1]!;
   const ports = new Map<string, { udp?: number; tcp?: number }>();
   for (const m of out.matchAll(/\[([a-z0-9_-]+)\] channel \d+: (udp|tcp) [\d.]+:(\d+)/g)) {
