@@ -73,20 +73,27 @@ export class ByteSink {
     this.#len = at + n;
     return at;
   }
+  // Each writer reserves first and then reads #buf: `this.#buf.write…(v, this.reserve(n))` would
+  // write into the old buffer whenever reserve() grows it (the callee is evaluated first).
   u8(v: number): void {
-    this.#buf[this.reserve(1)] = v;
+    const at = this.reserve(1);
+    this.#buf[at] = v;
   }
   u16(v: number): void {
-    this.#buf.writeUInt16LE(v, this.reserve(2));
+    const at = this.reserve(2);
+    this.#buf.writeUInt16LE(v, at);
   }
   u32(v: number): void {
-    this.#buf.writeUInt32LE(v >>> 0, this.reserve(4));
+    const at = this.reserve(4);
+    this.#buf.writeUInt32LE(v >>> 0, at);
   }
   i32(v: number): void {
-    this.#buf.writeInt32LE(v | 0, this.reserve(4));
+    const at = this.reserve(4);
+    this.#buf.writeInt32LE(v | 0, at);
   }
   f64(v: number): void {
-    this.#buf.writeDoubleLE(v, this.reserve(8));
+    const at = this.reserve(8);
+    this.#buf.writeDoubleLE(v, at);
   }
   bytes(b: Uint8Array): void {
     const at = this.reserve(b.byteLength);
