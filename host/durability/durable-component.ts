@@ -182,9 +182,18 @@ export class DurableComponent implements ComponentJournal {
       this.#replaying = false;
     }
     if (result.diverged > 0) this.#log.warn(`journal: ${result.diverged} replayed events differed from their records`);
-    // Timer events that were waiting in the queue at the checkpoint and were not handled after it.
-    const handled = new Set(records.flatMap((r) => (r.body.kind === RecordKind.timer ? [r.body.id] : [])));
-    for (const id of saved?.pendingTimers ?? []) if (!handled.has(id)) target.enqueue({ kind: 'timer', id });
+    // Timer events whose expiry is journaled but that were not handled: waiting at the checkpoint,
+    // or expired after it. Queued again (a timer's event coalesces with its own waiting one), and
+    // remembered for the next checkpoint.
+    const pending = new Set(saved?.pendingTimers ?? []);
+    for (const { body } of records) {
+      if (body.kind === RecordKind.tick) pending.add(body.id);
+      else if (body.kind === RecordKind.timer) pending.delete(body.id);
+    }
+    for (const id of pending) {
+      this.#pendingTicks.add(id);
+      target.enqueue({ kind: 'timer', id });
+    }
     let lastConfig: string | null = saved?.lastConfig ?? null;
     for (const r of records) if (r.body.kind === RecordKind.config) lastConfig = r.body.json;
     return {
@@ -199,6 +208,12 @@ export class DurableComponent implements ComponentJournal {
   /** From now on, checkpoints by the policy's rule (after recover() or the first load). */
   startCheckpoints(target: CheckpointTarget): void {
     if (this.#checkpoints) return;
+    if (!target.pages) {
+      this.#log.warn(
+        "no checkpoints: they need the snapshot policy 'incremental'; the journal is never cut and recovery replays all of it",
+      );
+      return;
+    }
     const writer = this.#writer;
     this.#checkpoints = new ComponentCheckpoints({
       durableDir: dirname(this.#dir),
