@@ -47,8 +47,6 @@ export interface ComponentConfig {
   snapshot: SnapshotPolicy;
   /** What survives a crash (docs/DURABILITY.md); absent: `fsync`. Applies when the engine keeps journals. */
   durability?: Durability;
-  /** When a journaled component checkpoints (docs/CHECKPOINTS.md); absent: every 100,000 records or 60 s. */
-  checkpoint?: { everyRecords?: number; everyMs?: number };
   wasi: boolean;
   /** Host capabilities granted to the component's modules (none unless named). */
   capabilities?: CapabilitiesConfig;
@@ -161,7 +159,6 @@ function fromChecked(path: string, checked: CheckedConfig): EngineConfig {
         probation: { ...DEFAULT_PROBATION, ...c.probation },
         snapshot: c.snapshot,
         durability: c.durability,
-        ...(c.checkpoint ? { checkpoint: c.checkpoint } : {}),
         wasi: c.wasi,
         capabilities: parseCapabilities(c.capabilities, `components[${i}].capabilities`, fail),
       }),

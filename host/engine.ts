@@ -107,7 +107,7 @@ export class Engine {
   async #startComponent(config: ComponentConfig): Promise<void> {
     const log = this.#log.child(config.name);
     const durability = config.durability ?? DEFAULT_DURABILITY;
-    const journal = this.#durable ? openDurable(this.config.dataDir, config.name, durability, log, config.checkpoint) : null;
+    const journal = this.#durable ? openDurable(this.config.dataDir, config.name, durability, log) : null;
     const entry = new ComponentEntry(
       config,
       {

@@ -34,7 +34,7 @@ import { type QuotaRecord, QuotaReports } from './quota-reports.js';
 import { DEFAULT_QUOTAS } from './quotas.js';
 import type { SnapshotPolicy, SwapReport } from './swap.js';
 import { SwapRunner } from './swap-runner.js';
-import { nodeScheduler, type TimerSnapshot } from './timers.js';
+import { nodeScheduler } from './timers.js';
 
 export { DispatchScheduler } from './dispatch-scheduler.js';
 export type { ComponentState } from './dispatcher.js';
@@ -231,12 +231,6 @@ export class Component {
       replayTimerExpiry: (id: number) => timers.replayExpiry(id),
       resumeTimers: () => timers.resume(),
       enqueue: (event: ComponentEvent) => this.enqueue(event),
-      // Checkpoints (host/durability/checkpointing.ts): what they save and put back.
-      memory: this.memory,
-      pages: this.pageCheckpoint,
-      module: () => this.module,
-      timerSnapshot: () => timers.snapshot(),
-      restoreTimers: (snapshot: TimerSnapshot) => timers.restore(snapshot),
     };
   }
 

@@ -92,11 +92,6 @@ const COMPONENT = {
     snapshot: { enum: SNAPSHOT_POLICIES, default: 'incremental' },
     // Crash survival (docs/DURABILITY.md): the journal and what an acknowledged output survives.
     durability: { enum: DURABILITY_LEVELS, default: DEFAULT_DURABILITY },
-    checkpoint: {
-      type: 'object',
-      additionalProperties: false,
-      properties: { everyRecords: { type: 'integer', minimum: 1 }, everyMs: { type: 'integer', minimum: 1 } },
-    },
     wasi: { type: 'boolean', default: false },
     capabilities: CAPABILITIES_SCHEMA,
   },
@@ -152,7 +147,6 @@ export interface CheckedConfig {
     probation?: { windowMs?: number; maxFaults?: number };
     snapshot: SnapshotPolicy;
     durability: Durability;
-    checkpoint?: { everyRecords?: number; everyMs?: number };
     wasi: boolean;
     /** Normalised (settings flattened to text) by parseCapabilities. */
     capabilities?: unknown;

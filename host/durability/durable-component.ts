@@ -7,21 +7,13 @@
  */
 import { randomFillSync } from 'node:crypto';
 import { truncateSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { HostCapabilities } from '../abi/capability-imports.js';
 import type { Environment } from '../abi/imports.js';
 import type { ComponentEvent } from '../component/events.js';
 import type { ComponentJournal, OutputGate } from '../component/journal-port.js';
 import type { Logger } from '../log.js';
 import type { PreparedModule } from '../modules/prepared.js';
-import { type LoadedCheckpoint, loadCheckpoint } from './checkpoint/index.js';
-import {
-  type CheckpointSettings,
-  type CheckpointState,
-  type CheckpointTarget,
-  ComponentCheckpoints,
-  restoreCheckpoint,
-} from './checkpointing.js';
 import { readJournal } from './journal/reader.js';
 import { type JournalRecord, type RecordBody, RecordKind } from './journal/record.js';
 import { ObservationTape } from './journal/tape.js';
@@ -46,32 +38,17 @@ export class DurableComponent implements ComponentJournal {
   /** The live monotonic clock continues the one the journal last recorded (timers' due times). */
   readonly #monoOffset: number;
   #replaying = false;
-  /** The newest checkpoint found at open, until recover() restored it. */
-  #checkpoint: LoadedCheckpoint | null;
-  readonly #checkpointSettings: CheckpointSettings;
-  #checkpoints: ComponentCheckpoints | null = null;
-  /** Timers whose expiry is journaled but whose event was not dispatched yet (a checkpoint keeps them). */
-  readonly #pendingTicks = new Set<number>();
-  #lastConfig: string | null = null;
-  readonly #dir: string;
-  readonly #mode: SyncMode;
 
   /**
    * Reads the journal in `dir` (throws JournalCorruptError on damage before the tail, deleting
    * nothing), drops a torn last record with a log line, and opens the writer after it.
    */
-  constructor(options: { dir: string; component: string; mode: SyncMode; log: Logger; checkpoints?: CheckpointSettings }) {
+  constructor(options: { dir: string; component: string; mode: SyncMode; log: Logger }) {
     const { dir, component, mode, log } = options;
     this.#name = component;
     this.#log = log;
-    this.#dir = dir;
-    this.#mode = mode;
-    this.#checkpointSettings = options.checkpoints ?? {};
-    // The newest checkpoint first (throws CheckpointCorruptError on damage): the journal is read after it.
-    this.#checkpoint = loadCheckpoint(dirname(dir), component, log);
-    const checkpointSeq = this.#checkpoint?.meta.journalSeq ?? 0;
     const journalDir = join(dir, 'journal');
-    const contents = readJournal(journalDir, checkpointSeq);
+    const contents = readJournal(journalDir);
     if (contents.torn) {
       const { file, offset, reason } = contents.torn;
       log.warn(`journal: dropped the torn last record of ${file} at byte offset ${offset} (${reason}); it was never acknowledged`);
@@ -79,9 +56,8 @@ export class DurableComponent implements ComponentJournal {
     }
     this.#records = contents.records;
     const last = contents.records.at(-1);
-    const clock = last ?? (this.#checkpoint ? (this.#checkpoint.meta.state as CheckpointState).clock : null);
-    this.#monoOffset = clock ? clock.monoMs + Math.max(0, Date.now() - clock.wallMs) - performance.now() : 0;
-    const nextSeq = Math.max(last?.seq ?? 0, checkpointSeq) + 1;
+    this.#monoOffset = last ? last.monoMs + Math.max(0, Date.now() - last.wallMs) - performance.now() : 0;
+    const nextSeq = (last?.seq ?? 0) + 1;
     this.#gate = new HeldOutputs(log, nextSeq - 1);
     this.#writer = new JournalWriter({ dir: journalDir, mode, nextSeq, log, onDurable: (seq) => this.#gate.durable(seq) });
     this.#blobs = new ModuleBlobs(join(dir, 'modules'), mode === 'fsync');
@@ -113,15 +89,12 @@ export class DurableComponent implements ComponentJournal {
 
   end(event: ComponentEvent): void {
     const observed = this.#tape.stop();
-    if (event.kind === 'timer') this.#pendingTicks.delete(event.id);
     if (this.#replaying || observed === null) return;
     this.#gate.endEvent(this.#append(bodyOf(event), observed));
   }
 
   timerExpired(id: number): void {
-    if (this.#replaying) return;
-    this.#pendingTicks.add(id);
-    this.#gate.appended(this.#append({ kind: RecordKind.tick, id }, NO_TAPE));
+    if (!this.#replaying) this.#gate.appended(this.#append({ kind: RecordKind.tick, id }, NO_TAPE));
   }
 
   result(call: () => number): number {
@@ -144,7 +117,6 @@ export class DurableComponent implements ComponentJournal {
   /** Appends a config record when `json` differs from the last one the journal holds. */
   noteConfig(json: string, previous: string | null): void {
     if (json !== previous) this.#append({ kind: RecordKind.config, json }, NO_TAPE);
-    this.#lastConfig = json;
   }
 
   /**
@@ -152,25 +124,18 @@ export class DurableComponent implements ComponentJournal {
    * `prepare` turns module bytes into the PreparedModule an upgrade record names.
    */
   async recover(
-    target: RecoveryTarget & CheckpointTarget,
+    target: RecoveryTarget,
     prepare: (bytes: Uint8Array, version: string) => Promise<PreparedModule>,
-  ): Promise<{ events: number; version: string | null; lastConfig: string | null; ms: number; checkpoint: number | null } | null> {
+  ): Promise<{ events: number; version: string | null; lastConfig: string | null; ms: number } | null> {
     const records = this.#records;
-    const checkpoint = this.#checkpoint;
     this.#records = [];
-    this.#checkpoint = null;
-    if (records.length === 0 && !checkpoint) return null;
+    if (records.length === 0) return null;
     const started = performance.now();
-    const fromBlobs = (sha256: string, version: string): Promise<PreparedModule> => prepare(this.#blobs.read(sha256), version);
-    const modules = await prepareNamed(records, fromBlobs);
-    const saved = checkpoint ? (checkpoint.meta.state as CheckpointState) : null;
-    const savedModule = saved ? await fromBlobs(saved.module.sha256, saved.module.version) : null;
+    const modules = await prepareNamed(records, (sha256, version) => prepare(this.#blobs.read(sha256), version));
     const tape = this.#tape;
     this.#replaying = true;
     let result: ReturnType<typeof replayRecords>;
     try {
-      // The checkpoint's pages, module and timers first; then the records after it.
-      if (checkpoint && savedModule) restoreCheckpoint(checkpoint, target, savedModule);
       result = replayRecords(
         records,
         modules,
@@ -182,73 +147,18 @@ export class DurableComponent implements ComponentJournal {
       this.#replaying = false;
     }
     if (result.diverged > 0) this.#log.warn(`journal: ${result.diverged} replayed events differed from their records`);
-    // Timer events whose expiry is journaled but that were not handled: waiting at the checkpoint,
-    // or expired after it. Queued again (a timer's event coalesces with its own waiting one), and
-    // remembered for the next checkpoint.
-    const pending = new Set(saved?.pendingTimers ?? []);
-    for (const { body } of records) {
-      if (body.kind === RecordKind.tick) pending.add(body.id);
-      else if (body.kind === RecordKind.timer) pending.delete(body.id);
-    }
-    for (const id of pending) {
-      this.#pendingTicks.add(id);
-      target.enqueue({ kind: 'timer', id });
-    }
-    let lastConfig: string | null = saved?.lastConfig ?? null;
+    let lastConfig: string | null = null;
     for (const r of records) if (r.body.kind === RecordKind.config) lastConfig = r.body.json;
-    return {
-      events: result.events,
-      version: result.version ?? saved?.module.version ?? null,
-      lastConfig,
-      ms: performance.now() - started,
-      checkpoint: checkpoint?.meta.journalSeq ?? null,
-    };
-  }
-
-  /** From now on, checkpoints by the policy's rule (after recover() or the first load). */
-  startCheckpoints(target: CheckpointTarget): void {
-    if (this.#checkpoints) return;
-    if (!target.pages) {
-      this.#log.warn(
-        "no checkpoints: they need the snapshot policy 'incremental'; the journal is never cut and recovery replays all of it",
-      );
-      return;
-    }
-    const writer = this.#writer;
-    this.#checkpoints = new ComponentCheckpoints({
-      durableDir: dirname(this.#dir),
-      component: this.#name,
-      fsync: this.#mode === 'fsync',
-      target,
-      settings: this.#checkpointSettings,
-      log: this.#log,
-      journal: {
-        journalDir: join(this.#dir, 'journal'),
-        lastSeq: () => writer.lastSeq,
-        rotate: () => writer.rotate(),
-        pendingTimers: () => [...this.#pendingTicks],
-        monoMs: () => this.environment.monotonicMs(),
-        lastConfig: () => this.#lastConfig,
-      },
-    });
+    return { events: result.events, version: result.version, lastConfig, ms: performance.now() - started };
   }
 
   /** Every record appended so far durable, outputs released, the segment closed. */
   async close(): Promise<void> {
-    await this.#checkpoints?.close();
     await this.#writer.close();
   }
 
   #append(body: RecordBody, tape: Buffer): number {
-    const seq = this.#writer.append({
-      wallMs: Date.now(),
-      monoMs: performance.now() + this.#monoOffset,
-      component: this.#name,
-      body,
-      tape,
-    });
-    this.#checkpoints?.recorded(seq);
-    return seq;
+    return this.#writer.append({ wallMs: Date.now(), monoMs: performance.now() + this.#monoOffset, component: this.#name, body, tape });
   }
 }
 

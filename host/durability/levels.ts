@@ -6,7 +6,6 @@
  */
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
-import type { CheckpointSettings } from './checkpointing.js';
 import { DurableComponent } from './durable-component.js';
 
 export const DURABILITY_LEVELS = ['none', 'os', 'fsync'] as const;
@@ -14,13 +13,7 @@ export type Durability = (typeof DURABILITY_LEVELS)[number];
 export const DEFAULT_DURABILITY: Durability = 'fsync';
 
 /** The journal of component `name` under `<dataDir>/durable/<name>/`, or null for `none`. */
-export function openDurable(
-  dataDir: string,
-  name: string,
-  durability: Durability,
-  log: Logger,
-  checkpoints: CheckpointSettings = {},
-): DurableComponent | null {
+export function openDurable(dataDir: string, name: string, durability: Durability, log: Logger): DurableComponent | null {
   if (durability === 'none') return null;
-  return new DurableComponent({ dir: join(dataDir, 'durable', name), component: name, mode: durability, log, checkpoints });
+  return new DurableComponent({ dir: join(dataDir, 'durable', name), component: name, mode: durability, log });
 }

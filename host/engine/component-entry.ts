@@ -61,9 +61,8 @@ export class ComponentEntry {
     const journal = this.#journal;
     const recovered = journal ? await journal.recover(component.recovery, prepare) : null;
     if (recovered) {
-      const from = recovered.checkpoint !== null ? ` after the checkpoint at record ${recovered.checkpoint}` : '';
       this.log.info(
-        `recovered ${recovered.events} events from the journal${from} in ${recovered.ms.toFixed(1)} ms: running ${config.module}@${recovered.version}`,
+        `recovered ${recovered.events} events from the journal in ${recovered.ms.toFixed(1)} ms: running ${config.module}@${recovered.version}`,
       );
       if (recovered.version !== config.version)
         this.log.info(`the journal's ${recovered.version} runs, not the configured ${config.version}`);
@@ -73,7 +72,6 @@ export class ComponentEntry {
       this.log.info(`loaded ${config.module}@${first.version} in ${report.pauseUs} µs`);
     }
     journal?.noteConfig(JSON.stringify(config), recovered?.lastConfig ?? null);
-    journal?.startCheckpoints(component.recovery);
     for (const [channel, l] of config.listen.entries()) {
       const source = l.proto === 'udp' ? await UdpSource.listen(component, channel, l) : await TcpSource.listen(component, channel, l);
       this.#sources.push(source);

@@ -69,11 +69,6 @@ export class JournalWriter {
     return seq;
   }
 
-  /** The next batch starts a new segment: a checkpoint can then remove the ones before whole. */
-  rotate(): void {
-    this.#segmentSize = Number.POSITIVE_INFINITY;
-  }
-
   /** A write that must be durable before any record appended after this call (a module blob). */
   before(write: Promise<unknown>): void {
     this.#before.push(write);
