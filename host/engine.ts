@@ -198,12 +198,12 @@ export class Engine {
     try {
       const module = await this.#moduleFor(entry, target);
       const report = await entry.component.upgrade(module, reason);
-      // The report is an acknowledgement: it leaves once the swap's journal record is durable.
-      await new Promise<void>((durable) => entry.component.outputGate.pass(durable));
       this.#log.info(
         `${name}: ${report.reason} ${report.from} -> ${report.to}: ${report.result}, pause ${report.pauseUs} µs, ` +
           `${report.queued} events queued${report.cause ? ` (${report.cause})` : ''}`,
       );
+      // The report is an acknowledgement: it leaves once the swap's journal record is durable.
+      await new Promise<void>((durable) => entry.component.outputGate.pass(durable));
       return report;
     } catch (e) {
       const to = 'module' in target ? target.module.version : (target.version ?? null);

@@ -9,6 +9,9 @@ import { CrashSite, OneAtATimeUdp, writeUntilDeadTcp, writeUntilDeadUdp } from '
 import type { RunningEngine } from './support/engine-process.js';
 
 const KILLS = 20;
+// A crash checkpoint every 0.5 s (docs/DURABILITY.md): the kills land before, during and after
+// checkpoints, and recovery goes through checkpoint + journal tail, with segments truncated behind.
+process.env.HOTSWAP_CHECKPOINT_MS = '500';
 const site = new CrashSite();
 test.after(() => site.remove());
 

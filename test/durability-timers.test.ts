@@ -8,6 +8,8 @@ import { CrashSite } from './support/crash.js';
 import { waitFor } from './support/wait-for.js';
 
 const site = new CrashSite();
+// A crash checkpoint every 0.5 s: the timer table comes back from a checkpoint, then the journal after it.
+process.env.HOTSWAP_CHECKPOINT_MS = '500';
 test.after(() => site.remove());
 const BEACON = [{ name: 'beacon', version: '1.0.0', tcp: false }];
 

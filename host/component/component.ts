@@ -34,7 +34,7 @@ import { type QuotaRecord, QuotaReports } from './quota-reports.js';
 import { DEFAULT_QUOTAS } from './quotas.js';
 import type { SnapshotPolicy, SwapReport } from './swap.js';
 import { SwapRunner } from './swap-runner.js';
-import { nodeScheduler } from './timers.js';
+import { nodeScheduler, type TimerSnapshot } from './timers.js';
 
 export { DispatchScheduler } from './dispatch-scheduler.js';
 export type { ComponentState } from './dispatcher.js';
@@ -226,11 +226,19 @@ export class Component {
   /** What recovery (host/durability/) replays the journal through; only before the sources open. */
   get recovery() {
     const timers = this.#host.timers;
+    const dispatcher = this.#dispatcher;
     return {
-      replay: (event: ComponentEvent) => this.#dispatcher.replay(event),
+      replay: (event: ComponentEvent) => dispatcher.replay(event),
       replayTimerExpiry: (id: number) => timers.replayExpiry(id),
       resumeTimers: () => timers.resume(),
       enqueue: (event: ComponentEvent) => this.enqueue(event),
+      memory: this.memory,
+      pages: this.pageCheckpoint,
+      get module() {
+        return dispatcher.module;
+      },
+      timerSnapshot: () => timers.snapshot(),
+      restoreTimers: (snapshot: TimerSnapshot) => timers.restore(snapshot),
     };
   }
 

@@ -14,7 +14,9 @@ import type { ComponentEvent } from '../component/events.js';
 import type { ComponentJournal, OutputGate } from '../component/journal-port.js';
 import type { Logger } from '../log.js';
 import type { PreparedModule } from '../modules/prepared.js';
-import { readJournal } from './journal/reader.js';
+import { type LoadedCheckpoint, loadCheckpoint } from './checkpoint/index.js';
+import { type CheckpointState, CrashCheckpoints } from './crash-checkpoints.js';
+import { deleteSegmentsThrough, readJournal } from './journal/reader.js';
 import { type JournalRecord, type RecordBody, RecordKind } from './journal/record.js';
 import { ObservationTape } from './journal/tape.js';
 import { JournalWriter, type SyncMode } from './journal/writer.js';
@@ -33,8 +35,17 @@ export class DurableComponent implements ComponentJournal {
   readonly #gate: HeldOutputs;
   readonly #writer: JournalWriter;
   readonly #blobs: ModuleBlobs;
-  /** The records read at open, until recover() replayed them. */
+  readonly #dir: string;
+  readonly #journalDir: string;
+  readonly #fsync: boolean;
+  /** The newest crash checkpoint at open (null: none), until recover() restored it. */
+  #checkpoint: LoadedCheckpoint | null;
+  /** The records read at open (after the checkpoint), until recover() replayed them. */
   #records: JournalRecord[];
+  /** Timer ids that expired and whose timer event was not handled yet (a checkpoint keeps them). */
+  readonly #unhandledTimers = new Set<number>();
+  #lastConfig: string | null = null;
+  #checkpoints: CrashCheckpoints | null = null;
   /** The live monotonic clock continues the one the journal last recorded (timers' due times). */
   readonly #monoOffset: number;
   #replaying = false;
@@ -48,7 +59,14 @@ export class DurableComponent implements ComponentJournal {
     this.#name = component;
     this.#log = log;
     const journalDir = join(dir, 'journal');
-    const contents = readJournal(journalDir);
+    this.#dir = dir;
+    this.#journalDir = journalDir;
+    this.#fsync = mode === 'fsync';
+    // The checkpoint first: the journal is read from the record after it.
+    this.#checkpoint = loadCheckpoint(join(dir, '..'), component, log);
+    const meta = this.#checkpoint?.meta;
+    const covered = meta?.journalSeq ?? 0;
+    const contents = readJournal(journalDir, covered);
     if (contents.torn) {
       const { file, offset, reason } = contents.torn;
       log.warn(`journal: dropped the torn last record of ${file} at byte offset ${offset} (${reason}); it was never acknowledged`);
@@ -56,8 +74,10 @@ export class DurableComponent implements ComponentJournal {
     }
     this.#records = contents.records;
     const last = contents.records.at(-1);
-    this.#monoOffset = last ? last.monoMs + Math.max(0, Date.now() - last.wallMs) - performance.now() : 0;
-    const nextSeq = (last?.seq ?? 0) + 1;
+    const clock = last ?? (meta ? (meta.state as CheckpointState & { clock: { wallMs: number; monoMs: number } }).clock : null);
+    this.#monoOffset = clock ? clock.monoMs + Math.max(0, Date.now() - clock.wallMs) - performance.now() : 0;
+    // Records the checkpoint covers may be missing from the journal (never durable): go on after it.
+    const nextSeq = Math.max(last?.seq ?? 0, covered) + 1;
     this.#gate = new HeldOutputs(log, nextSeq - 1);
     this.#writer = new JournalWriter({ dir: journalDir, mode, nextSeq, log, onDurable: (seq) => this.#gate.durable(seq) });
     this.#blobs = new ModuleBlobs(join(dir, 'modules'), mode === 'fsync');
@@ -90,11 +110,14 @@ export class DurableComponent implements ComponentJournal {
   end(event: ComponentEvent): void {
     const observed = this.#tape.stop();
     if (this.#replaying || observed === null) return;
+    if (event.kind === 'timer') this.#unhandledTimers.delete(event.id);
     this.#gate.endEvent(this.#append(bodyOf(event), observed));
   }
 
   timerExpired(id: number): void {
-    if (!this.#replaying) this.#gate.appended(this.#append({ kind: RecordKind.tick, id }, NO_TAPE));
+    if (this.#replaying) return;
+    this.#unhandledTimers.add(id);
+    this.#gate.appended(this.#append({ kind: RecordKind.tick, id }, NO_TAPE));
   }
 
   result(call: () => number): number {
@@ -117,6 +140,7 @@ export class DurableComponent implements ComponentJournal {
   /** Appends a config record when `json` differs from the last one the journal holds. */
   noteConfig(json: string, previous: string | null): void {
     if (json !== previous) this.#append({ kind: RecordKind.config, json }, NO_TAPE);
+    this.#lastConfig = json;
   }
 
   /**
@@ -128,32 +152,85 @@ export class DurableComponent implements ComponentJournal {
     prepare: (bytes: Uint8Array, version: string) => Promise<PreparedModule>,
   ): Promise<{ events: number; version: string | null; lastConfig: string | null; ms: number } | null> {
     const records = this.#records;
+    const checkpoint = this.#checkpoint;
     this.#records = [];
-    if (records.length === 0) return null;
+    this.#checkpoint = null;
+    if (records.length === 0 && !checkpoint) return null;
     const started = performance.now();
-    const modules = await prepareNamed(records, (sha256, version) => prepare(this.#blobs.read(sha256), version));
+    const state = checkpoint ? (checkpoint.meta.state as CheckpointState) : null;
+    const blob = (sha256: string, version: string) => prepare(this.#blobs.read(sha256), version);
+    const first = state?.module ? await blob(state.module.sha256, state.module.version) : null;
+    const modules = await prepareNamed(records, blob);
     const tape = this.#tape;
     this.#replaying = true;
     let result: ReturnType<typeof replayRecords>;
     try {
+      if (checkpoint && state) {
+        // The pages, then the module over them (RESTART: its memory is initialised), then the timers.
+        checkpoint.restoreInto(target.memory, target.pages ?? undefined);
+        if (first) target.replay({ kind: 'upgrade', module: first, reason: 'upgrade', done: () => {} });
+        target.restoreTimers(state.timers);
+        for (const id of state.unhandledTimers) this.#unhandledTimers.add(id);
+      }
       result = replayRecords(
         records,
         modules,
         target,
         { observe: (observed) => tape.replay(observed), diverged: () => tape.diverged },
         this.#log,
+        this.#unhandledTimers,
       );
     } finally {
       this.#replaying = false;
     }
     if (result.diverged > 0) this.#log.warn(`journal: ${result.diverged} replayed events differed from their records`);
-    let lastConfig: string | null = null;
+    let lastConfig: string | null = state?.config ?? null;
     for (const r of records) if (r.body.kind === RecordKind.config) lastConfig = r.body.json;
-    return { events: result.events, version: result.version, lastConfig, ms: performance.now() - started };
+    const version = result.version ?? first?.version ?? null;
+    if (checkpoint) this.#log.info(`checkpoint at record ${checkpoint.meta.journalSeq} restored (${checkpoint.bytes} bytes read)`);
+    return { events: result.events, version, lastConfig, ms: performance.now() - started };
+  }
+
+  /**
+   * From now on, crash checkpoints of `target`'s memory (when its snapshot policy keeps the
+   * dirty-page shadow they are written from); the journal behind each one is deleted.
+   */
+  startCheckpoints(target: RecoveryTarget): void {
+    const pages = target.pages;
+    if (!pages || this.#checkpoints) return;
+    const writer = this.#writer;
+    this.#checkpoints = new CrashCheckpoints({
+      dir: join(this.#dir, '..'),
+      component: this.#name,
+      memory: target.memory,
+      pages,
+      fsync: this.#fsync,
+      log: this.#log,
+      fromSeq: writer.lastSeq,
+      lastSeq: () => writer.lastSeq,
+      state: () => this.#stateNow(target),
+      truncate: (seq) => {
+        writer.roll();
+        const deleted = deleteSegmentsThrough(this.#journalDir, seq);
+        if (deleted > 0) this.#log.debug(`journal: ${deleted} segments behind the checkpoint at record ${seq} deleted`);
+      },
+    });
+  }
+
+  #stateNow(target: RecoveryTarget): CheckpointState & { clock: { wallMs: number; monoMs: number } } {
+    const m = target.module;
+    return {
+      module: m ? { sha256: m.sha256, version: m.version } : null,
+      timers: target.timerSnapshot(),
+      unhandledTimers: [...this.#unhandledTimers],
+      config: this.#lastConfig,
+      clock: { wallMs: Date.now(), monoMs: performance.now() + this.#monoOffset },
+    };
   }
 
   /** Every record appended so far durable, outputs released, the segment closed. */
   async close(): Promise<void> {
+    await this.#checkpoints?.close();
     await this.#writer.close();
   }
 

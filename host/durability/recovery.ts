@@ -5,7 +5,10 @@
  * they name; timer expiries move the timer table as they did. Then the timers are re-armed at
  * their due times, and timer events that expired but were never handled are queued again.
  */
+import type { DirtyPageCheckpoint } from '../abi/checkpoint.js';
+import type { PersistentMemory } from '../abi/memory.js';
 import type { ComponentEvent } from '../component/events.js';
+import type { TimerSnapshot } from '../component/timers.js';
 import type { Logger } from '../log.js';
 import type { PreparedModule } from '../modules/prepared.js';
 import { type JournalRecord, RecordKind } from './journal/record.js';
@@ -19,6 +22,14 @@ export interface RecoveryTarget {
   /** Re-arms every timer at its due time on the live clock. */
   resumeTimers(): void;
   enqueue(event: ComponentEvent): boolean;
+  readonly memory: PersistentMemory;
+  /** The dirty-page checkpoint a crash checkpoint writes from (null: snapshot policy not incremental). */
+  readonly pages: DirtyPageCheckpoint | null;
+  /** The module running now. */
+  readonly module: PreparedModule | null;
+  timerSnapshot(): TimerSnapshot;
+  /** Puts the timer table of a checkpoint back (due times on the journal's continuous clock). */
+  restoreTimers(snapshot: TimerSnapshot): void;
 }
 
 /** What the journal does for each record replayed (the DurableComponent). */
@@ -55,10 +66,10 @@ export function replayRecords(
   target: RecoveryTarget,
   hooks: ReplayHooks,
   log: Logger,
+  /** Timers that expired and whose event was not handled (from the checkpoint; updated here). */
+  unhandled: Set<number>,
 ): ReplayResult {
   const result: ReplayResult = { events: 0, upgrades: 0, diverged: 0, version: null };
-  /** Timers that expired and whose event was not handled before the crash. */
-  const unhandled = new Set<number>();
   for (const r of records) {
     const b = r.body;
     if (b.kind === RecordKind.tick) {

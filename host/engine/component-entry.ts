@@ -72,6 +72,7 @@ export class ComponentEntry {
       this.log.info(`loaded ${config.module}@${first.version} in ${report.pauseUs} µs`);
     }
     journal?.noteConfig(JSON.stringify(config), recovered?.lastConfig ?? null);
+    journal?.startCheckpoints(component.recovery);
     for (const [channel, l] of config.listen.entries()) {
       const source = l.proto === 'udp' ? await UdpSource.listen(component, channel, l) : await TcpSource.listen(component, channel, l);
       this.#sources.push(source);

@@ -5,7 +5,7 @@
  * sequence, damage in an earlier segment) stops recovery with JournalCorruptError, which names
  * the file and the byte offset; nothing is deleted, the operator decides.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeRecord, type JournalRecord } from './record.js';
 
@@ -44,6 +44,22 @@ export function listSegments(dir: string): string[] {
   return names.filter((n) => SEGMENT_PATTERN.test(n)).sort();
 }
 
+/**
+ * Deletes the segments whose records all have seq <= `seq` (a checkpoint covers them): each
+ * segment whose successor starts at or below seq + 1. The newest segment always stays.
+ */
+export function deleteSegmentsThrough(dir: string, seq: number): number {
+  const segments = listSegments(dir);
+  let deleted = 0;
+  for (let i = 0; i + 1 < segments.length; i++) {
+    const nextFirst = Number(SEGMENT_PATTERN.exec(segments[i + 1]!)![1]);
+    if (nextFirst > seq + 1) break;
+    rmSync(join(dir, segments[i]!));
+    deleted++;
+  }
+  return deleted;
+}
+
 /** Every record of the journal in `dir` with seq > `after` (records at or below are skipped, still checked). */
 export function readJournal(dir: string, after = 0): JournalContents {
   const segments = listSegments(dir);
@@ -70,7 +86,8 @@ export function readJournal(dir: string, after = 0): JournalContents {
         throw new JournalCorruptError(file, offset, result.reason);
       }
       const { record, length } = result;
-      if (expected !== -1 && record.seq !== expected)
+      // A gap is allowed only up to a checkpoint (`after`): records it covers may be lost.
+      if (expected !== -1 && record.seq !== expected && record.seq > after + 1)
         throw new JournalCorruptError(file, offset, `sequence number ${record.seq} where ${expected} was expected`);
       if (expected === -1 && index === 0 && name !== segmentName(record.seq))
         throw new JournalCorruptError(file, offset, `the first record's sequence number ${record.seq} does not match the file name`);

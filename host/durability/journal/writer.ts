@@ -74,6 +74,11 @@ export class JournalWriter {
     this.#before.push(write);
   }
 
+  /** The next batch starts a new segment (so the current one can be deleted behind a checkpoint). */
+  roll(): void {
+    this.#segmentSize = Number.POSITIVE_INFINITY;
+  }
+
   /** Waits until every record appended so far is durable (or the writer failed). */
   async flush(): Promise<void> {
     this.#kick();
