@@ -2,5 +2,4 @@
 export { type CheckpointFile, checkpointDir, listCheckpointFiles } from './files.js';
 export { CheckpointCorruptError, type CheckpointKind } from './format.js';
 export { type LoadedCheckpoint, loadCheckpoint } from './loader.js';
-export { CheckpointPolicy, type CheckpointPolicyOptions, DEFAULT_EVERY_MS, DEFAULT_EVERY_RECORDS } from './policy.js';
 export { type CheckpointMeta, type CheckpointResult, CheckpointWriter, type CheckpointWriterOptions } from './writer.js';
