@@ -45,6 +45,7 @@ const RULES: Record<string, FileRule> = {
     timeoutS: 480,
     why: '20 SIGKILLs of the real engine, each followed by a restart (3-5 s on a loaded machine)',
   },
+  'durability-upgrade-kill.test.ts': { timeoutS: 300, why: 'three SIGKILLs and restarts of the real engine around CLI upgrades' },
   'rip-interop.test.ts': {
     alone: true,
     timeoutS: 240,

@@ -32,7 +32,12 @@ test('a timer due in 16 s, engine killed after 5 s and restarted 2 s later, fire
   // Until it fires, the timer counts down from what was left at the crash, never from a fresh
   // 16 s; once it fired, DUE answers -1 (it is no longer set).
   const first = Number(await client.request('DUE'));
-  assert.ok(first <= 16_000 - (back - ready), `due in ${first} ms, ${((back - ready) / 1000).toFixed(1)} s after the first start`);
+  // -1: it fired already, which only a restart slower than the timer allows (a loaded machine).
+  const left = 16_000 - (back - ready);
+  assert.ok(
+    first === -1 ? back - before >= 16_000 - 100 : first <= left,
+    `due in ${first} ms, ${((back - ready) / 1000).toFixed(1)} s after the first start`,
+  );
   await waitFor(async () => (await client.request('DUE')) === '-1', { what: 'the 16 s timer to fire', timeoutMs: 14_000, intervalMs: 50 });
   const firedAfterInit = performance.now() - before;
   console.log(

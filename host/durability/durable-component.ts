@@ -111,7 +111,15 @@ export class DurableComponent implements ComponentJournal {
     const observed = this.#tape.stop();
     if (this.#replaying || observed === null) return;
     if (event.kind === 'timer') this.#unhandledTimers.delete(event.id);
-    this.#gate.endEvent(this.#append(bodyOf(event), observed));
+    let seq: number;
+    try {
+      seq = this.#append(bodyOf(event), observed);
+    } catch (e) {
+      // Not journaled, so its outputs must never leave: held behind a record that never comes.
+      this.#log.error(`journal: ${event.kind} event not recorded (${(e as Error).message}); its outputs are held`);
+      seq = Number.MAX_SAFE_INTEGER;
+    }
+    this.#gate.endEvent(seq);
   }
 
   timerExpired(id: number): void {

@@ -73,8 +73,7 @@ export class ByteSink {
     this.#len = at + n;
     return at;
   }
-  // Each writer reserves first and then reads #buf: `this.#buf.write…(v, this.reserve(n))` would
-  // write into the old buffer whenever reserve() grows it (the callee is evaluated first).
+  // Each writer reserves first, then reads #buf: reserve() may replace it with a larger one.
   u8(v: number): void {
     const at = this.reserve(1);
     this.#buf[at] = v;
