@@ -31,7 +31,9 @@ export function listCheckpointFiles(dir: string): CheckpointFile[] {
   try {
     names = readdirSync(dir);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    // No directory (or a file where one would be): no checkpoint; writing one will say why.
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
     throw e;
   }
   const files: CheckpointFile[] = [];

@@ -2,4 +2,5 @@
 export { type CheckpointFile, checkpointDir, listCheckpointFiles } from './files.js';
 export { CheckpointCorruptError, type CheckpointKind } from './format.js';
 export { type LoadedCheckpoint, loadCheckpoint } from './loader.js';
-export { type CheckpointMeta, type CheckpointResult, CheckpointWriter, type CheckpointWriterOptions } from './writer.js';
+export type { CheckpointMeta, CheckpointResult, CheckpointWriterOptions } from './types.js';
+export { CheckpointWriter } from './writer.js';

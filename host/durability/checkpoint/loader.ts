@@ -18,7 +18,7 @@ import {
   pageBlockSize,
   TRAILER_SIZE,
 } from './format.js';
-import type { CheckpointMeta } from './writer.js';
+import type { CheckpointMeta } from './types.js';
 
 const PAGE = DIRTY_PAGE_SIZE;
 const PAGES = MEMORY_BASE >>> DIRTY_PAGE_SHIFT;
