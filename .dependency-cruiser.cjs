@@ -1,7 +1,7 @@
 /**
  * The host's layers, lowest first; a file may import from its own layer or any layer below,
  * never from one above (docs/ARCHITECTURE.md, "Layers"):
- *   abi → modules → component → capabilities, sources → repository → engine (+ config) → control → cli
+ *   abi → modules → component → capabilities, sources → repository → durability → engine (+ config) → control → cli
  * host/log.ts, host/paths.ts and host/schema.ts are leaf utilities anyone may import; host/index.ts
  * is the package's public API and no host file imports it. host/testing/ (wasm-hotswap/testing)
  * may import component/ and below, and nothing imports it. `npm run check:deps`.
@@ -12,6 +12,7 @@ const layers = [
   ['component', '^host/component/'],
   ['capabilities and sources', '^host/(capabilities|sources)/'],
   ['repository', '^host/repository/'],
+  ['durability', '^host/durability/'],
   ['engine', '^host/(engine\\.ts|engine/|config)'],
   ['control', '^host/control/'],
   ['cli', '^host/cli/'],

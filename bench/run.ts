@@ -31,10 +31,12 @@ const CASES: Case[] = [
   { name: 'dispatch', script: 'cases/dispatch.ts', flags: ['--expose-gc'], limitS: [600, 180] },
   { name: 'quota_cost', script: 'cases/quota-cost.ts', flags: ['--expose-gc'], limitS: [600, 180] },
   { name: 'udp', script: 'cases/udp.ts', limitS: [900, 300] },
+  { name: 'durability', script: 'cases/durability.ts', limitS: [600, 240] },
   { name: 'safety', script: 'cases/safety.ts', flags: ['--expose-gc'], limitS: [300, 120] },
   { name: 'instrumentation', script: 'cases/instrumentation.ts', limitS: [300, 120] },
   { name: 'memory', script: 'cases/memory.ts', flags: ['--expose-gc'], limitS: [300, 120] },
   { name: 'control_latency', script: 'cases/control-latency.ts', limitS: [180, 90] },
+  { name: 'checkpoint', script: 'cases/checkpoint.ts', limitS: [600, 180] },
   { name: 'erlang', script: 'peers/erlang.ts', limitS: [1800, 1800] }, // may apt-get install erlang-base first
   { name: 'node_restart', script: 'peers/node-restart.ts', limitS: [300, 120] },
 ];

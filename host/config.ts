@@ -8,6 +8,7 @@ import { DEFAULT_PROBATION, type DispatchLimits, type ProbationConfig } from './
 import { DEFAULT_QUOTAS, type QuotaLimits } from './component/quotas.js';
 import type { SnapshotPolicy } from './component/swap.js';
 import { type CheckedComponent, type CheckedConfig, type DeployAllowList, ENGINE_CONFIG_SCHEMA } from './config/schema.js';
+import type { Durability } from './durability/levels.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevelName } from './log.js';
 import { DEFAULT_FUEL, type FuelBudgets } from './modules/fuel-budgets.js';
 import { defaultConfigPath } from './paths.js';
@@ -44,6 +45,8 @@ export interface ComponentConfig {
   /** Health check after an upgrade (absent: DEFAULT_PROBATION); see docs/SAFETY.md. */
   probation?: ProbationConfig;
   snapshot: SnapshotPolicy;
+  /** What survives a crash (docs/DURABILITY.md); absent: `fsync`. Applies when the engine keeps journals. */
+  durability?: Durability;
   wasi: boolean;
   /** Host capabilities granted to the component's modules (none unless named). */
   capabilities?: CapabilitiesConfig;
@@ -168,6 +171,7 @@ export function componentFromChecked(c: CheckedComponent, where: string, fail: (
     },
     probation: { ...DEFAULT_PROBATION, ...c.probation },
     snapshot: c.snapshot,
+    durability: c.durability,
     wasi: c.wasi,
     capabilities: parseCapabilities(c.capabilities, `${where}.capabilities`, fail),
   };

@@ -10,12 +10,14 @@ import {
   DEFAULT_DISPATCH,
   DispatchScheduler,
   type FaultRecord,
+  openGate,
   UpgradeInProgress,
 } from './component/component.js';
 import { type EventTap, noTap } from './component/events.js';
 import { ModuleFactory } from './component/module-factory.js';
 import type { SwapReport } from './component/swap.js';
 import type { ComponentConfig, EngineConfig } from './config.js';
+import { DEFAULT_DURABILITY, openDurable } from './durability/levels.js';
 import { Attempts, isRefusal, type Rejection, type UpgradeLog } from './engine/attempts.js';
 import { ComponentEntry } from './engine/component-entry.js';
 import { type DeploymentFile, Deployments } from './engine/deployments.js';
@@ -54,6 +56,12 @@ export interface EngineOptions {
   history?: UpgradeLog;
   /** Where the components created and removed at runtime are kept (absent: not kept). */
   deployments?: DeploymentFile;
+  /**
+   * Keep each component's journal under `<dataDir>/durable/` at its `durability` setting and
+   * recover from it on start (docs/DURABILITY.md). `hotswap start` (ControlPlane) sets it; an
+   * embedded engine opts in, so two programs in one directory never replay each other's.
+   */
+  durable?: boolean;
 }
 
 export class Engine {
@@ -74,6 +82,7 @@ export class Engine {
   readonly #scheduler: DispatchScheduler;
   /** Components created and removed at runtime (POST/DELETE /v1/components). */
   readonly deployments: Deployments;
+  readonly #durable: boolean;
 
   private constructor(config: EngineConfig, options: EngineOptions) {
     this.config = config;
@@ -85,6 +94,7 @@ export class Engine {
     this.#scheduler = new DispatchScheduler({ ...DEFAULT_DISPATCH, ...config.dispatch });
     const self = { has: (n: string) => this.#entries.has(n), start: (c: ComponentConfig) => this.#startComponent(c) };
     this.deployments = new Deployments({ ...self, stop: (n) => this.#stopComponent(n) }, config.deploy, options.deployments, this.#log);
+    this.#durable = options.durable === true;
   }
 
   /** Creates every configured component, loads its module, and opens its sockets. */
@@ -102,6 +112,9 @@ export class Engine {
   }
 
   async #startComponent(config: ComponentConfig): Promise<void> {
+    const log = this.#log.child(config.name);
+    const durability = config.durability ?? DEFAULT_DURABILITY;
+    const journal = this.#durable ? openDurable(this.config.dataDir, config.name, durability, log) : null;
     const entry = new ComponentEntry(
       config,
       {
@@ -111,13 +124,17 @@ export class Engine {
         rollback: (verdict) => this.#rollBackAutomatically(config.name, verdict),
         scheduler: this.#scheduler,
       },
-      this.#log.child(config.name),
+      log,
+      journal,
     );
     this.#entries.set(config.name, entry); // registered first: stop() closes what start() opened
-    await entry.start(async () => {
-      const stored = await this.repository.get(config.module, config.version);
-      return this.prepare(config.name, stored.bytes, config.version);
-    });
+    await entry.start(
+      async () => {
+        const stored = await this.repository.get(config.module, config.version);
+        return this.prepare(config.name, stored.bytes, config.version);
+      },
+      (bytes, version) => this.prepare(config.name, bytes, version),
+    );
     // From now on every swap and fault is recorded; the first load is not an attempt to record.
     entry.component.on({
       onSwap: (report, replaced) => {
@@ -177,7 +194,11 @@ export class Engine {
 
   /** Checks, compiles and warms up module bytes for a component, off the critical path. */
   async prepare(name: string, bytes: Uint8Array, version?: string): Promise<PreparedModule> {
-    return this.prepareFor(this.#entry(name).config, bytes, version);
+    const entry = this.#entry(name);
+    const module = await this.prepareFor(entry.config, bytes, version);
+    // Crash survival: the bytes of a module a component may run are kept where recovery finds them.
+    entry.keepModule(module, bytes);
+    return module;
   }
 
   /** The same for a component not created yet (POST /v1/components with module bytes). */
@@ -204,6 +225,8 @@ export class Engine {
         `${name}: ${report.reason} ${report.from} -> ${report.to}: ${report.result}, pause ${report.pauseUs} µs, ` +
           `${report.queued} events queued${report.cause ? ` (${report.cause})` : ''}`,
       );
+      // The report is an acknowledgement: it leaves once the swap's journal record is durable.
+      await new Promise<void>((durable) => entry.component.outputGate.pass(durable));
       return report;
     } catch (e) {
       const to = 'module' in target ? target.module.version : (target.version ?? null);
@@ -286,12 +309,17 @@ export class Engine {
   #deliverBus(to: string, from: string, bytes: Buffer, repliable = true): number {
     const target = this.#entries.get(to);
     if (!target) return HostResult.unknownPeer;
-    const queued = target.component.enqueue({
-      kind: 'message',
-      channel: BUS_CHANNEL,
-      peer: from,
-      payload: bytes,
-      ...(repliable ? { replyTo: { reply: (answer: Buffer) => this.#deliverBus(from, to, answer, false) } } : {}),
+    let queued = true;
+    // A bus message leaves its sender: it waits for the sender's record like a datagram would.
+    // Held, it answers ok; a full queue then refuses it at release (the target counts it).
+    (this.#entries.get(from)?.component.outputGate ?? openGate).pass(() => {
+      queued = target.component.enqueue({
+        kind: 'message',
+        channel: BUS_CHANNEL,
+        peer: from,
+        payload: bytes,
+        ...(repliable ? { replyTo: { reply: (answer: Buffer) => this.#deliverBus(from, to, answer, false) } } : {}),
+      });
     });
     // A full queue refuses the message: the sender learns it (the target counts it as dropped).
     return queued ? HostResult.ok : HostResult.quotaExceeded;

@@ -42,6 +42,11 @@ const RULES: Record<string, FileRule> = {
   'quota-corpus-wild.test.ts': { alone: true, why: 'asserts the control API p99 while a module attacks through its imports' },
   'quota-corpus-two.test.ts': { alone: true, why: 'asserts the control API p99 while a module attacks through its imports' },
   'authors-scaffold.test.ts': { timeoutS: 300, why: 'npm install and two release builds (asc -O3) in a project outside the repository' },
+  'durability-kill.test.ts': {
+    timeoutS: 480,
+    why: '20 SIGKILLs of the real engine, each followed by a restart (3-5 s on a loaded machine)',
+  },
+  'durability-upgrade-kill.test.ts': { timeoutS: 300, why: 'three SIGKILLs and restarts of the real engine around CLI upgrades' },
   'rip-interop.test.ts': {
     alone: true,
     timeoutS: 240,

@@ -85,6 +85,7 @@ test('defaults fill in everything the file leaves out', () => {
       limits: { memoryBytes: 512 * 1024 * 1024, moduleBytes: 4 * 1024 * 1024, fuel: DEFAULT_FUEL },
       probation: DEFAULT_PROBATION,
       snapshot: 'incremental',
+      durability: 'fsync',
       wasi: false,
       capabilities: {},
     },
@@ -198,7 +199,7 @@ test('"logLevel": "warning" is refused with the levels it could be', () => {
   assert.equal(problems({ ...kv(), logLevel: 'warning' }), ['logLevel must be one of debug, info, warn, error (got "warning")']);
   refused(
     { ...kv({ logLevel: 'debug' }) },
-    'components[0].logLevel is not a known field (known: name, module, version, listen, signals, limits, probation, snapshot, wasi, capabilities)',
+    'components[0].logLevel is not a known field (known: name, module, version, listen, signals, limits, probation, snapshot, durability, wasi, capabilities)',
   );
 });
 

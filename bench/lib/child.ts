@@ -72,8 +72,8 @@ export class ServerProcess {
     this.port = port;
   }
 
-  static start(impl: 'engine' | 'dgram', timeoutMs = 60_000): Promise<ServerProcess> {
-    const child = spawn(process.execPath, nodeArgs('lib/serve-kv.ts', ['--impl', impl]), { stdio: ['pipe', 'pipe', 'inherit'] });
+  static start(impl: 'engine' | 'dgram', timeoutMs = 60_000, extra: readonly string[] = []): Promise<ServerProcess> {
+    const child = spawn(process.execPath, nodeArgs('lib/serve-kv.ts', ['--impl', impl, ...extra]), { stdio: ['pipe', 'pipe', 'inherit'] });
     return new Promise((resolve, reject) => {
       let server: ServerProcess | null = null;
       const timer = setTimeout(() => {

@@ -10,6 +10,7 @@ import type { Component } from '../../host/component/component.js';
 import type { ComponentEvent, ReplyTarget } from '../../host/component/events.js';
 import type { SnapshotPolicy, SwapReport } from '../../host/component/swap.js';
 import type { ComponentConfig, EngineConfig, ListenConfig } from '../../host/config.js';
+import type { Durability } from '../../host/durability/levels.js';
 import { Engine, type EngineOptions } from '../../host/engine.js';
 import type { PreparedModule } from '../../host/modules/prepared.js';
 import { bundledModulesDir } from '../../host/paths.js';
@@ -22,6 +23,7 @@ export interface KvComponentSpec {
   version?: string;
   snapshot?: SnapshotPolicy;
   listen?: ListenConfig[];
+  durability?: Durability;
 }
 
 export function engineConfig(components: KvComponentSpec[]): EngineConfig {
@@ -38,6 +40,7 @@ export function engineConfig(components: KvComponentSpec[]): EngineConfig {
         signals: [],
         limits: { memoryBytes: MEMORY_BYTES, moduleBytes: 4 * 1024 * 1024 },
         snapshot: c.snapshot ?? 'incremental',
+        ...(c.durability ? { durability: c.durability } : {}),
         wasi: false,
       }),
     ),

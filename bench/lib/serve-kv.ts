@@ -3,7 +3,10 @@
  * engine (Engine.start with one kv component on a UDP port 0) or the plain-Node dgram baseline
  * (bench/peers/dgram-kv-server.ts), so both are driven and measured the same way.
  *
- *   node --import tsx bench/lib/serve-kv.ts --impl engine|dgram
+ *   node --import tsx bench/lib/serve-kv.ts --impl engine|dgram [--durability none|os|fsync]
+ *
+ * With --durability the engine keeps kv's journal (a temporary data directory) at that setting
+ * (docs/DURABILITY.md); without it, the engine runs as an embedded one does: no journal.
  *
  * Prints `listening <port>`, then answers commands read from stdin, one per line, each with one
  * `result <json>` line on stdout (the engine's own log lines may appear in between):
@@ -20,6 +23,7 @@
  */
 import { createInterface } from 'node:readline';
 import type { SwapReport } from '../../host/component/swap.js';
+import type { Durability } from '../../host/durability/levels.js';
 import type { Engine } from '../../host/engine.js';
 import type { PreparedModule } from '../../host/modules/prepared.js';
 import { type KvServer, startKvServer } from '../peers/dgram-kv-server.js';
@@ -33,6 +37,7 @@ function arg(name: string, fallback: string): string {
 }
 
 const impl = arg('--impl', 'engine');
+const durability = arg('--durability', '');
 const maxSeconds = Number(arg('--max-seconds', '600'));
 const say = (kind: string, value: unknown): void =>
   void process.stdout.write(`${kind} ${typeof value === 'string' ? value : JSON.stringify(value)}\n`);
@@ -46,10 +51,14 @@ interface Server {
 
 async function engineServer(): Promise<Server> {
   let swapStartUs = 0;
+  const level = durability === '' ? undefined : (durability as Durability);
   const engine: Engine = await startKvEngine(
-    [{ name: 'kv', listen: [{ proto: 'udp', host: '127.0.0.1', port: 0 }] }],
-    // The swap starts when the upgrade event leaves the queue: the one moment #dispatch sees it.
-    { tap: { beforeDispatch: (_c, event) => void (event.kind === 'upgrade' && (swapStartUs = monotonicUs())) } },
+    [{ name: 'kv', listen: [{ proto: 'udp', host: '127.0.0.1', port: 0 }], ...(level ? { durability: level } : {}) }],
+    {
+      // The swap starts when the upgrade event leaves the queue: the one moment #dispatch sees it.
+      tap: { beforeDispatch: (_c, event) => void (event.kind === 'upgrade' && (swapStartUs = monotonicUs())) },
+      ...(level ? { durable: true } : {}),
+    },
   );
   const component = engine.component('kv');
   const modules: PreparedModule[] = [await prepareKv(engine, 'kv', '1.0.0'), await prepareKv(engine, 'kv', '2.0.0')];

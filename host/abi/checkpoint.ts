@@ -2,6 +2,7 @@
 // the module marked dirty, so a swap copies and a rollback restores only what changed.
 import { ARENA_OFFSET, DIRTY_MAP_OFFSET, DIRTY_PAGE_SHIFT, INBOX_OFFSET, MEMORY_BASE } from './abi.js';
 import type { PersistentMemory } from './memory.js';
+import { ShadowCapture } from './shadow-capture.js';
 
 const PAGE = 1 << DIRTY_PAGE_SHIFT;
 const PAGES = MEMORY_BASE >>> DIRTY_PAGE_SHIFT;
@@ -20,7 +21,9 @@ const FIRST_TRACKED_AFTER = ARENA_OFFSET >>> DIRTY_PAGE_SHIFT;
  * `rollback()` copies back exactly the pages written since then.
  *
  * This replaces the full snapshot (PersistentMemory.snapshot), whose cost grows with the data
- * (docs/SAFETY.md). The shadow is also what a future crash checkpoint writes to disk.
+ * (docs/SAFETY.md). The shadow is also what a crash checkpoint writes to disk: `sync()` also
+ * remembers which shadow pages changed since the last disk capture, and `captureForDisk()` freezes
+ * them for a writer that copies them out over many event-loop turns (docs/CHECKPOINTS.md).
  */
 export class DirtyPageCheckpoint {
   readonly #memory: PersistentMemory;
@@ -28,6 +31,12 @@ export class DirtyPageCheckpoint {
   #shadow: Buffer = Buffer.alloc(0);
   /** Pages below the high-water mark at the last sync: what the shadow covers for sure. */
   #syncedLimit = 0;
+  /** One past the highest page ever copied into the shadow: what a full disk capture covers. */
+  #highestSynced = 0;
+  /** Pages whose shadow bytes changed since the last disk capture, one byte per page. */
+  readonly #sinceDisk = new Uint8Array(PAGES);
+  /** The disk capture still being written, whose frozen pages a sync must not lose. */
+  #capture: ShadowCapture | null = null;
 
   constructor(memory: PersistentMemory) {
     this.#memory = memory;
@@ -41,7 +50,7 @@ export class DirtyPageCheckpoint {
   /** Number of pages currently marked dirty. */
   dirtyPages(): number {
     let n = 0;
-    this.#forEachDirty(PAGES, () => void n++);
+    this.#forEachDirty(PAGES, () => ++n > 0);
     return n;
   }
 
@@ -52,18 +61,81 @@ export class DirtyPageCheckpoint {
    * which keeps the sync at the start of a swap short.
    */
   sync(): number {
+    return this.#sync(Number.POSITIVE_INFINITY);
+  }
+
+  /**
+   * Copies at most `maxPages` dirty pages into the shadow: a step of catching up after a burst of
+   * writes, one event-loop turn at a time, so that the full `sync()` that follows is short. Until
+   * that full sync the shadow is not a consistent image (a swap's rollback always syncs fully
+   * first). Returns the pages copied; fewer than `maxPages` means nothing was left.
+   */
+  syncSome(maxPages: number): number {
+    return this.#sync(maxPages);
+  }
+
+  #sync(maxPages: number): number {
     const bytes = new Uint8Array(this.#memory.memory.buffer);
     const map = this.#map();
     const limit = this.#limit();
+    // Sized for every page in use at once: growing it page by page while a large sync runs (the
+    // first one after a restore) copied the shadow over and over.
+    this.#ensureShadow(limit);
     let copied = 0;
     this.#forEachDirty(limit, (page) => {
+      if (copied >= maxPages) return false;
       this.#ensureShadow(page + 1);
+      this.#capture?.preserve(page, this.#shadow);
       this.#shadow.set(bytes.subarray(page * PAGE, page * PAGE + PAGE), page * PAGE);
       map[page] = 0;
+      this.#sinceDisk[page] = 1;
+      if (page >= this.#highestSynced) this.#highestSynced = page + 1;
       copied++;
+      return true;
     });
-    this.#syncedLimit = limit;
+    if (copied < maxPages) this.#syncedLimit = limit;
     return copied;
+  }
+
+  /**
+   * Freezes the shadow's pages for a disk checkpoint: those changed since the previous capture,
+   * or, when `full`, every page the shadow holds. Call it right after `sync()`, between two events,
+   * so the shadow is the state the checkpoint describes. Until the capture releases a page (or is
+   * closed), a later sync keeps a copy of that page's frozen bytes before overwriting it, so the
+   * writer may take the pages over many event-loop turns. One capture at a time.
+   */
+  captureForDisk(full: boolean): ShadowCapture {
+    if (this.#capture) throw new Error('dirty-page checkpoint: a disk capture is still open; close it before the next one');
+    const pages: number[] = [];
+    const since = this.#sinceDisk;
+    if (full) {
+      for (let page = 0; page < this.#highestSynced; page++) if (page < FIRST_UNTRACKED || page >= FIRST_TRACKED_AFTER) pages.push(page);
+      since.fill(0);
+    } else {
+      const words = new Uint32Array(since.buffer, 0, PAGES >>> 2);
+      for (let w = 0; w < words.length; w++) {
+        if (words[w] === 0) continue;
+        for (let page = w << 2; page < (w << 2) + 4; page++) if (since[page]) pages.push(page);
+        words[w] = 0;
+      }
+    }
+    const capture = new ShadowCapture(
+      Uint32Array.from(pages),
+      PAGE,
+      PAGES,
+      (page) => this.#shadowPage(page),
+      () => {
+        this.#capture = null;
+      },
+    );
+    this.#capture = capture;
+    return capture;
+  }
+
+  /** The shadow's bytes of one page (a view; zeros for a page the shadow never held). */
+  #shadowPage(page: number): Uint8Array {
+    const start = page * PAGE;
+    return start + PAGE <= this.#shadow.length ? this.#shadow.subarray(start, start + PAGE) : new Uint8Array(PAGE);
   }
 
   /**
@@ -81,6 +153,7 @@ export class DirtyPageCheckpoint {
       else bytes.fill(0, start, start + PAGE); // never synced: it was still zero
       map[page] = 0;
       restored++;
+      return true;
     });
     return restored;
   }
@@ -90,10 +163,10 @@ export class DirtyPageCheckpoint {
   }
 
   /**
-   * Visits dirty pages, skipping four clean pages per 32-bit word read. (Not 64-bit words: a
+   * Visits dirty pages until `visit` returns false, skipping four clean pages per 32-bit word read. (Not 64-bit words: a
    * BigUint64Array read allocates a BigInt, which made a scan of the whole map cost ~40 µs.)
    */
-  #forEachDirty(limitPages: number, visit: (page: number) => void): void {
+  #forEachDirty(limitPages: number, visit: (page: number) => boolean): void {
     const words = new Uint32Array(this.#memory.memory.buffer, DIRTY_MAP_OFFSET, PAGES >>> 2);
     const map = this.#map();
     const end = Math.min(words.length, Math.ceil(limitPages / 4));
@@ -105,7 +178,7 @@ export class DirtyPageCheckpoint {
           map[page] = 0; // inbox or map pages: transient, never part of the rollback copy
           continue;
         }
-        visit(page);
+        if (visit(page) === false) return;
       }
     }
   }

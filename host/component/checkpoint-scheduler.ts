@@ -17,6 +17,10 @@ export class CheckpointScheduler {
     this.#checkpoint = checkpoint;
   }
 
+  get checkpoint(): DirtyPageCheckpoint {
+    return this.#checkpoint;
+  }
+
   /** The queue just went idle: sync soon, unless a sync is already planned. */
   idle(): void {
     if (this.#timer || this.#stopped) return;

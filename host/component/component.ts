@@ -25,6 +25,7 @@ import { type ComponentState, Dispatcher } from './dispatcher.js';
 import { type ComponentEvent, type EventKind, noTap } from './events.js';
 import { type FaultRecord, FaultRecovery } from './fault-recovery.js';
 import { Instantiator } from './instantiator.js';
+import { type OutputGate, openGate } from './journal-port.js';
 import { type Channel, ModuleHost } from './module-host.js';
 import { type ComponentOptions, DEFAULT_QUEUE_EVENTS } from './options.js';
 import { PauseClock } from './pause-clock.js';
@@ -33,11 +34,12 @@ import { type QuotaRecord, QuotaReports } from './quota-reports.js';
 import { DEFAULT_QUOTAS } from './quotas.js';
 import type { SnapshotPolicy, SwapReport } from './swap.js';
 import { SwapRunner } from './swap-runner.js';
-import { nodeScheduler } from './timers.js';
+import { nodeScheduler, type TimerSnapshot } from './timers.js';
 
 export { DispatchScheduler } from './dispatch-scheduler.js';
 export type { ComponentState } from './dispatcher.js';
 export { describeEvent, type FaultRecord } from './fault-recovery.js';
+export { type OutputGate, openGate } from './journal-port.js';
 export type { BusDeliver, Channel } from './module-host.js';
 export {
   type ComponentOptions,
@@ -95,12 +97,15 @@ export class Component {
   readonly #faults: FaultRecovery;
   readonly #sync: CheckpointScheduler | null;
   readonly #reports: QuotaReports | null;
+  readonly #gate: OutputGate;
 
   constructor(options: ComponentOptions) {
     this.name = options.name;
     this.#policy = options.policy;
     this.memory = new PersistentMemory({ memoryBase: options.policy.memoryBase, maxBytes: options.policy.maxPages * 65536 });
-    this.environment = options.environment ?? systemEnvironment;
+    const journal = options.journal;
+    this.environment = journal?.environment ?? options.environment ?? systemEnvironment;
+    this.#gate = journal?.gate ?? openGate;
     this.signals = options.signals ?? [];
     this.#log = options.logger ?? new Logger(options.name);
     const snapshotPolicy: SnapshotPolicy = options.snapshotPolicy ?? (options.policy.trackDirtyPages ? 'incremental' : 'always');
@@ -115,7 +120,11 @@ export class Component {
       environment: this.environment,
       log,
       bus: options.bus,
-      fireTimer: (id) => this.enqueue({ kind: 'timer', id }),
+      fireTimer: (id) => {
+        journal?.timerExpired(id);
+        this.enqueue({ kind: 'timer', id });
+      },
+      journal,
       quotas: limits,
       violated: (resource) => this.#faults.quotaViolation(resource),
       windowEnded: () => this.#reports?.report(),
@@ -134,7 +143,8 @@ export class Component {
           scheduler: nodeScheduler,
         })
       : null;
-    const instantiator = new Instantiator(this.#host, options.capabilities, log);
+    const capabilities = journal ? journal.capabilities(options.capabilities) : options.capabilities;
+    const instantiator = new Instantiator(this.#host, capabilities, log);
     const pause = new PauseClock((report, replaced) => {
       for (const l of this.#listeners) l.onSwap?.(report, replaced);
     });
@@ -142,6 +152,7 @@ export class Component {
       name: this.name,
       host: this.#host,
       tap: options.tap ?? noTap,
+      journal,
       pause,
       log,
       scheduler: options.scheduler ?? new DispatchScheduler(), // alone (tests, benches): its own
@@ -158,7 +169,9 @@ export class Component {
       recorded: (fault) => {
         for (const l of this.#listeners) l.onFault?.(fault);
       },
-      verdict: rollback ?? ((verdict) => log.warn(`not rolling back (no rollback handler): ${verdict}`)),
+      // A replayed verdict is not acted on: the rollback it caused is a journal record of its own.
+      verdict: (verdict) =>
+        journal?.replaying ? undefined : (rollback ?? ((v) => log.warn(`not rolling back (no rollback handler): ${v}`)))(verdict),
       ...(limits ? { quotaFaults: limits.quotaFaults } : {}),
     });
     this.#swaps = new SwapRunner({
@@ -192,6 +205,10 @@ export class Component {
   get module(): PreparedModule | null {
     return this.#dispatcher.module;
   }
+  /** The dirty-page checkpoint (snapshot policy 'incremental'): what a crash checkpoint writes to disk. */
+  get pageCheckpoint(): DirtyPageCheckpoint | null {
+    return this.#sync?.checkpoint ?? null;
+  }
   get policy(): ModulePolicy {
     return this.#policy;
   }
@@ -200,6 +217,30 @@ export class Component {
   }
   get upgradeInFlight(): boolean {
     return this.#swaps.inFlight;
+  }
+
+  /** Where the component's outputs pass: held until their event is durable (a journal), or open. */
+  get outputGate(): OutputGate {
+    return this.#gate;
+  }
+
+  /** What recovery (host/durability/) replays the journal through; only before the sources open. */
+  get recovery() {
+    const timers = this.#host.timers;
+    const dispatcher = this.#dispatcher;
+    return {
+      replay: (event: ComponentEvent) => dispatcher.replay(event),
+      replayTimerExpiry: (id: number) => timers.replayExpiry(id),
+      resumeTimers: () => timers.resume(),
+      enqueue: (event: ComponentEvent) => this.enqueue(event),
+      memory: this.memory,
+      pages: this.pageCheckpoint,
+      get module() {
+        return dispatcher.module;
+      },
+      timerSnapshot: () => timers.snapshot(),
+      restoreTimers: (snapshot: TimerSnapshot) => timers.restore(snapshot),
+    };
   }
 
   on(listener: Listener): void {

@@ -13,6 +13,7 @@ import type { DispatchScheduler, Sliceable } from './dispatch-scheduler.js';
 import { EventQueue } from './event-queue.js';
 import type { ComponentEvent, EventKind, EventTap, UpgradeEvent } from './events.js';
 import type { ModuleInstance } from './instance.js';
+import type { ComponentJournal } from './journal-port.js';
 import type { ModuleHost } from './module-host.js';
 import type { PauseClock } from './pause-clock.js';
 
@@ -37,6 +38,7 @@ export class Dispatcher implements Sliceable {
   readonly #memory: PersistentMemory;
   readonly #host: ModuleHost;
   readonly #tap: EventTap;
+  readonly #journal: ComponentJournal | undefined;
   readonly #pause: PauseClock;
   readonly #log: Logger;
   readonly #handled: Record<EventKind, number> = { message: 0, timer: 0, signal: 0, upgrade: 0 };
@@ -68,6 +70,7 @@ export class Dispatcher implements Sliceable {
     name: string;
     host: ModuleHost;
     tap: EventTap;
+    journal?: ComponentJournal | undefined;
     pause: PauseClock;
     log: Logger;
     scheduler: DispatchScheduler;
@@ -77,6 +80,7 @@ export class Dispatcher implements Sliceable {
     this.#host = options.host;
     this.#memory = options.host.memory;
     this.#tap = options.tap;
+    this.#journal = options.journal;
     this.#pause = options.pause;
     this.#log = options.log;
     this.#scheduler = options.scheduler;
@@ -257,9 +261,28 @@ export class Dispatcher implements Sliceable {
     for (const resume of waiting) resume();
   }
 
-  /** THE place every event passes before it reaches the module (journal seam: the tap). */
+  /** Recovery: dispatches a journaled event again, now (the journal is replaying; the queue is empty). */
+  replay(event: ComponentEvent): void {
+    this.#dispatch(event);
+  }
+
+  /** THE place every event passes before it reaches the module: the tap, and the journal around it. */
   #dispatch(event: ComponentEvent): void {
     this.#tap.beforeDispatch(this.#name, event);
+    const journal = this.#journal;
+    if (!journal) {
+      this.#run(event);
+      return;
+    }
+    journal.begin(event);
+    try {
+      this.#run(event);
+    } finally {
+      journal.end(event);
+    }
+  }
+
+  #run(event: ComponentEvent): void {
     this.#host.beginEvent(); // the callback's import quotas start whole (a swap's TERM + RESTART share one)
     if (event.kind === 'upgrade') {
       this.#handlers!.swap(event);

@@ -4,10 +4,12 @@
  * component's import quotas (quotas.ts): every call a module makes to the host passes here.
  */
 import { BUS_CHANNEL, HostResult } from '../abi/abi.js';
+import type { ImportGate } from '../abi/import-gate.js';
 import { type Environment, type HostServices, levelName } from '../abi/imports.js';
 import type { PersistentMemory } from '../abi/memory.js';
 import type { Logger, LogLevelName } from '../log.js';
 import type { ReplyTarget } from './events.js';
+import type { ComponentJournal } from './journal-port.js';
 import { ImportQuotas, type QuotaLimits, type QuotaResource, type Suppressed } from './quotas.js';
 import { nodeScheduler, type Scheduler, TimerTable } from './timers.js';
 
@@ -27,7 +29,7 @@ export class ModuleHost implements HostServices {
   /** The import quotas; null when the owner turned them off (a benchmark's baseline). */
   readonly quotas: ImportQuotas | null;
   /** What buildImports asks before each call; absent without quotas. */
-  readonly gate?: ImportQuotas;
+  readonly gate?: ImportGate;
   /**
    * Where hs.reply goes: set by the dispatcher around each message (a plain field, so the hot
    * path costs one store before and one after the call into the module).
@@ -37,6 +39,8 @@ export class ModuleHost implements HostServices {
   readonly #log: Logger;
   readonly #bus: BusDeliver | undefined;
   readonly #channels = new Map<number, Channel>();
+  /** Crash survival: results and admissions recorded (or replayed), logs not repeated by a replay. */
+  readonly #journal: ComponentJournal | undefined;
   #output = '';
 
   constructor(options: {
@@ -54,6 +58,7 @@ export class ModuleHost implements HostServices {
     /** A per-second window with activity ended. */
     windowEnded?: () => void;
     scheduler?: Scheduler;
+    journal?: ComponentJournal | undefined;
   }) {
     this.#name = options.name;
     this.memory = options.memory;
@@ -74,7 +79,11 @@ export class ModuleHost implements HostServices {
           },
         })
       : null;
-    if (this.quotas) this.gate = this.quotas;
+    this.#journal = options.journal;
+    const q = this.quotas;
+    const j = options.journal;
+    if (q)
+      this.gate = j ? { send: (n) => j.admitted(() => q.send(n)), log: (n) => j.admitted(() => q.log(n)), output: (n) => q.output(n) } : q;
   }
 
   /**
@@ -113,12 +122,22 @@ export class ModuleHost implements HostServices {
   }
 
   reply(bytes: Buffer): number {
+    const journal = this.#journal;
+    return journal ? journal.result(() => this.#reply(bytes)) : this.#reply(bytes);
+  }
+
+  send(channel: number, peer: string, bytes: Buffer): number {
+    const journal = this.#journal;
+    return journal ? journal.result(() => this.#send(channel, peer, bytes)) : this.#send(channel, peer, bytes);
+  }
+
+  #reply(bytes: Buffer): number {
     const target = this.replyTo;
     if (!target) return HostResult.noCurrentMessage;
     return target.reply(bytes);
   }
 
-  send(channel: number, peer: string, bytes: Buffer): number {
+  #send(channel: number, peer: string, bytes: Buffer): number {
     if (channel === BUS_CHANNEL) {
       if (!this.#bus) return HostResult.unknownPeer;
       const result = this.#bus(peer, this.#name, bytes);
@@ -131,6 +150,7 @@ export class ModuleHost implements HostServices {
   }
 
   log(level: number, text: string): void {
+    if (this.#journal?.replaying) return;
     this.#log.log(levelName(level) as LogLevelName, text);
   }
 

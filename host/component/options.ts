@@ -9,6 +9,7 @@ import type { Logger } from '../log.js';
 import type { ModulePolicy } from '../modules/check.js';
 import type { DispatchScheduler } from './dispatch-scheduler.js';
 import type { EventTap } from './events.js';
+import type { ComponentJournal } from './journal-port.js';
 import type { BusDeliver } from './module-host.js';
 import type { QuotaLimits } from './quotas.js';
 import type { SnapshotPolicy } from './swap.js';
@@ -66,4 +67,6 @@ export interface ComponentOptions {
    * `environment` on the same clock, a test harness runs time virtually (host/testing/).
    */
   timers?: Scheduler;
+  /** Crash survival (host/durability/): sees every event, observation and output; absent: none. */
+  journal?: ComponentJournal;
 }

@@ -122,6 +122,30 @@ export class TimerTable {
     this.#timers.clear();
   }
 
+  /**
+   * Recovery: what #expire did to timer `id` when it fired before a crash (a one-shot goes, a
+   * repeat moves to its next due time), without firing it: the journal holds its event.
+   */
+  replayExpiry(id: number): void {
+    const t = this.#timers.get(id);
+    if (!t) return;
+    if (t.repeatMs > 0) t.due += t.repeatMs;
+    else this.cancel(id);
+  }
+
+  /**
+   * Recovery: every timer re-armed at its due time on the clock as it is now. A repeating timer
+   * that was due while the engine was down fires once now, then on its old grid.
+   */
+  resume(): void {
+    const now = this.#now();
+    for (const [id, t] of this.#timers) {
+      this.#scheduler.clearTimeout(t.handle);
+      if (t.repeatMs > 0 && t.due < now) t.due += Math.floor((now - t.due) / t.repeatMs) * t.repeatMs;
+      t.handle = this.#schedule(id, Math.max(0, t.due - now));
+    }
+  }
+
   #put(id: number, due: number, repeatMs: number): void {
     const handle = this.#schedule(id, Math.max(0, due - this.#now()));
     this.#timers.set(id, { due, repeatMs, handle });

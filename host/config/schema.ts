@@ -4,6 +4,7 @@ import { MEMORY_BASE, SIGNALS } from '../abi/abi.js';
 import { CAPABILITIES_SCHEMA } from '../capabilities/config.js';
 import type { QuotaLimits } from '../component/quotas.js';
 import type { SnapshotPolicy } from '../component/swap.js';
+import { DEFAULT_DURABILITY, DURABILITY_LEVELS, type Durability } from '../durability/levels.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevelName } from '../log.js';
 import { DEFAULT_MEMORY_BYTES, DEFAULT_MODULE_BYTES } from '../modules/check.js';
 import { DEFAULT_FUEL, type FuelBudgets, MAX_FUEL } from '../modules/fuel-budgets.js';
@@ -90,6 +91,8 @@ export const COMPONENT_SCHEMA = {
       },
     },
     snapshot: { enum: SNAPSHOT_POLICIES, default: 'incremental' },
+    // Crash survival (docs/DURABILITY.md): the journal and what an acknowledged output survives.
+    durability: { enum: DURABILITY_LEVELS, default: DEFAULT_DURABILITY },
     wasi: { type: 'boolean', default: false },
     capabilities: CAPABILITIES_SCHEMA,
   },
@@ -183,6 +186,7 @@ export type CheckedComponent = {
   limits: { memoryBytes: number; moduleBytes: number; fuel?: false | Partial<FuelBudgets>; queueEvents?: number } & Partial<QuotaLimits>;
   probation?: { windowMs?: number; maxFaults?: number };
   snapshot: SnapshotPolicy;
+  durability: Durability;
   wasi: boolean;
   /** Normalised (settings flattened to text) by parseCapabilities. */
   capabilities?: unknown;

@@ -63,7 +63,9 @@ export class ControlPlane {
       if (registered.length > 0) log.info(`repository: registered bundled ${registered.join(', ')}`);
       const { bundled: _b, ...engineOptions } = options;
       // The engine records every swap, fault and refusal in the history itself.
+      // The data directory is this process's: the engine keeps its journals there (docs/DURABILITY.md).
       engine = await Engine.start(config, {
+        durable: true,
         ...engineOptions,
         logger: log,
         repository: store,

@@ -1,10 +1,11 @@
 // A host-owned TCP listener speaking a line protocol: one line, one message event.
 import net from 'node:net';
 import { HostResult, INBOX_CAPACITY } from '../abi/abi.js';
-import type { Channel, Component } from '../component/component.js';
+import type { Channel, Component, OutputGate } from '../component/component.js';
 import type { ListenAddress } from './address.js';
 
 const NEWLINE = 0x0a;
+const NEWLINE_BYTES = Buffer.from('\n');
 
 /**
  * A host-owned TCP listener speaking a line protocol: every line is one message event and every
@@ -20,14 +21,17 @@ export class TcpSource implements Channel {
   readonly #connections = new Map<number, net.Socket>();
   #nextId = 1;
   #address: ListenAddress = { host: '', port: 0 };
+  /** Lines leave once the event that made them is durable (the component's journal), or at once. */
+  readonly #gate: OutputGate;
 
-  private constructor(server: net.Server) {
+  private constructor(server: net.Server, gate: OutputGate) {
     this.#server = server;
+    this.#gate = gate;
   }
 
   static async listen(component: Component, channel: number, at: ListenAddress): Promise<TcpSource> {
     const server = net.createServer({ noDelay: true });
-    const source = new TcpSource(server);
+    const source = new TcpSource(server, component.outputGate);
     server.on('connection', (socket) => source.#accept(component, channel, socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', (e) => reject(new Error(`tcp ${at.host}:${at.port} for ${component.name}: ${e.message}`, { cause: e })));
@@ -47,7 +51,8 @@ export class TcpSource implements Channel {
     const id = this.#nextId++;
     const peer = `tcp#${id}`;
     this.#connections.set(id, socket);
-    const replyTo = { reply: (bytes: Buffer): number => writeLine(socket, bytes) };
+    const gate = this.#gate;
+    const replyTo = { reply: (bytes: Buffer): number => writeLine(socket, bytes, gate) };
     let pending: Buffer = Buffer.alloc(0);
     let paused = false;
     /** Queues the complete lines in `pending` until the component's queue is at high water. */
@@ -91,7 +96,7 @@ export class TcpSource implements Channel {
     const id = peer.startsWith('tcp#') ? Number(peer.slice(4)) : NaN;
     const socket = this.#connections.get(id);
     if (!socket) return HostResult.unknownPeer;
-    return writeLine(socket, bytes);
+    return writeLine(socket, bytes, this.#gate);
   }
 
   close(): Promise<void> {
@@ -100,8 +105,9 @@ export class TcpSource implements Channel {
   }
 }
 
-function writeLine(socket: net.Socket, bytes: Buffer): number {
+function writeLine(socket: net.Socket, bytes: Buffer, gate: OutputGate): number {
   if (!socket.writable) return HostResult.unknownPeer;
-  socket.write(Buffer.concat([bytes, Buffer.from('\n')]));
+  const line = Buffer.concat([bytes, NEWLINE_BYTES]);
+  gate.pass(() => socket.writable && socket.write(line));
   return HostResult.ok;
 }

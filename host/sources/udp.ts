@@ -1,7 +1,7 @@
 // A host-owned UDP socket feeding one component: one datagram, one message event.
 import dgram from 'node:dgram';
 import { HostResult } from '../abi/abi.js';
-import type { Channel, Component } from '../component/component.js';
+import type { Channel, Component, OutputGate } from '../component/component.js';
 import { type ListenAddress, parseHostPort } from './address.js';
 
 export type { ListenAddress } from './address.js';
@@ -17,10 +17,13 @@ export class UdpSource implements Channel {
   readonly kind = 'udp';
   readonly #socket: dgram.Socket;
   readonly #address: ListenAddress;
+  /** Datagrams leave once the event that made them is durable (the component's journal), or at once. */
+  readonly #gate: OutputGate;
 
-  private constructor(socket: dgram.Socket, address: ListenAddress) {
+  private constructor(socket: dgram.Socket, address: ListenAddress, gate: OutputGate) {
     this.#socket = socket;
     this.#address = address;
+    this.#gate = gate;
   }
 
   static async listen(component: Component, channel: number, at: ListenAddress): Promise<UdpSource> {
@@ -33,7 +36,7 @@ export class UdpSource implements Channel {
       socket.bind(at.port, at.host, () => resolve());
     });
     const bound = socket.address();
-    const source = new UdpSource(socket, { host: bound.address, port: bound.port });
+    const source = new UdpSource(socket, { host: bound.address, port: bound.port }, component.outputGate);
     socket.on('error', () => {}); // send errors are reported by send()'s result, not as crashes
     socket.on('message', (payload, rinfo) => {
       // Refused when the queue is full: the component counts it as dropped.
@@ -61,7 +64,7 @@ export class UdpSource implements Channel {
 
   #sendTo(bytes: Buffer, port: number, host: string): number {
     if (bytes.byteLength > 65507) return HostResult.tooLarge;
-    this.#socket.send(bytes, port, host);
+    this.#gate.pass(() => this.#socket.send(bytes, port, host));
     return HostResult.ok;
   }
 

@@ -39,7 +39,12 @@ export interface RunningEngine {
 }
 
 /** Starts an engine whose listeners all use port 0; the bound ports are read from its log. */
-export async function startEngine(components: ComponentSpec[], extraConfig: Record<string, unknown> = {}): Promise<RunningEngine> {
+export async function startEngine(
+  components: ComponentSpec[],
+  extraConfig: Record<string, unknown> = {},
+  /** How long the engine may take to be ready (a restart that replays a journal on a loaded machine). */
+  readyTimeoutMs = 15000,
+): Promise<RunningEngine> {
   const dataDir = mkdtempSync(join(tmpdir(), 'hotswap-test-'));
   const config = {
     dataDir,
@@ -102,8 +107,8 @@ export async function startEngine(components: ComponentSpec[], extraConfig: Reco
 
   let ready: RegExpMatchArray;
   try {
-    ready = await waitForOutput(/control endpoint on http:\/\/([\d.]+:\d+)/);
-    await waitForOutput(/ready: /);
+    ready = await waitForOutput(/control endpoint on http:\/\/([\d.]+:\d+)/, readyTimeoutMs);
+    await waitForOutput(/ready: /, readyTimeoutMs);
   } catch (e) {
     // An engine that never became ready must not outlive the test: it would keep the test
     // process alive until the runner's deadline, hiding the real failure behind a timeout.

@@ -1,0 +1,91 @@
+/**
+ * What crash survival costs (docs/DURABILITY.md): kv over real UDP sockets, the server and the
+ * load generator in separate processes, with the engine at each `durability` setting (none, os,
+ * fsync) and the plain-Node dgram + Map server as the baseline, in interleaved rounds (the order
+ * rotates each round, so a machine getting busier does not favour one side). Reports requests/s,
+ * median and p99 latency per setting, each setting's throughput against `none` and against dgram,
+ * and the median latency each setting adds over `none`.
+ *
+ *   node --import tsx bench/cases/durability.ts [--quick]
+ */
+import { progress, runCase } from '../lib/case.js';
+import { runJson, ServerProcess } from '../lib/child.js';
+import { round } from '../peers/stats.js';
+
+type Side = 'dgram' | 'none' | 'os' | 'fsync';
+const SIDES: readonly Side[] = ['dgram', 'none', 'os', 'fsync'];
+
+interface Run {
+  rps: number;
+  p50: number;
+  p99: number;
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+
+async function once(side: Side, mix: string, seconds: number): Promise<Run> {
+  const server = await ServerProcess.start(side === 'dgram' ? 'dgram' : 'engine', 180_000, side === 'dgram' ? [] : ['--durability', side]);
+  try {
+    const r = await runJson(
+      'peers/udp-load.ts',
+      [
+        '--port',
+        String(server.port),
+        '--mix',
+        mix,
+        '--seconds',
+        String(seconds),
+        '--count',
+        '50000000',
+        '--window',
+        '32',
+        '--keys',
+        '1024',
+      ],
+      (seconds + 90) * 1000,
+    );
+    const lat = r.latency_us as { p50: number; p99: number };
+    return { rps: Number(r.rps), p50: lat.p50, p99: lat.p99 };
+  } finally {
+    await server.close();
+  }
+}
+
+export async function measureDurability(quick: boolean): Promise<unknown> {
+  const rounds = quick ? 1 : 3;
+  const seconds = quick ? 2 : 5;
+  const mix = 'mixed';
+  const runs: Record<Side, Run[]> = { dgram: [], none: [], os: [], fsync: [] };
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < SIDES.length; i++) {
+      const side = SIDES[(i + r) % SIDES.length]!;
+      const run = await once(side, mix, seconds);
+      progress('durability', `round ${r + 1} ${side}: ${run.rps} rps, p50 ${run.p50} µs, p99 ${run.p99} µs`);
+      runs[side].push(run);
+    }
+  }
+  const pick = (side: Side) => ({
+    rps: Math.round(median(runs[side].map((x) => x.rps))),
+    latency_us: { p50: median(runs[side].map((x) => x.p50)), p99: median(runs[side].map((x) => x.p99)) },
+  });
+  const sides = Object.fromEntries(SIDES.map((s) => [s, pick(s)])) as Record<Side, ReturnType<typeof pick>>;
+  const settings = (['none', 'os', 'fsync'] as const).map((s) => ({
+    durability: s,
+    ...sides[s],
+    ratio_vs_none: round(sides[s].rps / sides.none.rps, 3),
+    ratio_vs_dgram: round(sides[s].rps / sides.dgram.rps, 3),
+    added_median_latency_us: round(sides[s].latency_us.p50 - sides.none.latency_us.p50, 1),
+  }));
+  return {
+    mode: quick ? 'quick' : 'full',
+    mix,
+    rounds,
+    seconds_per_run: seconds,
+    dgram: sides.dgram,
+    settings,
+    fsync_ratio_vs_none: settings[2]!.ratio_vs_none,
+    fsync_added_median_latency_us: settings[2]!.added_median_latency_us,
+  };
+}
+
+runCase(import.meta.url, (o) => measureDurability(o.quick));

@@ -1,0 +1,28 @@
+// The crash-checkpoint rows of the benchmark's target table (bench/cases/checkpoint.ts,
+// docs/CHECKPOINTS.md): the checkpoint pause under load and the recovery time.
+import type { Json, TargetRow } from './report.js';
+
+export function checkpointTargets(c: Json | undefined): TargetRow[] {
+  const measured = c && !('error' in c) && !('skipped' in c) ? c : undefined;
+  const why = `not measured: ${String(c?.error ?? c?.skipped ?? 'not run')}`;
+  const p = measured?.pause;
+  const r = measured?.recovery;
+  return [
+    {
+      measure: `Checkpoint pause (request()) with ${p?.keys?.toLocaleString('en') ?? '1,000,000'} kv keys under load`,
+      target: 'p99 ≤ 5 ms',
+      measured: p
+        ? `p50 ${p.pause_ms.p50} ms, p99 ${p.pause_ms.p99} ms wall (CPU p99 ${p.pause_cpu_ms?.p99 ?? 'n/a'} ms); longest write slice p99 ${p.max_slice_ms.p99} ms; ${p.checkpoints} checkpoints; SETs/s ${p.load.sets_per_s.ratio}× of none`
+        : why,
+      met: p ? p.pause_ms.p99 <= 5 : null,
+    },
+    {
+      measure: `Recovery of ${r?.persistent_mib ?? 240} MiB from a checkpoint chain + 100k journal records (warm page cache)`,
+      target: '< 1 s',
+      measured: r
+        ? `${r.ms.total.p50} ms (load ${r.ms.scan_and_check.p50}, restore ${r.ms.restore.p50}, shadow ${r.ms.shadow_sync.p50}, journal read ${r.ms.read_100k_journal_records?.p50 ?? 'n/a'}, replay ${r.ms.replay_100k_sets.p50}); a memcpy of the state took ${r.baseline_ms.memcpy_state} ms`
+        : why,
+      met: r ? r.ms.total.p50 < 1000 : null,
+    },
+  ];
+}

@@ -1,0 +1,253 @@
+/**
+ * The journal's record format: how one event (and what it observed) is laid out in bytes, and
+ * read back. Little-endian throughout; docs/DURABILITY.md draws the same layout.
+ *
+ *   0  u32 length        the whole record, header included
+ *   4  u32 crc32         zlib's CRC-32 of bytes [8, length)
+ *   8  u32 seq (low)     12 u32 seq (high): 1, 2, 3, ... with no gap, across segments
+ *  16  f64 wall ms       Date.now() when the record was appended
+ *  24  f64 monotonic ms  the component's monotonic clock then (continued across restarts)
+ *  32  u8  kind          RecordKind
+ *  33  u8  n, n bytes    the component's name
+ *      ...               the kind's body (see encodeBody), then u32 + the tape (what it observed)
+ */
+import { crc32 } from 'node:zlib';
+
+export const HEADER_BYTES = 33;
+/** A record longer than this is damage, not data (the largest is a 64 KiB message plus its tape). */
+export const MAX_RECORD_BYTES = 16 * 1024 * 1024;
+
+export enum RecordKind {
+  message = 1,
+  timer = 2,
+  signal = 3,
+  upgrade = 4,
+  /** A timer expired (its table changed: a one-shot went, a repeat moved on); no module call. */
+  tick = 5,
+  /** The component's configuration at a start, when it differs from the last one journaled. */
+  config = 6,
+}
+
+export type RecordBody =
+  | { kind: RecordKind.message; channel: number; iface: number; peer: string; payload: Buffer; repliable: boolean }
+  | { kind: RecordKind.timer; id: number }
+  | { kind: RecordKind.tick; id: number }
+  | { kind: RecordKind.signal; signo: number; name: string }
+  | { kind: RecordKind.upgrade; reason: 'upgrade' | 'rollback'; module: string; version: string; sha256: string }
+  | { kind: RecordKind.config; json: string };
+
+export interface JournalRecord {
+  seq: number;
+  wallMs: number;
+  monoMs: number;
+  component: string;
+  body: RecordBody;
+  tape: Buffer;
+}
+
+/** A growable byte buffer records are encoded into, one after another (the writer's batch). */
+export class ByteSink {
+  #buf: Buffer;
+  #len = 0;
+
+  constructor(initial = 1 << 16) {
+    this.#buf = Buffer.allocUnsafe(initial);
+  }
+  get length(): number {
+    return this.#len;
+  }
+  /** The bytes written so far (a view: valid until the next write or reset). */
+  view(): Buffer {
+    return this.#buf.subarray(0, this.#len);
+  }
+  reset(): void {
+    this.#len = 0;
+  }
+  reserve(n: number): number {
+    const at = this.#len;
+    if (at + n > this.#buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, at + n));
+      this.#buf.copy(bigger, 0, 0, at);
+      this.#buf = bigger;
+    }
+    this.#len = at + n;
+    return at;
+  }
+  // Each writer reserves first, then reads #buf: reserve() may replace it with a larger one.
+  u8(v: number): void {
+    const at = this.reserve(1);
+    this.#buf[at] = v;
+  }
+  u16(v: number): void {
+    const at = this.reserve(2);
+    this.#buf.writeUInt16LE(v, at);
+  }
+  u32(v: number): void {
+    const at = this.reserve(4);
+    this.#buf.writeUInt32LE(v >>> 0, at);
+  }
+  i32(v: number): void {
+    const at = this.reserve(4);
+    this.#buf.writeInt32LE(v | 0, at);
+  }
+  f64(v: number): void {
+    const at = this.reserve(8);
+    this.#buf.writeDoubleLE(v, at);
+  }
+  bytes(b: Uint8Array): void {
+    const at = this.reserve(b.byteLength);
+    this.#buf.set(b, at);
+  }
+  /** A short string: u8 length + UTF-8 (names, versions). */
+  shortText(s: string): void {
+    const b = Buffer.from(s, 'utf8');
+    if (b.byteLength > 255) throw new Error(`journal: "${s.slice(0, 40)}…" is longer than 255 bytes`);
+    this.u8(b.byteLength);
+    this.bytes(b);
+  }
+  /** Patches a u32 at `at` (a length or CRC written once the rest is known). */
+  setU32(at: number, v: number): void {
+    this.#buf.writeUInt32LE(v >>> 0, at);
+  }
+  crcOf(from: number, to: number): number {
+    return crc32(this.#buf.subarray(from, to));
+  }
+}
+
+/** Appends one whole record to `sink`; returns its length in bytes. */
+export function encodeRecord(sink: ByteSink, r: JournalRecord): number {
+  const start = sink.reserve(8); // length and CRC, patched below
+  sink.u32(r.seq % 2 ** 32);
+  sink.u32(Math.floor(r.seq / 2 ** 32));
+  sink.f64(r.wallMs);
+  sink.f64(r.monoMs);
+  sink.u8(r.body.kind);
+  sink.shortText(r.component);
+  encodeBody(sink, r.body);
+  sink.u32(r.tape.byteLength);
+  sink.bytes(r.tape);
+  const end = sink.length;
+  sink.setU32(start, end - start);
+  sink.setU32(start + 4, sink.crcOf(start + 8, end));
+  return end - start;
+}
+
+function encodeBody(sink: ByteSink, body: RecordBody): void {
+  switch (body.kind) {
+    case RecordKind.message:
+      sink.u32(body.channel);
+      sink.i32(body.iface);
+      sink.u16(Buffer.byteLength(body.peer));
+      sink.bytes(Buffer.from(body.peer, 'utf8'));
+      sink.u32(body.payload.byteLength);
+      sink.bytes(body.payload);
+      sink.u8(body.repliable ? 1 : 0);
+      return;
+    case RecordKind.timer:
+    case RecordKind.tick:
+      sink.u32(body.id);
+      return;
+    case RecordKind.signal:
+      sink.u32(body.signo);
+      sink.shortText(body.name);
+      return;
+    case RecordKind.upgrade:
+      sink.u8(body.reason === 'rollback' ? 1 : 0);
+      sink.shortText(body.module);
+      sink.shortText(body.version);
+      sink.bytes(Buffer.from(body.sha256, 'hex'));
+      return;
+    case RecordKind.config: {
+      const b = Buffer.from(body.json, 'utf8');
+      sink.u32(b.byteLength);
+      sink.bytes(b);
+      return;
+    }
+  }
+}
+
+/** Why bytes are not a record: `torn` when they could be a record cut short by a crash. */
+export type DecodeResult = { ok: true; record: JournalRecord; length: number } | { ok: false; torn: boolean; reason: string };
+
+/** Decodes the record at `offset` of `data`. Never throws on bad bytes: it says what is wrong. */
+export function decodeRecord(data: Buffer, offset: number): DecodeResult {
+  const left = data.length - offset;
+  if (left < 8) return { ok: false, torn: true, reason: `${left} bytes left, less than a record header` };
+  const length = data.readUInt32LE(offset);
+  if (length < HEADER_BYTES + 4 || length > MAX_RECORD_BYTES)
+    return { ok: false, torn: false, reason: `impossible record length ${length}` };
+  if (length > left) return { ok: false, torn: true, reason: `record of ${length} bytes, only ${left} left in the file` };
+  const crc = data.readUInt32LE(offset + 4);
+  const actual = crc32(data.subarray(offset + 8, offset + length));
+  if (crc !== actual) return { ok: false, torn: false, reason: `CRC mismatch (stored ${hex(crc)}, computed ${hex(actual)})` };
+  try {
+    return { ok: true, record: parse(data.subarray(offset, offset + length)), length };
+  } catch (e) {
+    return { ok: false, torn: false, reason: `unreadable record: ${(e as Error).message}` };
+  }
+}
+
+function parse(b: Buffer): JournalRecord {
+  let at = 8;
+  const seq = b.readUInt32LE(at) + b.readUInt32LE(at + 4) * 2 ** 32;
+  const wallMs = b.readDoubleLE(16);
+  const monoMs = b.readDoubleLE(24);
+  const kind = b[32] as RecordKind;
+  at = 33;
+  const text = (n: number): string => {
+    const s = b.toString('utf8', at, at + n);
+    at += n;
+    return s;
+  };
+  const u8 = (): number => b[at++]!;
+  const u32 = (): number => {
+    const v = b.readUInt32LE(at);
+    at += 4;
+    return v;
+  };
+  const component = text(u8());
+  let body: RecordBody;
+  switch (kind) {
+    case RecordKind.message: {
+      const channel = u32();
+      const iface = b.readInt32LE(at);
+      at += 4;
+      const peerLen = b.readUInt16LE(at);
+      at += 2;
+      const peer = text(peerLen);
+      const n = u32();
+      const payload = Buffer.from(b.subarray(at, at + n));
+      at += n;
+      body = { kind, channel, iface, peer, payload, repliable: u8() === 1 };
+      break;
+    }
+    case RecordKind.timer:
+    case RecordKind.tick:
+      body = { kind, id: u32() };
+      break;
+    case RecordKind.signal: {
+      const signo = u32();
+      body = { kind, signo, name: text(u8()) };
+      break;
+    }
+    case RecordKind.upgrade: {
+      const reason = u8() === 1 ? 'rollback' : 'upgrade';
+      const module = text(u8());
+      const version = text(u8());
+      const sha256 = b.toString('hex', at, at + 32);
+      at += 32;
+      body = { kind, reason, module, version, sha256 };
+      break;
+    }
+    case RecordKind.config:
+      body = { kind, json: text(u32()) };
+      break;
+    default:
+      throw new Error(`unknown record kind ${kind}`);
+  }
+  const tapeLen = u32();
+  if (at + tapeLen !== b.length) throw new Error(`record length ${b.length} does not match its fields (${at + tapeLen})`);
+  return { seq, wallMs, monoMs, component, body, tape: Buffer.from(b.subarray(at, at + tapeLen)) };
+}
+
+const hex = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
