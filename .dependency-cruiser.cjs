@@ -1,7 +1,8 @@
 /**
  * The host's layers, lowest first; a file may import from its own layer or any layer below,
  * never from one above (docs/ARCHITECTURE.md, "Layers"):
- *   abi → modules → component → capabilities, sources → repository → engine (+ config) → control → cli
+ *   abi → modules → component → capabilities, sources → repository → engine (+ config) → control, fleet → cli
+ * (control and fleet are siblings: neither imports the other.)
  * host/log.ts, host/paths.ts and host/schema.ts are leaf utilities anyone may import; host/index.ts
  * is the package's public API and no host file imports it. `npm run check:deps`.
  */
@@ -12,6 +13,7 @@ const layers = [
   ['capabilities and sources', '^host/(capabilities|sources)/'],
   ['repository', '^host/repository/'],
   ['engine', '^host/(engine\\.ts|engine/|config)'],
+  ['fleet', '^host/fleet/'],
   ['control', '^host/control/'],
   ['cli', '^host/cli/'],
 ];
@@ -34,6 +36,13 @@ module.exports = {
       to: { circular: true },
     },
     ...upward,
+    {
+      name: 'control-and-fleet-are-siblings',
+      comment: 'the control API and the fleet agent both sit on the engine; the CLI wires them together',
+      severity: 'error',
+      from: { path: '^host/control/' },
+      to: { path: '^host/fleet/' },
+    },
     {
       name: 'leaf-utilities-import-nothing',
       comment: 'host/log.ts, paths.ts and schema.ts are importable from every layer, so they import no host file',
@@ -61,6 +70,7 @@ module.exports = {
     // Type-only imports count too: a type import upwards still ties a lower layer to a higher one.
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    enhancedResolveOptions: { extensions: ['.ts', '.js'] },
+    // `exports` too: the @nats-io packages name their entry points only there.
+    enhancedResolveOptions: { extensions: ['.ts', '.js'], exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'] },
   },
 };

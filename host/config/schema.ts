@@ -124,6 +124,18 @@ export const ENGINE_CONFIG_SCHEMA = {
       },
     },
     components: { type: 'array', items: COMPONENT },
+    // Joining a fleet over NATS JetStream (host/fleet/, docs/FLEET.md).
+    fleet: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['servers', 'node'],
+      properties: {
+        servers: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+        node: name,
+        heartbeatMs: { type: 'integer', minimum: 50 },
+        pollMs: { type: 'integer', minimum: 50 },
+      },
+    },
   },
 } as const;
 
@@ -134,6 +146,7 @@ export interface CheckedConfig {
   logFormat: LogFormat;
   control: { host: string; port: number; token?: string; uploadLimitBytes?: number; trustedKey?: string };
   dispatch?: { sliceEvents?: number; sliceMs?: number };
+  fleet?: { servers: string[]; node: string; heartbeatMs?: number; pollMs?: number };
   components: {
     name: string;
     module?: string;
