@@ -41,6 +41,17 @@ const RULES: Record<string, FileRule> = {
   'quota-corpus-reply-tcp.test.ts': { alone: true, why: 'asserts the control API p99 while a module attacks through its imports' },
   'quota-corpus-wild.test.ts': { alone: true, why: 'asserts the control API p99 while a module attacks through its imports' },
   'quota-corpus-two.test.ts': { alone: true, why: 'asserts the control API p99 while a module attacks through its imports' },
+  'fleet-rollout.test.ts': {
+    alone: true,
+    timeoutS: 300,
+    why: 'five engine processes and a nats-server; stage gates wait on probation and heartbeats',
+  },
+  'fleet-failures.test.ts': { alone: true, timeoutS: 300, why: 'engine processes and a nats-server killed and restarted during rollouts' },
+  'fleet-leaf.test.ts': {
+    alone: true,
+    timeoutS: 240,
+    why: 'a hub and a leaf nats-server with engine processes; the hub is stopped and restarted',
+  },
   'rip-interop.test.ts': {
     alone: true,
     timeoutS: 240,
