@@ -79,6 +79,8 @@ export interface FleetConfig {
   /** NATS servers, nats://host:port or host:port. */
   servers: string[];
   node: string;
+  /** The JetStream domain of the fleet's buckets (a leaf site reaching its hub's JetStream). */
+  domain?: string;
   heartbeatMs?: number;
   pollMs?: number;
 }

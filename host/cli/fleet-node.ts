@@ -15,6 +15,7 @@ export function joinFleet(config: EngineConfig, engine: Engine, log: Logger): Fl
   return FleetAgent.start(engine, {
     servers: fleet.servers,
     node: fleet.node,
+    ...(fleet.domain !== undefined ? { domain: fleet.domain } : {}),
     logger: log.child('fleet'),
     ...(check ? { verify: (what: string, bytes: Uint8Array, sig: string | undefined) => check.verify(what, bytes, sig) } : {}),
     ...(fleet.heartbeatMs !== undefined ? { heartbeatMs: fleet.heartbeatMs } : {}),

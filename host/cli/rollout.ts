@@ -40,7 +40,8 @@ export async function rollout(args: string[], values: RolloutValues): Promise<nu
   const timeoutMs = values.timeout ? duration(values.timeout, '--timeout') : 120_000;
   let store: FleetStore;
   try {
-    store = await FleetStore.connect({ servers, name: 'hotswap rollout' });
+    const domain = process.env.HOTSWAP_FLEET_DOMAIN || undefined;
+    store = await FleetStore.connect({ servers, name: 'hotswap rollout', ...(domain ? { domain } : {}) });
   } catch (e) {
     throw new CliError(`rollout: cannot reach the fleet at ${servers.join(',')}: ${(e as Error).message}`);
   }

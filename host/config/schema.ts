@@ -132,6 +132,7 @@ export const ENGINE_CONFIG_SCHEMA = {
       properties: {
         servers: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
         node: name,
+        domain: { type: 'string', minLength: 1 },
         heartbeatMs: { type: 'integer', minimum: 50 },
         pollMs: { type: 'integer', minimum: 50 },
       },
@@ -146,7 +147,7 @@ export interface CheckedConfig {
   logFormat: LogFormat;
   control: { host: string; port: number; token?: string; uploadLimitBytes?: number; trustedKey?: string };
   dispatch?: { sliceEvents?: number; sliceMs?: number };
-  fleet?: { servers: string[]; node: string; heartbeatMs?: number; pollMs?: number };
+  fleet?: { servers: string[]; node: string; domain?: string; heartbeatMs?: number; pollMs?: number };
   components: {
     name: string;
     module?: string;

@@ -13,6 +13,8 @@ import { NodeComponent, type VerifySignature } from './node-component.js';
 export interface AgentOptions {
   servers: string[];
   node: string;
+  /** The JetStream domain of the fleet's buckets (see ConnectOptions). */
+  domain?: string;
   logger: Logger;
   /** Signature check for module bytes (when a trusted key is configured). */
   verify?: VerifySignature;
@@ -68,8 +70,9 @@ export class FleetAgent {
   }
 
   async #connect(): Promise<void> {
-    const { servers, node } = this.#options;
-    const store = await FleetStore.connect({ servers, name: `hotswap node ${node}`, waitOnFirstConnect: true }).catch((e: Error) => {
+    const { servers, node, domain } = this.#options;
+    const name = `hotswap node ${node}`;
+    const store = await FleetStore.connect({ servers, name, waitOnFirstConnect: true, ...(domain ? { domain } : {}) }).catch((e: Error) => {
       this.#log.error(`fleet: cannot connect to ${servers.join(',')}: ${e.message}`);
       return null;
     });

@@ -4,6 +4,7 @@
  * writes the fleet through this class, so the buckets' names and codecs live in one place.
  */
 import { createHash } from 'node:crypto';
+import { jetstream } from '@nats-io/jetstream';
 import { type KV, Kvm, type KvWatchEntry } from '@nats-io/kv';
 import { type ObjectStore, Objm } from '@nats-io/obj';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -44,6 +45,11 @@ export interface ConnectOptions {
   name: string;
   /** Keep trying the first connection instead of failing (an engine must start without NATS). */
   waitOnFirstConnect?: boolean;
+  /**
+   * The JetStream domain that holds the fleet's buckets. A leaf server without JetStream of its
+   * own reaches its hub's JetStream only under the hub's domain (`$JS.<domain>.API`).
+   */
+  domain?: string;
 }
 
 export class FleetStore {
@@ -72,7 +78,7 @@ export class FleetStore {
     });
     for (;;) {
       try {
-        return await FleetStore.open(connection);
+        return await FleetStore.open(connection, options.domain);
       } catch (e) {
         // A node waits for JetStream (a leaf whose hub is down has none); a controller fails at once.
         if (!options.waitOnFirstConnect || connection.isClosed()) {
@@ -85,11 +91,12 @@ export class FleetStore {
   }
 
   /** Opens the buckets on a connection (creating is idempotent: the same config opens them). */
-  static async open(connection: NatsConnection): Promise<FleetStore> {
-    const kvm = new Kvm(connection);
+  static async open(connection: NatsConnection, domain?: string): Promise<FleetStore> {
+    const js = jetstream(connection, domain ? { domain } : {});
+    const kvm = new Kvm(js);
     const desired = await kvm.create(DESIRED_BUCKET, { history: 10 });
     const reports = await kvm.create(REPORTS_BUCKET, { history: 5 });
-    const modules = await new Objm(connection).create(MODULES_BUCKET);
+    const modules = await new Objm(js).create(MODULES_BUCKET);
     return new FleetStore(connection, desired, reports, modules);
   }
 

@@ -79,7 +79,7 @@ export class Rollout {
       const s = existing.value;
       return this.#outcome('conflict', `rollout ${s.rolloutId} is at stage ${s.stages[s.stage]} (abort it first)`, undefined, s);
     }
-    const members = await this.#watch.members();
+    const members = await this.#watch.settledMembers();
     if (members.length === 0) return this.#outcome('conflict', `no node reports component ${component}: is any engine in the fleet?`);
     const stable = existing?.value.stable ?? (await this.#commonVersion());
     if (sameModule(stable, candidate) && stable.sha256 === candidate.sha256) {
@@ -233,4 +233,3 @@ export async function revertWait(watch: Watchful, stable: ModuleRef, deadline: n
     await watch.pause();
   }
 }
-

@@ -65,6 +65,19 @@ export class Watchful {
     return [...reports.keys()].filter((n) => !this.isStale(n)).sort();
   }
 
+  /**
+   * The live nodes, waiting up to staleMs when there are none yet: reports that were written
+   * before a NATS outage look old until the nodes' next heartbeat.
+   */
+  async settledMembers(): Promise<string[]> {
+    const deadline = Date.now() + this.#staleMs;
+    for (;;) {
+      const members = await this.members();
+      if (members.length > 0 || Date.now() > deadline) return members;
+      await this.pause();
+    }
+  }
+
   pause(): Promise<void> {
     return new Promise((resolve) => setTimeout(resolve, this.#pollMs));
   }

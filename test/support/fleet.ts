@@ -34,17 +34,17 @@ export function signingKey(): { privateFile: string; publicPem: string } {
  * Starts `names.length` engines (kv 1.0.0) joined to `servers`, one after the other: started
  * together on a loaded 2-core machine, each took longer than the engine helper's 15 s deadline.
  */
-export async function startNodes(names: string[], servers: string[], trustedKey?: string): Promise<Node[]> {
+export async function startNodes(names: string[], servers: string[], trustedKey?: string, domain?: string): Promise<Node[]> {
   const nodes: Node[] = [];
-  for (const name of names) nodes.push({ name, engine: await startNode(name, servers, trustedKey) });
+  for (const name of names) nodes.push({ name, engine: await startNode(name, servers, trustedKey, domain) });
   return nodes;
 }
 
-export function startNode(name: string, servers: string[], trustedKey?: string): Promise<RunningEngine> {
+export function startNode(name: string, servers: string[], trustedKey?: string, domain?: string): Promise<RunningEngine> {
   return startEngine([{ name: 'kv', version: '1.0.0', probation: { windowMs: PROBATION_MS, maxFaults: 0 } }], {
     logLevel: 'info',
     control: { host: '127.0.0.1', port: 0, ...(trustedKey ? { trustedKey } : {}) },
-    fleet: { servers, node: name, heartbeatMs: 250, pollMs: 500 },
+    fleet: { servers, node: name, heartbeatMs: 250, pollMs: 500, ...(domain ? { domain } : {}) },
   });
 }
 

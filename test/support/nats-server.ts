@@ -36,6 +36,8 @@ export async function freePort(): Promise<number> {
 export interface NatsOptions {
   /** Run JetStream here (default true). */
   jetstream?: boolean;
+  /** The JetStream domain (a hub needs one for its leaves to reach its JetStream). */
+  domain?: string;
   /** Accept leaf nodes (a hub). */
   leafHub?: boolean;
   /** Be a leaf of this hub's leaf port. */
@@ -64,7 +66,8 @@ export class NatsServer {
     const port = await freePort();
     const leafPort = options.leafHub ? await freePort() : null;
     const lines = [`host: 127.0.0.1`, `port: ${port}`, `server_name: s${port}`];
-    if (options.jetstream ?? true) lines.push(`jetstream { store_dir: "${join(dir, 'js')}" }`);
+    const domain = options.domain ? `, domain: ${options.domain}` : '';
+    if (options.jetstream ?? true) lines.push(`jetstream { store_dir: "${join(dir, 'js')}"${domain} }`);
     if (leafPort !== null) lines.push(`leafnodes { host: 127.0.0.1, port: ${leafPort} }`);
     if (options.leafOf !== undefined) lines.push(`leafnodes { remotes: [ { url: "nats-leaf://127.0.0.1:${options.leafOf}" } ] }`);
     const configFile = join(dir, 'nats.conf');
