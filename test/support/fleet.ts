@@ -36,7 +36,13 @@ export function signingKey(): { privateFile: string; publicPem: string } {
  */
 export async function startNodes(names: string[], servers: string[], trustedKey?: string, domain?: string): Promise<Node[]> {
   const nodes: Node[] = [];
-  for (const name of names) nodes.push({ name, engine: await startNode(name, servers, trustedKey, domain) });
+  try {
+    for (const name of names) nodes.push({ name, engine: await startNode(name, servers, trustedKey, domain) });
+  } catch (e) {
+    // The caller never gets the started ones: stop them here, or they would outlive the test.
+    await Promise.all(nodes.map((n) => n.engine.stop()));
+    throw e;
+  }
   return nodes;
 }
 
