@@ -87,6 +87,10 @@ if (missing) {
     const times = byStage.map((s) => s.map((x) => Date.parse(x.swappedAt!)));
     assert.ok(Math.max(...times[0]!) < Math.min(...times[1]!), 'the canary swapped before the 50% step');
     assert.ok(Math.max(...times[1]!) < Math.min(...times[2]!), 'the 50% step swapped before the 100% step');
+    const status = await rolloutCli(nats.url, 'status', 'kv');
+    assert.is(status.code, 0, status.stderr);
+    assert.match(status.stdout, /^kv: rollout \S+ done, stable 2\.0\.0/);
+    assert.is(status.stdout.match(/^ {2}n\d +2\.0\.0 +ok/gm)?.length, NAMES.length, status.stdout);
   });
 
   test('a candidate that faults under traffic on the canary stops there; the canary reverts; no other node ran it', async () => {
