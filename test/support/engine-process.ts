@@ -38,8 +38,15 @@ export interface RunningEngine {
   stop(): Promise<number | null>;
 }
 
-/** Starts an engine whose listeners all use port 0; the bound ports are read from its log. */
-export async function startEngine(components: ComponentSpec[], extraConfig: Record<string, unknown> = {}): Promise<RunningEngine> {
+/**
+ * Starts an engine whose listeners all use port 0; the bound ports are read from its log. An
+ * engine that is not ready within `startTimeoutMs` is killed, so it cannot outlive the test.
+ */
+export async function startEngine(
+  components: ComponentSpec[],
+  extraConfig: Record<string, unknown> = {},
+  startTimeoutMs = 15000,
+): Promise<RunningEngine> {
   const dataDir = mkdtempSync(join(tmpdir(), 'hotswap-test-'));
   const config = {
     dataDir,
@@ -100,8 +107,16 @@ export async function startEngine(components: ComponentSpec[], extraConfig: Reco
       check();
     });
 
-  const ready = await waitForOutput(/control endpoint on http:\/\/([\d.]+:\d+)/);
-  await waitForOutput(/ready: /);
+  let ready: RegExpMatchArray;
+  try {
+    ready = await waitForOutput(/control endpoint on http:\/\/([\d.]+:\d+)/, startTimeoutMs);
+    await waitForOutput(/ready: /, startTimeoutMs);
+  } catch (e) {
+    child.kill('SIGKILL');
+    await exited;
+    rmSync(dataDir, { recursive: true, force: true });
+    throw e;
+  }
   const control = ready[1]!;
   const ports = new Map<string, { udp?: number; tcp?: number }>();
   for (const m of out.matchAll(/\[([a-z0-9_-]+)\] channel \d+: (udp|tcp) [\d.]+:(\d+)/g)) {

@@ -16,6 +16,8 @@ import { cli, type RunningEngine, repoRoot, startEngine } from './engine-process
 
 /** Probation window of the fleet's engines: a rollout stage passes no sooner than this. */
 export const PROBATION_MS = 1000;
+/** An engine's start deadline: under a load average of 15 on 2 cores, one took over 15 s. */
+const START_TIMEOUT_MS = 60_000;
 
 export interface Node {
   name: string;
@@ -47,11 +49,15 @@ export async function startNodes(names: string[], servers: string[], trustedKey?
 }
 
 export function startNode(name: string, servers: string[], trustedKey?: string, domain?: string): Promise<RunningEngine> {
-  return startEngine([{ name: 'kv', version: '1.0.0', probation: { windowMs: PROBATION_MS, maxFaults: 0 } }], {
-    logLevel: 'info',
-    control: { host: '127.0.0.1', port: 0, ...(trustedKey ? { trustedKey } : {}) },
-    fleet: { servers, node: name, heartbeatMs: 250, pollMs: 500, ...(domain ? { domain } : {}) },
-  });
+  return startEngine(
+    [{ name: 'kv', version: '1.0.0', probation: { windowMs: PROBATION_MS, maxFaults: 0 } }],
+    {
+      logLevel: 'info',
+      control: { host: '127.0.0.1', port: 0, ...(trustedKey ? { trustedKey } : {}) },
+      fleet: { servers, node: name, heartbeatMs: 250, pollMs: 500, ...(domain ? { domain } : {}) },
+    },
+    START_TIMEOUT_MS,
+  );
 }
 
 /** Runs `hotswap rollout …` against the fleet; resolves with its exit code and output. */
