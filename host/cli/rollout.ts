@@ -72,13 +72,15 @@ async function candidateOf(store: FleetStore, component: string, target: string,
     if (!values.version) throw new UsageError('rollout: a .wasm file needs --version V (the version the module reports)');
     const bytes = readFile(target);
     const signature = values.sign || values.signature ? uploadHeaders(bytes, values)[SIGNATURE_HEADER] : undefined;
-    const { object, sha256 } = await store.putModule(component, values.version, bytes);
+    const { object, sha256 } = await store.putModule(component, values.version, bytes, signature);
     return { version: values.version, object, sha256, ...(signature ? { signature } : {}) };
   }
   const object = objectName(component, target);
-  if (!(await store.hasModule(object))) return { version: target };
+  const info = await store.moduleInfo(object);
+  if (!info) return { version: target };
   const bytes = await store.getModule(object);
-  const signature = values.sign || values.signature ? uploadHeaders(bytes, values)[SIGNATURE_HEADER] : undefined;
+  // A new --sign or --signature wins; else the signature stored with the object, if any.
+  const signature = values.sign || values.signature ? uploadHeaders(bytes, values)[SIGNATURE_HEADER] : info.signature;
   return { version: target, object, sha256: sha256Hex(bytes), ...(signature ? { signature } : {}) };
 }
 

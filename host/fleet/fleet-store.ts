@@ -153,15 +153,22 @@ export class FleetStore {
     return out;
   }
 
-  /** Stores module bytes under `<component>/<version>`; returns the object's name and sha256. */
-  async putModule(component: string, version: string, bytes: Uint8Array): Promise<{ object: string; sha256: string }> {
+  /**
+   * Stores module bytes under `<component>/<version>`, with their signature (base64) in the
+   * object's metadata when there is one; returns the object's name and sha256.
+   */
+  async putModule(component: string, version: string, bytes: Uint8Array, signature?: string): Promise<{ object: string; sha256: string }> {
     const object = objectName(component, version);
-    await this.#modules.putBlob({ name: object }, bytes);
+    await this.#modules.putBlob({ name: object, ...(signature ? { metadata: { signature } } : {}) }, bytes);
     return { object, sha256: sha256Hex(bytes) };
   }
 
-  async hasModule(object: string): Promise<boolean> {
-    return (await this.#modules.info(object)) !== null;
+  /** Whether the object exists, and the signature stored with it. */
+  async moduleInfo(object: string): Promise<{ signature?: string } | null> {
+    const info = await this.#modules.info(object);
+    if (!info) return null;
+    const signature = info.metadata?.signature;
+    return signature ? { signature } : {};
   }
 
   /** The bytes of an object (unchecked here: the caller compares them with the desired sha256). */
