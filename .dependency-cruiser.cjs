@@ -1,7 +1,8 @@
 /**
  * The host's layers, lowest first; a file may import from its own layer or any layer below,
  * never from one above (docs/ARCHITECTURE.md, "Layers"):
- *   abi → modules → component → capabilities, sources → repository → durability → engine (+ config) → control → cli
+ *   abi → modules → component → capabilities, sources → repository → durability → engine (+ config) → control, fleet → cli
+ * (control and fleet are siblings: neither imports the other.)
  * host/log.ts, host/paths.ts and host/schema.ts are leaf utilities anyone may import; host/index.ts
  * is the package's public API and no host file imports it. host/testing/ (wasm-hotswap/testing)
  * may import component/ and below, and nothing imports it. `npm run check:deps`.
@@ -14,6 +15,7 @@ const layers = [
   ['repository', '^host/repository/'],
   ['durability', '^host/durability/'],
   ['engine', '^host/(engine\\.ts|engine/|config)'],
+  ['fleet', '^host/fleet/'],
   ['control', '^host/control/'],
   ['cli', '^host/cli/'],
 ];
@@ -36,6 +38,13 @@ module.exports = {
       to: { circular: true },
     },
     ...upward,
+    {
+      name: 'control-and-fleet-are-siblings',
+      comment: 'the control API and the fleet agent both sit on the engine; the CLI wires them together',
+      severity: 'error',
+      from: { path: '^host/control/' },
+      to: { path: '^host/fleet/' },
+    },
     {
       name: 'leaf-utilities-import-nothing',
       comment: 'host/log.ts, paths.ts and schema.ts are importable from every layer, so they import no host file',
@@ -77,6 +86,7 @@ module.exports = {
     // Type-only imports count too: a type import upwards still ties a lower layer to a higher one.
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    enhancedResolveOptions: { extensions: ['.ts', '.js'] },
+    // `exports` too: the @nats-io packages name their entry points only there.
+    enhancedResolveOptions: { extensions: ['.ts', '.js'], exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'] },
   },
 };

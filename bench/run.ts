@@ -39,6 +39,7 @@ const CASES: Case[] = [
   { name: 'checkpoint', script: 'cases/checkpoint.ts', limitS: [600, 180] },
   { name: 'erlang', script: 'peers/erlang.ts', limitS: [1800, 1800] }, // may apt-get install erlang-base first
   { name: 'node_restart', script: 'peers/node-restart.ts', limitS: [300, 120] },
+  { name: 'fleet', script: 'cases/fleet.ts', limitS: [600, 180] }, // needs nats-server; skipped without
 ];
 
 const RESULTS = join(BENCH_DIR, 'results');

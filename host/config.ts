@@ -12,6 +12,7 @@ import type { Durability } from './durability/levels.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevelName } from './log.js';
 import { DEFAULT_FUEL, type FuelBudgets } from './modules/fuel-budgets.js';
 import { defaultConfigPath } from './paths.js';
+import { NAME_PATTERN } from './repository/repository.js';
 import { SchemaCheck } from './schema.js';
 
 // Defined in the component layer (the Probation that reads it lives there); re-exported here.
@@ -75,6 +76,18 @@ export interface EngineConfig {
   /** What components created over the control API may be granted (absent: settings only). */
   deploy?: { capabilities: DeployAllowList };
   components: ComponentConfig[];
+  /** The fleet this engine joins as `node` (absent: none); docs/FLEET.md. */
+  fleet?: FleetConfig;
+}
+
+export interface FleetConfig {
+  /** NATS servers, nats://host:port or host:port. */
+  servers: string[];
+  node: string;
+  /** The JetStream domain of the fleet's buckets (a leaf site reaching its hub's JetStream). */
+  domain?: string;
+  heartbeatMs?: number;
+  pollMs?: number;
 }
 
 export type { DeployAllowList };
@@ -107,6 +120,9 @@ export interface ConfigOverrides {
   dataDir?: string;
   logLevel?: string;
   logFormat?: string;
+  /** NATS servers, comma-separated (flag --fleet, env HOTSWAP_FLEET), and this engine's node name. */
+  fleet?: string;
+  node?: string;
 }
 
 /** Loads a configuration file, validates every field, then applies overrides. Errors name the field. */
@@ -147,6 +163,7 @@ function fromChecked(path: string, checked: CheckedConfig): EngineConfig {
     control: { ...checked.control },
     ...(checked.dispatch ? { dispatch: { ...checked.dispatch } } : {}),
     deploy: checked.deploy,
+    ...(checked.fleet ? { fleet: { ...checked.fleet, servers: [...checked.fleet.servers] } } : {}),
     components: checked.components.map((c, i) => componentFromChecked(c, `components[${i}]`, fail)),
   };
 }
@@ -209,6 +226,23 @@ function applyOverrides(config: EngineConfig, overrides: ConfigOverrides): void 
   if (level) config.logLevel = oneOf(LOG_LEVELS, level, '--log-level / HOTSWAP_LOG_LEVEL');
   const format = overrides.logFormat ?? process.env.HOTSWAP_LOG_FORMAT;
   if (format) config.logFormat = oneOf(LOG_FORMATS, format, '--log-format / HOTSWAP_LOG_FORMAT');
+  applyFleet(config, overrides.fleet ?? process.env.HOTSWAP_FLEET, overrides.node ?? process.env.HOTSWAP_NODE);
+}
+
+/** --fleet / --node (or their variables) join the engine to a fleet, or move it to another. */
+function applyFleet(config: EngineConfig, servers: string | undefined, node: string | undefined): void {
+  if (!servers && !node) return;
+  const list = servers
+    ? servers
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : config.fleet?.servers;
+  const name = node ?? config.fleet?.node;
+  if (!list?.length) throw new ConfigError('--node / HOTSWAP_NODE', 'needs the fleet too: --fleet nats://HOST:PORT or HOTSWAP_FLEET');
+  if (!name) throw new ConfigError('--fleet / HOTSWAP_FLEET', 'needs a node name too: --node NAME or HOTSWAP_NODE');
+  if (!NAME_PATTERN.test(name)) throw new ConfigError('--node / HOTSWAP_NODE', `must match ${NAME_PATTERN} (got "${name}")`);
+  config.fleet = { ...config.fleet, servers: list, node: name };
 }
 
 function oneOf<T extends string>(allowed: readonly T[], value: string, what: string): T {

@@ -32,6 +32,9 @@ export {
 export { ControlPlane, type ControlPlaneOptions } from './control/plane.js';
 // The engine: components, their sources, upgrades and rollbacks.
 export { Engine, type EngineOptions, NotFound, UnknownComponent, type UpgradeTarget } from './engine.js';
+// Joining an engine to a fleet over NATS JetStream, and rolling a version out to it (docs/FLEET.md).
+export { type AgentOptions, FleetAgent } from './fleet/agent.js';
+export { type Outcome, Rollout, type RolloutOptions } from './fleet/rollout.js';
 export { Logger, type LogLevelName } from './log.js';
 export { ModuleRejected } from './modules/errors.js';
 export { BundledModules } from './repository/bundled.js';

@@ -47,6 +47,17 @@ const RULES: Record<string, FileRule> = {
     why: '20 SIGKILLs of the real engine, each followed by a restart (3-5 s on a loaded machine)',
   },
   'durability-upgrade-kill.test.ts': { timeoutS: 300, why: 'three SIGKILLs and restarts of the real engine around CLI upgrades' },
+  'fleet-rollout.test.ts': {
+    alone: true,
+    timeoutS: 300,
+    why: 'five engine processes and a nats-server; stage gates wait on probation and heartbeats',
+  },
+  'fleet-failures.test.ts': { alone: true, timeoutS: 300, why: 'engine processes and a nats-server killed and restarted during rollouts' },
+  'fleet-leaf.test.ts': {
+    alone: true,
+    timeoutS: 240,
+    why: 'a hub and a leaf nats-server with engine processes; the hub is stopped and restarted',
+  },
   'rip-interop.test.ts': {
     alone: true,
     timeoutS: 240,

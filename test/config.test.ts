@@ -213,7 +213,7 @@ test('unreadable files and the wrong shapes', () => {
   refused({ ...kv(), dataDir: 5 }, 'dataDir must be a string (got 5)');
   refused(
     { ...kv(), loglevel: 'info' },
-    'loglevel is not a known field (known: dataDir, logLevel, logFormat, control, dispatch, deploy, components)',
+    'loglevel is not a known field (known: dataDir, logLevel, logFormat, control, dispatch, deploy, components, fleet)',
   );
 });
 

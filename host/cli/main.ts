@@ -12,14 +12,16 @@ import type { HistoryEntry } from '../repository/history.js';
 import type { ModuleVersion } from '../repository/store.js';
 import { CliError, ControlClient, readToken, UsageError } from './client.js';
 import { deploy, formatDeployed, remove } from './deploy.js';
+import { joinFleet } from './fleet-node.js';
 import { formatHistory, formatReport, formatStatus, formatVersion, formatVersions } from './format.js';
+import { rollout } from './rollout.js';
 import { progress, readFile, uploadHeaders } from './upload.js';
 
 const HELP = `hotswap: run and upgrade hot-swappable WebAssembly components
 
 Usage:
   hotswap start [--config FILE] [--listen HOST:PORT] [--control HOST:PORT] [--data-dir DIR]
-                [--log-level debug|info|warn|error] [--log-format text|json]
+                [--log-level debug|info|warn|error] [--log-format text|json] [--fleet URL[,…] --node NAME]
       Runs the engine (default config: config/default.json, component kv on 127.0.0.1:7400).
       Modules and history are kept in the data directory (default .hotswap); the bundled
       example modules are registered there at first start.
@@ -49,6 +51,12 @@ Usage:
       Scaffolds a module project: package.json, asconfig.json, assembly/index.ts (a counter), a test.
   hotswap build [entry.ts] [--out FILE] [--version V]
       Compiles a module project with the engine's asc flags, then runs the engine's checks on it.
+  hotswap rollout <component> <version | file.wasm> [--version V] [--canary N] [--steps 10,50,100]
+                  [--hold 30s] [--max-faults N] [--timeout 120s] [--sign KEY.pem]
+      Rolls a version out to every engine of the fleet (docs/FLEET.md): the canary nodes, then
+      each step's share, each gated on probation and the hold; any failure reverts them all.
+      Exit status: 0 done, 3 halted and reverted, 4 aborted, 5 refused (another rollout).
+  hotswap rollout status <component> | hotswap rollout abort <component>
 
 Options:
   --control HOST:PORT   control endpoint (env HOTSWAP_CONTROL; default 127.0.0.1:7070)
@@ -56,6 +64,8 @@ Options:
                         directory, which the engine on this machine tells the CLI about)
   --data-dir DIR        data directory (env HOTSWAP_DATA_DIR; default .hotswap)
   --config FILE         configuration file (start; also where the CLI finds the data directory)
+  --fleet URL[,…]       NATS servers of the fleet (start, rollout; env HOTSWAP_FLEET)
+  --node NAME           start: this engine's name in the fleet (env HOTSWAP_NODE)
   --log-level LEVEL     start: debug, info, warn or error (env HOTSWAP_LOG_LEVEL; default info)
   --log-format FORMAT   start: text, or json for one JSON object per line (env HOTSWAP_LOG_FORMAT)
   --json                machine-readable output on stdout
@@ -84,6 +94,13 @@ const options = {
   dir: { type: 'string' },
   engine: { type: 'string' },
   out: { type: 'string' },
+  fleet: { type: 'string' },
+  node: { type: 'string' },
+  canary: { type: 'string' },
+  steps: { type: 'string' },
+  hold: { type: 'string' },
+  'max-faults': { type: 'string' },
+  timeout: { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -115,6 +132,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(command === 'new' ? scaffold(args[0], values) : await build(args[0], values));
     return 0;
   }
+  if (command === 'rollout') return rollout(args, values);
 
   const given = values.token ?? (process.env.HOTSWAP_TOKEN || undefined);
   const client = new ControlClient(
@@ -220,12 +238,15 @@ async function start(values: Values): Promise<number> {
     ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
     ...(values['log-level'] ? { logLevel: values['log-level'] } : {}),
     ...(values['log-format'] ? { logFormat: values['log-format'] } : {}),
+    ...(values.fleet ? { fleet: values.fleet } : {}),
+    ...(values.node ? { node: values.node } : {}),
   });
   if (values.token) config.control.token = values.token;
   const log = new Logger('engine', config.logLevel, undefined, config.logFormat);
   // The control server logs "control endpoint on http://…" itself, once per bound address.
   const plane = await ControlPlane.start(config, { logger: log });
   const engine = plane.engine;
+  const fleet = joinFleet(config, engine, log);
   log.info(
     `ready: ${engine
       .names()
@@ -240,6 +261,7 @@ async function start(values: Values): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
+  await fleet?.stop();
   await plane.stop();
   return 0;
 }

@@ -151,6 +151,19 @@ export const ENGINE_CONFIG_SCHEMA = {
       },
     },
     components: { type: 'array', items: COMPONENT_SCHEMA },
+    // Joining a fleet over NATS JetStream (host/fleet/, docs/FLEET.md).
+    fleet: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['servers', 'node'],
+      properties: {
+        servers: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+        node: name,
+        domain: { type: 'string', minLength: 1 },
+        heartbeatMs: { type: 'integer', minimum: 50 },
+        pollMs: { type: 'integer', minimum: 50 },
+      },
+    },
   },
 } as const;
 
@@ -162,6 +175,7 @@ export interface CheckedConfig {
   control: { host: string; port: number; token?: string; uploadLimitBytes?: number; trustedKey?: string };
   dispatch?: { sliceEvents?: number; sliceMs?: number };
   deploy: { capabilities: DeployAllowList };
+  fleet?: { servers: string[]; node: string; domain?: string; heartbeatMs?: number; pollMs?: number };
   components: CheckedComponent[];
 }
 
