@@ -21,11 +21,17 @@ interface FileRule {
   timeoutS?: number;
   /** Run with no other test file at the same time, because the file measures timing. */
   alone?: boolean;
+  /**
+   * Run after the shared files, `jobs` at a time with the other files of the same group only:
+   * files that keep daemons on fast timers or several engines busy, which tolerate each other
+   * (each has its own namespaces, ports and servers) but not the CPU-heavy rest of the suite.
+   */
+  group?: string;
   why: string;
 }
 
 /**
- * Files that need more than the default deadline or must run alone. Every other file uses port 0
+ * Files that need more than the default deadline, run in a group, or must run alone. Every other file uses port 0
  * and per-process names (temp dirs, namespaces), so it can run beside any other.
  */
 const RULES: Record<string, FileRule> = {
@@ -48,13 +54,17 @@ const RULES: Record<string, FileRule> = {
   },
   'durability-upgrade-kill.test.ts': { timeoutS: 300, why: 'three SIGKILLs and restarts of the real engine around CLI upgrades' },
   'fleet-rollout.test.ts': {
-    alone: true,
+    group: 'fleet',
     timeoutS: 300,
     why: 'five engine processes and a nats-server; stage gates wait on probation and heartbeats',
   },
-  'fleet-failures.test.ts': { alone: true, timeoutS: 300, why: 'engine processes and a nats-server killed and restarted during rollouts' },
+  'fleet-failures.test.ts': {
+    group: 'fleet',
+    timeoutS: 300,
+    why: 'engine processes and a nats-server killed and restarted during rollouts',
+  },
   'fleet-leaf.test.ts': {
-    alone: true,
+    group: 'fleet',
     timeoutS: 240,
     why: 'a hub and a leaf nats-server with engine processes; the hub is stopped and restarted',
   },
@@ -76,7 +86,11 @@ const RULES: Record<string, FileRule> = {
       'rip-auth-bird-sha256',
     ].map((name) => [
       `${name}.test.ts`,
-      { alone: true, timeoutS: 240, why: 'asserts zero ping loss or convergence bounds, with daemons on fast timers' },
+      {
+        group: 'rip',
+        timeoutS: 240,
+        why: 'they assert zero ping loss or convergence bounds, with daemons on fast timers, each in its own namespaces',
+      },
     ]),
   ),
 };
@@ -211,9 +225,17 @@ async function main(): Promise<number> {
     .filter((f) => options.patterns.length === 0 || options.patterns.some((p) => f.includes(p) || new RegExp(p).test(f)))
     .sort();
   if (files.length === 0) throw new Error(`no test file matches ${options.patterns.join(' ')}`);
-  const alone = files.filter((f) => RULES[f]?.alone);
-  const shared = files.filter((f) => !RULES[f]?.alone);
   const timeoutOf = (f: string): number => RULES[f]?.timeoutS ?? options.timeoutS;
+  const alone = files.filter((f) => RULES[f]?.alone);
+  const groups = new Map<string, string[]>();
+  for (const f of files) {
+    const group = RULES[f]?.alone ? undefined : RULES[f]?.group;
+    if (group) groups.set(group, [...(groups.get(group) ?? []), f]);
+  }
+  // The long files first, so that one of them does not start last and run on alone.
+  const shared = files
+    .filter((f) => !RULES[f]?.alone && !RULES[f]?.group)
+    .sort((a, b) => timeoutOf(b) - timeoutOf(a) || a.localeCompare(b));
   const results: FileResult[] = [];
   const finish = (r: FileResult): void => {
     results.push(r);
@@ -228,12 +250,20 @@ async function main(): Promise<number> {
     });
   }
 
-  // First the files that may share the machine, `jobs` at a time ...
-  const queue = [...shared];
-  const worker = async (): Promise<void> => {
-    for (let f = queue.shift(); f !== undefined; f = queue.shift()) finish(await runFile(f, timeoutOf(f), running));
+  const runAll = async (list: string[]): Promise<void> => {
+    const queue = [...list];
+    const worker = async (): Promise<void> => {
+      for (let f = queue.shift(); f !== undefined; f = queue.shift()) finish(await runFile(f, timeoutOf(f), running));
+    };
+    await Promise.all(Array.from({ length: Math.min(options.jobs, queue.length) }, worker));
   };
-  await Promise.all(Array.from({ length: Math.min(options.jobs, shared.length) }, worker));
+  // First the files that may share the machine, `jobs` at a time ...
+  await runAll(shared);
+  // ... then each group, `jobs` at a time among themselves ...
+  for (const [group, list] of groups) {
+    console.log(`(running the ${group} files ${options.jobs} at a time, with no other file: ${RULES[list[0]!]!.why})`);
+    await runAll(list);
+  }
   // ... then the timing-sensitive ones, one at a time, with nothing else running.
   for (const f of alone) {
     console.log(`(running ${f} alone: ${RULES[f]!.why})`);
