@@ -309,11 +309,14 @@ export class Engine {
   #deliverBus(to: string, from: string, bytes: Buffer, repliable = true): number {
     const target = this.#entries.get(to);
     if (!target) return HostResult.unknownPeer;
+    // The target's bus share is taken now, so a sender that outruns its receiver learns it at
+    // once (-6, a busBacklog hit) even while its message waits for its journal record.
+    if (!target.component.reserveBus()) return HostResult.quotaExceeded;
     let queued = true;
     // A bus message leaves its sender: it waits for the sender's record like a datagram would.
     // Held, it answers ok; a full queue then refuses it at release (the target counts it).
     (this.#entries.get(from)?.component.outputGate ?? openGate).pass(() => {
-      queued = target.component.enqueue({
+      queued = target.component.enqueueReserved({
         kind: 'message',
         channel: BUS_CHANNEL,
         peer: from,

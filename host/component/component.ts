@@ -285,6 +285,16 @@ export class Component {
     return this.#dispatcher.enqueue(event);
   }
 
+  /** A place in the bus share for a message its sender holds for now (Dispatcher.reserveBus). */
+  reserveBus(): boolean {
+    return this.#dispatcher.reserveBus();
+  }
+
+  /** Queues a bus message whose place reserveBus() took. */
+  enqueueReserved(event: ComponentEvent): boolean {
+    return this.#dispatcher.enqueueReserved(event);
+  }
+
   /** The queue is at half its bound or more: a TCP source stops reading (back-pressure). */
   get queueAboveHighWater(): boolean {
     return this.#dispatcher.aboveHighWater;

@@ -168,6 +168,32 @@ export class Dispatcher implements Sliceable {
     return true;
   }
 
+  /**
+   * Takes a place in the bus share for a message not queued yet (held by its sender's output
+   * gate until the sender's journal record is durable): false, and counted as dropped, when the
+   * share is full, so the sender learns it at once rather than after the hold.
+   */
+  reserveBus(): boolean {
+    if (this.#busQueued >= this.#busLimit) {
+      this.#dropped++;
+      return false;
+    }
+    this.#busQueued++;
+    return true;
+  }
+
+  /** Queues a bus message whose place reserveBus() took; a refusal gives the place back. */
+  enqueueReserved(event: ComponentEvent): boolean {
+    if (this.#state === 'stopped' || this.#queue.length >= this.#limit) {
+      this.#busQueued--;
+      if (this.#state !== 'stopped') this.#dropped++;
+      return false;
+    }
+    this.#queue.push(event);
+    if (this.#queue.length === 1 && !this.#draining) this.#scheduler.ready(this);
+    return true;
+  }
+
   /** Puts an event at the front: a failed component's recovery, or an automatic rollback. */
   enqueueFirst(event: UpgradeEvent): void {
     this.#queue.unshift(event);

@@ -7,6 +7,9 @@
 import type { OutputGate } from '../component/journal-port.js';
 import type { Logger } from '../log.js';
 
+/** Outputs released per turn of the event loop at most (whole events: an event's outputs go together). */
+const RELEASE_SLICE = 1024;
+
 interface Held {
   seq: number;
   writes: (() => void)[];
@@ -19,6 +22,8 @@ export class HeldOutputs implements OutputGate {
   #inEvent = false;
   #lastAppended = 0;
   #durable = 0;
+  /** A release continues on the next turn of the event loop (a flood's outputs are released in slices). */
+  #releasing = false;
 
   constructor(log: Logger, durableSeq: number) {
     this.#log = log;
@@ -68,9 +73,19 @@ export class HeldOutputs implements OutputGate {
   /** Every record up to `seq` is durable: release what waited for them, in order. */
   durable(seq: number): void {
     this.#durable = seq;
+    if (!this.#releasing) this.#release();
+  }
+
+  /**
+   * Releases held outputs in order, at most RELEASE_SLICE per turn of the event loop: a flood's
+   * tens of thousands of held messages must not stall the other components and the control API.
+   * Outputs made meanwhile queue behind them (pass() sees #held non-empty).
+   */
+  #release(): void {
     const held = this.#held;
     let n = 0;
-    while (n < held.length && held[n]!.seq <= seq) {
+    let released = 0;
+    while (n < held.length && held[n]!.seq <= this.#durable && released < RELEASE_SLICE) {
       for (const write of held[n]!.writes) {
         try {
           write();
@@ -79,8 +94,11 @@ export class HeldOutputs implements OutputGate {
           this.#log.debug(`held output dropped: ${(e as Error).message}`);
         }
       }
+      released += held[n]!.writes.length;
       n++;
     }
     if (n > 0) held.splice(0, n);
+    this.#releasing = held.length > 0 && held[0]!.seq <= this.#durable;
+    if (this.#releasing) setImmediate(() => this.#release());
   }
 }

@@ -20,8 +20,17 @@ export function recordedCapabilities(granted: HostCapabilities, tape: Observatio
         at(index: number): CapabilityInterface | undefined {
           const text = tape.text(() => {
             const found = table.at(index);
+            // Every field the imports read (interfaceFlags reads up and rip too): a field left
+            // out here reads as its default in the event and in its replay alike.
             return found
-              ? JSON.stringify({ name: found.name, addr: found.addr, prefixLen: found.prefixLen, active: found.active })
+              ? JSON.stringify({
+                  name: found.name,
+                  addr: found.addr,
+                  prefixLen: found.prefixLen,
+                  active: found.active,
+                  ...(found.up !== undefined ? { up: found.up } : {}),
+                  ...(found.rip !== undefined ? { rip: found.rip } : {}),
+                })
               : undefined;
           });
           return text === undefined ? undefined : (JSON.parse(text) as CapabilityInterface);
