@@ -22,13 +22,14 @@ const KV = [{ name: 'kv', version: '1.0.0' }];
  * checkpoint took the journal's upgrade records with it (segments behind a durable checkpoint
  * are deleted), the version the newest checkpoint recorded.
  */
-function journalVersion(): string | null {
+function journalVersion(): string {
   let version: string | null = null;
   for (const r of readJournal(join(site.dataDir, 'durable', 'kv', 'journal')).records)
     if (r.body.kind === RecordKind.upgrade) version = r.body.version;
   if (version !== null) return version;
   const checkpoint = loadCheckpoint(join(site.dataDir, 'durable'), 'kv');
-  return (checkpoint?.meta.state as CheckpointState | undefined)?.module?.version ?? null;
+  // Neither: no upgrade was recorded, so the configured version is the current one.
+  return (checkpoint?.meta.state as CheckpointState | undefined)?.module?.version ?? KV[0]!.version;
 }
 
 type When = 'before the swap' | 'right after the swap' | 'after the acknowledgement';
