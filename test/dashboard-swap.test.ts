@@ -189,6 +189,11 @@ if (missing) {
 
   test('at phone width, Rollback shows 1.0.0 and a history entry with reason rollback', async () => {
     await page.setViewportSize(PHONE);
+    // The charts are redrawn for the new width after the resize (a frame or two later): wait
+    // for the layout to settle, with a deadline, then measure.
+    await page
+      .waitForFunction(() => document.documentElement.scrollWidth <= window.innerWidth, undefined, { timeout: 2000 })
+      .catch(() => {});
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `the page fits 390 px without scrolling sideways (${overflow} px over)`);
     const rollback = page.getByRole('button', { name: 'Roll back kv to 1.0.0', exact: true });
