@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { netnsAvailable, sweepStaleLabs } from './support/netns/index.js';
-import { converge, type RipLine, startRipLine, upgradeUnderPing } from './support/netns/rip-line.js';
+import { netnsAvailable } from './support/netns/index.js';
+import { converge, upgradeUnderPing, withRipLine } from './support/netns/rip-line.js';
 import { skipBecause } from './support/skip.js';
 
 const avail = netnsAvailable();
@@ -16,10 +16,8 @@ if (!avail.ok) {
   skipBecause(test, 'rip hmac-sha256 with BIRD', `${avail.reason} (it needs root, network namespaces, frr and bird2)`);
 } else {
   test('HMAC-SHA-256 with BIRD: routes both ways, no ping lost across an upgrade', async () => {
-    sweepStaleLabs();
-    let line: RipLine | undefined;
-    try {
-      line = await startRipLine({
+    await withRipLine(
+      {
         bird: {
           extraInterfaceConfig: [
             'authentication cryptographic;',
@@ -31,21 +29,18 @@ if (!avail.ok) {
           interfaces: { eth1: { auth: 'sha256', keyChain: 'bird' } },
           keyChains: { bird: { '7': { secret: 'k'.repeat(70) } } },
         },
-      });
-      console.log(`  converged: ${await converge(line)}`);
-      const shown = await line.engine.cli('show', 'rip');
-      assert.match(shown, /eth1\s+10\.0\.2\.0\/24\s+rip, multicast, sha256 \(key chain bird, sending key 7\)\n/);
-      const result = await upgradeUnderPing(line, ['0.0.2']);
-      console.log(`  across the upgrade: ${result.sent} pings, ${result.lost} lost`);
-      assert.is(result.lost, 0, `no ping lost (lost seqs ${result.lostSeqs.join(',')})`);
-      const birdLog = readFileSync(join(line.bird.dir, 'bird.log'), 'utf8');
-      assert.not.match(birdLog, /Authentication failed/, 'BIRD accepted every datagram of ours');
-    } catch (e) {
-      if (line) console.log(`  engine log:\n${line.engine.proc.log()}`);
-      throw e;
-    } finally {
-      await line?.lab.cleanup();
-    }
+      },
+      async (line) => {
+        console.log(`  converged: ${await converge(line)}`);
+        const shown = await line.engine.cli('show', 'rip');
+        assert.match(shown, /eth1\s+10\.0\.2\.0\/24\s+rip, multicast, sha256 \(key chain bird, sending key 7\)\n/);
+        const result = await upgradeUnderPing(line, ['0.0.2']);
+        console.log(`  across the upgrade: ${result.sent} pings, ${result.lost} lost`);
+        assert.is(result.lost, 0, `no ping lost (lost seqs ${result.lostSeqs.join(',')})`);
+        const birdLog = readFileSync(join(line.bird.dir, 'bird.log'), 'utf8');
+        assert.not.match(birdLog, /Authentication failed/, 'BIRD accepted every datagram of ours');
+      },
+    );
   });
 }
 

@@ -5,8 +5,8 @@
 // Needs root, netns, FRR and BIRD; otherwise skipped.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { netnsAvailable, sleep, sweepStaleLabs } from './support/netns/index.js';
-import { converge, type RipLine, startRipLine } from './support/netns/rip-line.js';
+import { netnsAvailable, sleep } from './support/netns/index.js';
+import { converge, withRipLine } from './support/netns/rip-line.js';
 import { skipBecause } from './support/skip.js';
 import { waitFor } from './support/wait-for.js';
 
@@ -18,10 +18,7 @@ if (!avail.ok) {
   skipBecause(test, 'rip link flap', `${avail.reason} (it needs root, network namespaces, frr and bird2)`);
 } else {
   test('a link down longer than the timeout: routes through it go unreachable and come back; an upgrade mid-flap loses nothing else', async () => {
-    sweepStaleLabs();
-    let line: RipLine | undefined;
-    try {
-      line = await startRipLine({ settings: { timeout: TIMEOUT_S, garbage: 4 } });
+    await withRipLine({ settings: { timeout: TIMEOUT_S, garbage: 4 } }, async (line) => {
       const { lab, left, right, frrStub, birdStub, ripStub, engine } = line;
       console.log(`  converged: ${await converge(line)}`);
 
@@ -74,12 +71,7 @@ if (!avail.ok) {
       console.log(`  on the other link meanwhile: ${pinged.sent} pings, ${pinged.lost} lost; ${missing.length} route losses`);
       assert.is(pinged.lost, 0, `no ping lost on the other link (lost seqs ${pinged.lostSeqs.join(',')})`);
       assert.equal(missing, [], 'no route through the other link was lost');
-    } catch (e) {
-      if (line) console.log(`  engine log:\n${line.engine.proc.log()}`);
-      throw e;
-    } finally {
-      await line?.lab.cleanup();
-    }
+    });
   });
 }
 

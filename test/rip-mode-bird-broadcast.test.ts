@@ -4,8 +4,8 @@
 // otherwise skipped.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { netnsAvailable, sweepStaleLabs } from './support/netns/index.js';
-import { converge, type RipLine, startRipLine, upgradeUnderPing } from './support/netns/rip-line.js';
+import { netnsAvailable } from './support/netns/index.js';
+import { converge, upgradeUnderPing, withRipLine } from './support/netns/rip-line.js';
 import { skipBecause } from './support/skip.js';
 
 const avail = netnsAvailable();
@@ -14,28 +14,23 @@ if (!avail.ok) {
   skipBecause(test, 'rip with BIRD mode broadcast', `${avail.reason} (it needs root, network namespaces, frr and bird2)`);
 } else {
   test('BIRD mode broadcast, our router in broadcast mode: routes both ways, no ping lost across an upgrade', async () => {
-    sweepStaleLabs();
-    let line: RipLine | undefined;
-    try {
-      line = await startRipLine({
+    await withRipLine(
+      {
         bird: { extraInterfaceConfig: ['mode broadcast;'] },
         settings: { interfaces: { eth1: { send: 'broadcast' } } },
-      });
-      const { engine } = line;
-      console.log(`  converged: ${await converge(line)}`);
-      const shown = await engine.cli('show', 'rip');
-      assert.match(shown, /eth1\s+10\.0\.2\.0\/24\s+rip, broadcast\n/);
-      const result = await upgradeUnderPing(line, ['0.0.2']);
-      assert.match(result.upgrades[0]!, 'rip: 0.0.1 -> 0.0.2 ok');
-      console.log(`  across the upgrade: ${result.sent} pings, ${result.lost} lost`);
-      assert.is(result.lost, 0, `no ping lost (lost seqs ${result.lostSeqs.join(',')})`);
-      await converge(line, 2000);
-    } catch (e) {
-      if (line) console.log(`  engine log:\n${line.engine.proc.log()}`);
-      throw e;
-    } finally {
-      await line?.lab.cleanup();
-    }
+      },
+      async (line) => {
+        const { engine } = line;
+        console.log(`  converged: ${await converge(line)}`);
+        const shown = await engine.cli('show', 'rip');
+        assert.match(shown, /eth1\s+10\.0\.2\.0\/24\s+rip, broadcast\n/);
+        const result = await upgradeUnderPing(line, ['0.0.2']);
+        assert.match(result.upgrades[0]!, 'rip: 0.0.1 -> 0.0.2 ok');
+        console.log(`  across the upgrade: ${result.sent} pings, ${result.lost} lost`);
+        assert.is(result.lost, 0, `no ping lost (lost seqs ${result.lostSeqs.join(',')})`);
+        await converge(line, 2000);
+      },
+    );
   });
 }
 

@@ -10,6 +10,7 @@ import type { BirdRipInstance, BirdRipOptions } from './bird.js';
 import type { EngineInstance } from './engine.js';
 import type { FrrRipInstance, FrrRipOptions } from './frr.js';
 import { Lab } from './lab.js';
+import { sweepStaleLabs } from './namespaces.js';
 import type { WaitForRouteResult } from './routes.js';
 import type { LinkInfo, StubInfo } from './topology.js';
 
@@ -44,6 +45,24 @@ export interface RipLineTopology {
 
 export interface RipLine extends RipLineTopology {
   engine: EngineInstance;
+}
+
+/**
+ * One rip-* test on a line of its own: sweeps the labs a killed run left behind, starts the line,
+ * runs `body`, prints the engine's log when it fails, and always tears the lab down.
+ */
+export async function withRipLine(opts: RipLineOptions, body: (line: RipLine) => Promise<void>): Promise<void> {
+  sweepStaleLabs();
+  let line: RipLine | undefined;
+  try {
+    line = await startRipLine(opts);
+    await body(line);
+  } catch (e) {
+    if (line) console.log(`  engine log:\n${line.engine.proc.log()}`);
+    throw e;
+  } finally {
+    await line?.lab.cleanup();
+  }
 }
 
 /** Builds the line and starts everything; on failure, cleans up and rethrows. */
