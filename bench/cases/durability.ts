@@ -9,7 +9,7 @@
  *   node --import tsx bench/cases/durability.ts [--quick]
  */
 import { progress, runCase } from '../lib/case.js';
-import { runJson, ServerProcess } from '../lib/child.js';
+import { ServerProcess, udpLoad } from '../lib/child.js';
 import { round } from '../peers/stats.js';
 
 type Side = 'dgram' | 'none' | 'os' | 'fsync';
@@ -26,24 +26,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 async function once(side: Side, mix: string, seconds: number): Promise<Run> {
   const server = await ServerProcess.start(side === 'dgram' ? 'dgram' : 'engine', 180_000, side === 'dgram' ? [] : ['--durability', side]);
   try {
-    const r = await runJson(
-      'peers/udp-load.ts',
-      [
-        '--port',
-        String(server.port),
-        '--mix',
-        mix,
-        '--seconds',
-        String(seconds),
-        '--count',
-        '50000000',
-        '--window',
-        '32',
-        '--keys',
-        '1024',
-      ],
-      (seconds + 90) * 1000,
-    );
+    const r = await udpLoad(server.port, mix, seconds);
     const lat = r.latency_us as { p50: number; p99: number };
     return { rps: Number(r.rps), p50: lat.p50, p99: lat.p99 };
   } finally {

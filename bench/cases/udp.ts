@@ -22,7 +22,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { progress, runCase } from '../lib/case.js';
-import { runJson, ServerProcess } from '../lib/child.js';
+import { runJson, ServerProcess, udpLoad } from '../lib/child.js';
 import { rcvbufDropsSince, udpCounters } from '../lib/kernel.js';
 import { round, type Summary, summarize } from '../peers/stats.js';
 
@@ -45,24 +45,7 @@ async function loadOnce(impl: Impl, mix: Mix, seconds: number): Promise<LoadRun>
   try {
     await server.command('cpu-reset');
     const counters = udpCounters();
-    const r = await runJson(
-      'peers/udp-load.ts',
-      [
-        '--port',
-        String(server.port),
-        '--mix',
-        mix,
-        '--seconds',
-        String(seconds),
-        '--count',
-        '50000000',
-        '--window',
-        '32',
-        '--keys',
-        '1024',
-      ],
-      (seconds + 90) * 1000,
-    );
+    const r = await udpLoad(server.port, mix, seconds);
     const cpu = await server.command('cpu');
     const received = Number(r.received) + Number((r.prefill as { received?: number } | undefined)?.received ?? 0);
     const lat = r.latency_us as { p50: number; p99: number };
