@@ -154,12 +154,8 @@ export class Dispatcher implements Sliceable {
     if (event.kind === 'timer') {
       if (this.#queuedTimers.has(event.id)) return true;
       this.#queuedTimers.add(event.id);
-    } else if (event.kind === 'message' && event.channel === BUS_CHANNEL) {
-      if (this.#busQueued >= this.#busLimit) {
-        this.#dropped++;
-        return false;
-      }
-      this.#busQueued++;
+    } else if (event.kind === 'message' && event.channel === BUS_CHANNEL && !this.reserveBus()) {
+      return false;
     }
     this.#queue.push(event);
     // Only an empty queue can be off the scheduler's list with runnable work coming (a failed
