@@ -36,8 +36,8 @@ export interface ComponentJournal {
   timerExpired(id: number): void;
   /** A host call's result (reply, send, a route change): recorded, or served from the record without making the call. */
   result(call: () => number): number;
-  /** A quota's admission of a call, likewise (its per-second window depends on wall time). */
-  admitted(call: () => boolean): boolean;
+  /** A quota's admission of a call of `n` bytes, `call(n)`, likewise (its per-second window depends on wall time). */
+  admitted(call: (n: number) => boolean, n: number): boolean;
   /** The granted capabilities as this journal's modules see them (what they read is recorded). */
   capabilities(granted: HostCapabilities | undefined): HostCapabilities | undefined;
 }

@@ -82,8 +82,12 @@ export class ModuleHost implements HostServices {
     this.#journal = options.journal;
     const q = this.quotas;
     const j = options.journal;
-    if (q)
-      this.gate = j ? { send: (n) => j.admitted(() => q.send(n)), log: (n) => j.admitted(() => q.log(n)), output: (n) => q.output(n) } : q;
+    if (q && j) {
+      // Bound once, not per call: a flood of refused calls must not allocate.
+      const send = (n: number): boolean => q.send(n);
+      const log = (n: number): boolean => q.log(n);
+      this.gate = { send: (n) => j.admitted(send, n), log: (n) => j.admitted(log, n), output: (n) => q.output(n) };
+    } else if (q) this.gate = q;
   }
 
   /**

@@ -48,20 +48,32 @@ export const DEFAULT_QUOTAS: Readonly<QuotaLimits> = Object.freeze({
 });
 
 /** The resources counted, as they appear in status, /metrics and the history. */
-export type QuotaResource = 'sends' | 'sendBytes' | 'busBacklog' | 'logLines' | 'logBytes' | 'timers' | 'timerPeriod' | 'output';
+export const QUOTA_RESOURCES = ['sends', 'sendBytes', 'busBacklog', 'logLines', 'logBytes', 'timers', 'timerPeriod', 'output'] as const;
+export type QuotaResource = (typeof QUOTA_RESOURCES)[number];
 
-/** Hits per resource: every import call refused, cut or clamped because of a quota. */
+const RESOURCE_INDEX: Readonly<Record<QuotaResource, number>> = Object.freeze(
+  Object.fromEntries(QUOTA_RESOURCES.map((r, i) => [r, i])) as Record<QuotaResource, number>,
+);
+
+/**
+ * Hits per resource: every import call refused, cut or clamped because of a quota. A flood of
+ * refused calls counts each one (millions per callback), so the counters are slots of a typed
+ * array rather than a Map: a Map update was a fifth of the cost of a refused call.
+ */
 export class QuotaHits {
-  readonly #counts = new Map<QuotaResource, number>();
+  readonly #counts = new Float64Array(QUOTA_RESOURCES.length);
 
   add(resource: QuotaResource, n = 1): void {
-    this.#counts.set(resource, (this.#counts.get(resource) ?? 0) + n);
+    this.#counts[RESOURCE_INDEX[resource]]! += n;
   }
   get(resource: QuotaResource): number {
-    return this.#counts.get(resource) ?? 0;
+    return this.#counts[RESOURCE_INDEX[resource]]!;
   }
+  /** The resources hit at least once, in QUOTA_RESOURCES order. */
   toJSON(): Record<string, number> {
-    return Object.fromEntries(this.#counts);
+    const out: Record<string, number> = {};
+    for (let i = 0; i < QUOTA_RESOURCES.length; i++) if (this.#counts[i]! > 0) out[QUOTA_RESOURCES[i]!] = this.#counts[i]!;
+    return out;
   }
 }
 

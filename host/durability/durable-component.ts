@@ -132,8 +132,8 @@ export class DurableComponent implements ComponentJournal {
     return this.#tape.number(call);
   }
 
-  admitted(call: () => boolean): boolean {
-    return this.#tape.flag(call);
+  admitted(call: (n: number) => boolean, n: number): boolean {
+    return this.#tape.flag(call, n);
   }
 
   capabilities(granted: HostCapabilities | undefined): HostCapabilities | undefined {

@@ -11,6 +11,8 @@ enum Tag {
   bytes = 2,
   flag = 3,
   text = 4,
+  /** A run of equal flags: u8 value, u32 count (a flood of refused calls is one entry, not millions). */
+  flagRun = 5,
 }
 
 type Mode = 'off' | 'record' | 'replay';
@@ -22,6 +24,12 @@ export class ObservationTape {
   #at = 0;
   /** Why the replayed event asked for something its record does not hold (first mismatch). */
   #diverged: string | null = null;
+  /** Recording: where the flag run written last starts (-1: the last entry is not a run). */
+  #runAt = -1;
+  #runValue = false;
+  #runCount = 0;
+  /** Replaying: flags left in the run being served, and their value. */
+  #runLeft = 0;
 
   get mode(): Mode {
     return this.#mode;
@@ -29,6 +37,7 @@ export class ObservationTape {
 
   record(): void {
     this.#sink.reset();
+    this.#runAt = -1;
     this.#mode = 'record';
   }
 
@@ -36,6 +45,7 @@ export class ObservationTape {
     this.#replay = tape;
     this.#at = 0;
     this.#diverged = null;
+    this.#runLeft = 0;
     this.#mode = 'replay';
   }
 
@@ -43,8 +53,11 @@ export class ObservationTape {
   stop(): Buffer | null {
     const mode = this.#mode;
     this.#mode = 'off';
-    if (mode === 'record') return this.#sink.view();
-    if (mode === 'replay' && this.#diverged === null && this.#at !== this.#replay.length)
+    if (mode === 'record') {
+      this.#closeRun();
+      return this.#sink.view();
+    }
+    if (mode === 'replay' && this.#diverged === null && (this.#at !== this.#replay.length || this.#runLeft !== 0))
       this.#diverged = `the replay used ${this.#at} of the record's ${this.#replay.length} observed bytes`;
     return null;
   }
@@ -69,18 +82,43 @@ export class ObservationTape {
     }
   }
 
-  flag(live: () => boolean): boolean {
+  /**
+   * A yes/no result (a quota's admission) of `live(arg)`. Equal flags in a row are one run on the
+   * tape, and the argument is passed rather than captured so that the call allocates nothing: a
+   * module may be refused a million times in one callback.
+   */
+  flag<A>(live: (arg: A) => boolean, arg: A): boolean {
     switch (this.#mode) {
       case 'off':
-        return live();
+        return live(arg);
       case 'record': {
-        const v = live();
-        this.#sink.u8(Tag.flag);
-        this.#sink.u8(v ? 1 : 0);
+        const v = live(arg);
+        const sink = this.#sink;
+        const at = this.#runAt;
+        if (at >= 0 && v === this.#runValue && sink.length === at + 6 && this.#runCount < 0xffff_ffff)
+          sink.setU32(at + 2, ++this.#runCount);
+        else {
+          this.#runAt = sink.length;
+          this.#runValue = v;
+          this.#runCount = 1;
+          sink.u8(Tag.flagRun);
+          sink.u8(v ? 1 : 0);
+          sink.u32(1);
+        }
         return v;
       }
       case 'replay':
-        return this.#take(Tag.flag, 1) ? this.#replay[this.#at - 1] === 1 : live();
+        if (this.#runLeft > 0) {
+          this.#runLeft--;
+          return this.#runValue;
+        }
+        // A single flag (tag 3) is what journals written before runs hold.
+        if (this.#replay[this.#at] === Tag.flag && this.#runLeft === 0)
+          return this.#take(Tag.flag, 1) ? this.#replay[this.#at - 1] === 1 : live(arg);
+        if (!this.#take(Tag.flagRun, 5)) return live(arg);
+        this.#runValue = this.#replay[this.#at - 5] === 1;
+        this.#runLeft = this.#replay.readUInt32LE(this.#at - 4) - 1;
+        return this.#runValue;
     }
   }
 
@@ -121,10 +159,20 @@ export class ObservationTape {
     return n === -1 ? undefined : this.#replay.toString('utf8', this.#at - n, this.#at);
   }
 
+  /** Writes the count of the run recorded last into its entry. */
+  #closeRun(): void {
+    if (this.#runAt >= 0) this.#sink.setU32(this.#runAt + 2, this.#runCount);
+    this.#runAt = -1;
+  }
+
   /** Consumes a value of `tag` with `size` bytes after the tag; false (divergence noted) when the record holds another. */
   #take(tag: Tag, size: number): boolean {
     const at = this.#at;
     if (this.#diverged !== null) return false; // positions no longer line up: the rest is live
+    if (this.#runLeft > 0) {
+      this.#diverged = `observation ${at}: the module asked for a ${Tag[tag] ?? tag} within a run of ${this.#runLeft} more flags`;
+      return false;
+    }
     if (at + 1 + size > this.#replay.length || this.#replay[at] !== tag) {
       this.#diverged ??= `observation ${at}: the module asked for a ${Tag[tag] ?? tag} the record does not hold here`;
       return false;
