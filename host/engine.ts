@@ -17,7 +17,7 @@ import { type EventTap, noTap } from './component/events.js';
 import { ModuleFactory } from './component/module-factory.js';
 import type { SwapReport } from './component/swap.js';
 import type { ComponentConfig, EngineConfig } from './config.js';
-import { DEFAULT_DURABILITY, openDurable } from './durability/levels.js';
+import { DEFAULT_DURABILITY, dropDurable, openDurable } from './durability/levels.js';
 import { Attempts, isRefusal, type Rejection, type UpgradeLog } from './engine/attempts.js';
 import { ComponentEntry } from './engine/component-entry.js';
 import { type DeploymentFile, Deployments } from './engine/deployments.js';
@@ -93,7 +93,13 @@ export class Engine {
     this.#rollbacks = new RollbackRule(options.history);
     this.#scheduler = new DispatchScheduler({ ...DEFAULT_DISPATCH, ...config.dispatch });
     const self = { has: (n: string) => this.#entries.has(n), start: (c: ComponentConfig) => this.#startComponent(c) };
-    this.deployments = new Deployments({ ...self, stop: (n) => this.#stopComponent(n) }, config.deploy, options.deployments, this.#log);
+    const dropData = (n: string): boolean => dropDurable(config.dataDir, n);
+    this.deployments = new Deployments(
+      { ...self, stop: (n) => this.#stopComponent(n), dropData },
+      config.deploy,
+      options.deployments,
+      this.#log,
+    );
     this.#durable = options.durable === true;
   }
 

@@ -180,7 +180,12 @@ test('DELETE stops the component and frees its port; it stays gone after a resta
   assert.is(r.status, 200, JSON.stringify(r.body));
   assert.is(r.body.data, 'kept');
   assert.ok(await canBind('udp', shop.port), 'the port is free again');
-  assert.is((await call('DELETE', '/v1/components/kv?data=drop')).body.data, 'dropped');
+  assert.ok(existsSync(join(dataDir, 'durable', 'kv')), "kv's journal is kept in the data directory");
+  const dropped = (await call('DELETE', '/v1/components/kv?data=drop')).body;
+  assert.is(dropped.data, 'dropped');
+  assert.is(dropped.journalDropped, true);
+  assert.not.ok(existsSync(join(dataDir, 'durable', 'kv')), "kv's journal is deleted with data=drop");
+  assert.ok(existsSync(join(dataDir, 'durable', 'shop')), "shop's journal is kept with data=keep");
   assert.is(plane!.history.list('kv').length, 0, 'kv history dropped');
   assert.is(plane!.history.list('shop').length, 1, 'shop history kept');
   assert.is((await call('GET', '/v1/components/kv/history')).status, 404);
@@ -188,6 +193,25 @@ test('DELETE stops the component and frees its port; it stays gone after a resta
   await stop();
   await start();
   assert.equal(await names(), ['cart']);
+});
+
+/** Creates `shop` (kv 1.0.0 on a fresh UDP port) and returns what `GET a` answers there. */
+async function recreateShopAndGetA(): Promise<string> {
+  const r = await call('POST', '/v1/components', { name: 'shop', module: 'kv', version: '1.0.0', listen: [{ proto: 'udp', port: 0 }] });
+  assert.is(r.status, 201, JSON.stringify(r.body));
+  const udp = new UdpClient(r.body.addresses[0].port as number);
+  try {
+    return await udp.request('GET a');
+  } finally {
+    udp.close();
+  }
+}
+
+test('a component removed with its data kept recovers its keys when deployed again; after data=drop it starts empty', async () => {
+  assert.is(await recreateShopAndGetA(), 'VALUE 1', 'the key shop set before its removal (data=keep)');
+  const r = await call('DELETE', '/v1/components/shop?data=drop');
+  assert.is(r.body.journalDropped, true);
+  assert.is(await recreateShopAndGetA(), 'NOT_FOUND', 'a fresh shop does not have the dropped key');
 });
 
 test.run();

@@ -56,12 +56,12 @@ export class ComponentRoutes {
       async (req, reply: FastifyReply) => {
         const { name } = req.params;
         const version = engine.component(name).module?.version ?? null; // 404 for an unknown component
-        await engine.deployments.remove(name);
         const drop = req.query.data === 'drop';
-        // The component's data in the data directory: its history (module versions stay: they
-        // are the repository's, shared by name).
+        // The component's data in the data directory: its journal and checkpoints, and its
+        // history (module versions stay: they are the repository's, shared by name).
+        const journalDropped = await engine.deployments.remove(name, drop);
         const forgotten = drop ? history.forget(name) : 0;
-        return reply.send({ removed: name, version, data: drop ? 'dropped' : 'kept', historyEntriesDropped: forgotten });
+        return reply.send({ removed: name, version, data: drop ? 'dropped' : 'kept', historyEntriesDropped: forgotten, journalDropped });
       },
     );
   }

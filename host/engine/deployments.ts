@@ -91,6 +91,8 @@ export interface ComponentStarter {
   has(name: string): boolean;
   start(config: ComponentConfig): Promise<void>;
   stop(name: string): Promise<void>;
+  /** Deletes a stopped component's kept state (its journal and checkpoints); true when there was some. */
+  dropData(name: string): boolean;
 }
 
 /** A request that passed every check and can be started. */
@@ -177,13 +179,18 @@ export class Deployments {
     this.#save();
   }
 
-  /** Stops a component (its final TERM) and records that it is gone, configured or not. */
-  async remove(name: string): Promise<void> {
+  /**
+   * Stops a component (its final TERM) and records that it is gone, configured or not. With
+   * `dropData` its kept state goes too; without, a component deployed again under the name
+   * recovers it (docs/API.md). Returns whether kept state was deleted.
+   */
+  async remove(name: string, dropData = false): Promise<boolean> {
     await this.#engine.stop(name);
     const wasDeployed = this.#record.deployed.some((s) => s.name === name);
     this.#record.deployed = this.#record.deployed.filter((s) => s.name !== name);
     if (!wasDeployed && !this.#record.removed.includes(name)) this.#record.removed.push(name);
     this.#save();
+    return dropData && this.#engine.dropData(name);
   }
 
   /** The version a deployed component runs now (an upgrade moves it): a restart starts that one. */
