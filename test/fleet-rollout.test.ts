@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FleetStore, sha256Hex } from '../host/fleet/fleet-store.js';
+import { ConcurrentChange, FleetStore, sha256Hex } from '../host/fleet/fleet-store.js';
 import { abortRollout } from '../host/fleet/operations.js';
 import { repoRoot } from './support/engine-process.js';
 import { type Node, reportsOf, rolloutCli, signingKey, startNodes, Writer } from './support/fleet.js';
@@ -178,6 +178,35 @@ if (missing) {
     } finally {
       await store.close();
     }
+  });
+
+  test('two controllers start the same rollout at once: one runs it, the other is refused (exit 5); the desired state is written by compare-and-set', async () => {
+    const store = await FleetStore.connect({ servers: [nats.url], name: 'fleet test' });
+    try {
+      // Compare-and-set itself: two writes on the same revision, the second loses.
+      const current = (await store.readDesired('kv'))!;
+      const stamp = (id: string) => ({ ...current.value, rolloutId: id, updatedAt: new Date().toISOString() });
+      await store.writeDesired(stamp('cas-a'), current.revision);
+      const lost = await store.writeDesired(stamp('cas-b'), current.revision).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      assert.instance(lost, ConcurrentChange, 'the second write on the same revision is refused');
+      assert.is((await store.readDesired('kv'))!.value.rolloutId, 'cas-a');
+    } finally {
+      await store.close();
+    }
+    const writers = await Promise.all(nodes.map((n) => Writer.start(n)));
+    const args = [kvFile('3.0.0'), '--version', '3.0.0', '--canary', '1', '--steps', '100', '--hold', '300ms', '--sign', key.privateFile];
+    const [a, b] = await Promise.all([rolloutCli(nats.url, 'kv', ...args), rolloutCli(nats.url, 'kv', ...args)]);
+    const codes = [a!.code, b!.code].sort();
+    assert.equal(codes, [0, 5], `exit codes ${a!.code} and ${b!.code}:\n${a!.stdout}${a!.stderr}\n---\n${b!.stdout}${b!.stderr}`);
+    const loser = a!.code === 5 ? a! : b!;
+    // Either it read the winner's state (refused up front) or lost the compare-and-set (preempted).
+    assert.match(loser.stderr + loser.stdout, /another controller took over|is at stage/);
+    console.log(`  the refused controller: ${(loser.stderr + loser.stdout).trim().split('\n').pop()}`);
+    assert.equal(await versions(), Object.fromEntries(NAMES.map((n) => [n, '3.0.0'])), "every node runs the winner's version");
+    for (const w of writers) assert.equal(await w.verify(), [], `node ${w.node} lost writes`);
   });
 }
 
