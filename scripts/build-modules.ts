@@ -5,7 +5,7 @@
  *
  * A full build takes about a minute on 2 cores, and `npm ci` (prepare) builds once before
  * `npm test` builds again; so the build is skipped when a hash of every input (the AssemblyScript
- * sources, the configs, the compiler's version, this script and MEMORY_BASE) matches the one stored
+ * sources, the configs, the compiler's version, this script and the ABI's asc flags) matches the one stored
  * with the last complete build and every output is there. `--force` rebuilds regardless.
  */
 
@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { availableParallelism } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MEMORY_BASE } from '../host/abi/abi.js';
+import { ASC_ABI_FLAGS } from '../host/abi/abi.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const examples = join(root, 'assembly', 'examples');
@@ -52,19 +52,9 @@ const compile = (e: (typeof entries)[number]): Promise<string | null> => {
   // An example may bring its own asconfig.json (extending the root one), e.g. for the WASI shim.
   const ownConfig = join(dirname(e.file), 'asconfig.json');
   const config = relative(root, existsSync(ownConfig) ? ownConfig : join(root, 'asconfig.json'));
-  // --memoryBase comes from the ABI's single definition (host/abi/abi.ts), never from a copy in a config.
-  const args = [
-    ascBin,
-    relative(root, e.file),
-    '--config',
-    config,
-    '--target',
-    'release',
-    '--memoryBase',
-    String(MEMORY_BASE),
-    '-o',
-    relative(root, out),
-  ];
+  // The ABI's flags (imported memory, --memoryBase) come from its single definition in
+  // host/abi/abi.ts, the same ones `hotswap build` passes for modules outside this repository.
+  const args = [ascBin, relative(root, e.file), '--config', config, '--target', 'release', ...ASC_ABI_FLAGS, '-o', relative(root, out)];
   return new Promise((resolve) => {
     execFile(process.execPath, args, { cwd: root }, (err, stdout, stderr) => {
       if (err) resolve(`asc: ${e.name}@${e.version} failed:\n${stdout}${stderr}`);
@@ -95,7 +85,7 @@ function inputsHash(): string {
     'node_modules/assemblyscript/package.json',
     relative(root, fileURLToPath(import.meta.url)),
   ];
-  hash.update(`MEMORY_BASE=${MEMORY_BASE}\n`);
+  hash.update(`ABI flags: ${ASC_ABI_FLAGS.join(' ')}\n`);
   for (const f of inputs) hash.update(`${f}\n`).update(readFileSync(join(root, f)));
   return hash.digest('hex');
 }
