@@ -4,7 +4,7 @@
 // capability (400), a taken name (409), a port in use (named, nothing left bound), module bytes
 // sent along, removal freeing the ports, and the set coming back after a restart.
 import dgram from 'node:dgram';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -13,7 +13,7 @@ import { loadConfig } from '../host/config.js';
 import { ControlPlane } from '../host/control/plane.js';
 import { Logger } from '../host/log.js';
 import { UdpClient } from './support/clients.js';
-import { kvAs, tempDir } from './support/control-plane.js';
+import { kvAs, tempDir, writeConfig } from './support/control-plane.js';
 
 let dataDir = '';
 let plane: ControlPlane | null = null;
@@ -22,17 +22,7 @@ let token = '';
 
 /** (Re)starts the plane over `dataDir`, with kv configured and `deploy` as the allow-list. */
 async function start(deploy: Record<string, unknown> = { capabilities: { net: ['hs-lab0'] } }): Promise<void> {
-  const file = join(dataDir, 'config.json');
-  writeFileSync(
-    file,
-    JSON.stringify({
-      dataDir,
-      logLevel: 'error',
-      control: { host: '127.0.0.1', port: 0 },
-      deploy,
-      components: [{ name: 'kv', version: '1.0.0', listen: [] }],
-    }),
-  );
+  const file = writeConfig(dataDir, {}, { deploy });
   plane = await ControlPlane.start(loadConfig(file), { logger: new Logger('test', 'error') });
   base = `http://${plane.server.address}`;
   token = readFileSync(join(dataDir, 'control.token'), 'utf8').trim();

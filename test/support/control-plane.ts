@@ -39,8 +39,11 @@ export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'hotswap-control-'));
 }
 
-/** A config file with one component, kv, and no sockets: the control API is what is tested. */
-export function writeConfig(dataDir: string, control: Record<string, unknown> = {}): string {
+/**
+ * A config file with one component, kv, and no sockets: the control API is what is tested.
+ * `more`: further top-level sections (a `deploy` allow-list, say).
+ */
+export function writeConfig(dataDir: string, control: Record<string, unknown> = {}, more: Record<string, unknown> = {}): string {
   const file = join(dataDir, 'config.json');
   writeFileSync(
     file,
@@ -49,6 +52,7 @@ export function writeConfig(dataDir: string, control: Record<string, unknown> = 
       logLevel: 'error',
       control: { host: '127.0.0.1', port: 0, ...control },
       components: [{ name: 'kv', module: 'kv', version: '1.0.0', listen: [], signals: [] }],
+      ...more,
     }),
   );
   return file;
