@@ -5,6 +5,7 @@
  */
 
 import { checkpointTargets } from './report-checkpoint.js';
+import { fleetSection } from './report-fleet.js';
 
 /** Results as parsed from the cases' JSON lines: loosely typed on purpose, checked where read. */
 // biome-ignore lint/suspicious/noExplicitAny: the cases' JSON is untyped data; every read site checks what it uses
@@ -410,6 +411,7 @@ export function markdown(result: Json): string {
       ),
     );
   }
+  out.push(...fleetSection(c.fleet));
   out.push('', '## Peers', '');
   const e = c.erlang;
   const n = c.node_restart;
