@@ -118,6 +118,7 @@ if (!avail.ok) {
       const shown = await engine.cli('show', 'rip');
       assert.match(shown, 'Module version = 0.0.1');
     } catch (e) {
+      console.log(`  failed: ${(e as Error).message}`);
       if (line) console.log(`  engine log:\n${line.engine.proc.log().slice(-5000)}`);
       throw e;
     } finally {

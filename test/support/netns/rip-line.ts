@@ -58,6 +58,7 @@ export async function withRipLine(opts: RipLineOptions, body: (line: RipLine) =>
     line = await startRipLine(opts);
     await body(line);
   } catch (e) {
+    console.log(`  failed: ${(e as Error).message}`);
     if (line) console.log(`  engine log:\n${line.engine.proc.log()}`);
     throw e;
   } finally {
