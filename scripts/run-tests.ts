@@ -84,6 +84,7 @@ const RULES: Record<string, FileRule> = {
       'rip-auth-wrong-key',
       'rip-scale',
       'rip-auth-bird-sha256',
+      'rip-kill',
     ].map((name) => [
       `${name}.test.ts`,
       {

@@ -135,7 +135,7 @@ test('given values are kept; fuel budgets override the defaults one by one; fals
   assert.equal(a!.limits, { memoryBytes: MEMORY_BASE + 65536, moduleBytes: 1000, fuel: { ...DEFAULT_FUEL, message: 5 } });
   assert.equal(a!.probation, { windowMs: 0, maxFaults: 0 });
   assert.equal(a!.capabilities, {
-    net: { interfaces: ['eth0'], port: 520, group: '224.0.0.9' },
+    net: { interfaces: ['eth0'], port: 520, group: '224.0.0.9', pacing: { burst: 16, gapMs: 5, queue: 4096 }, receiveBuffer: 1 << 20 },
     routes: { protocol: 'rip', metric: 20 },
     settings: { update: '30', jitter: '0.5', on: 'true', list: 'a,1', name: 'x' },
   });

@@ -20,6 +20,23 @@ export interface NetCapabilityConfig {
   port: number;
   /** Multicast group joined on every active interface (RIPv2: 224.0.0.9). */
   group: string;
+  /** How datagrams leave each interface (host/capabilities/pacing.ts); `interfaces` overrides it per interface. */
+  pacing: NetPacingConfig & { interfaces?: Record<string, Partial<NetPacingConfig>> };
+  /** SO_RCVBUF of the receive socket, in bytes (the kernel caps it at net.core.rmem_max). */
+  receiveBuffer: number;
+}
+
+/** One interface's output pacing: `burst` datagrams at once, then one every `gapMs`; at most `queue` waiting. */
+export interface NetPacingConfig {
+  burst: number;
+  gapMs: number;
+  queue: number;
+}
+
+/** The pacing of interface `name`: the section's values with that interface's overrides. */
+export function pacingOf(net: NetCapabilityConfig, name: string): NetPacingConfig {
+  const { interfaces, ...all } = net.pacing;
+  return { ...all, ...interfaces?.[name] };
 }
 
 export interface RoutesCapabilityConfig {
@@ -56,6 +73,23 @@ function settingSchema(depth: number): Record<string, unknown> {
 }
 
 /**
+ * Pacing defaults: 16 datagrams at once, then one per 5 ms (200/s per interface), so a full
+ * update of 10,000 routes (400 datagrams) takes about 2 s, well inside a 30 s update interval,
+ * and a neighbour whose receive buffer holds 30 datagrams may stall 150 ms without losing one
+ * (docs/RIP.md, "Scale"). The queue holds 10 such updates.
+ */
+const PACING_OVERRIDES = {
+  burst: { type: 'integer', minimum: 1, maximum: 65536 },
+  gapMs: { type: 'number', minimum: 0, maximum: 1000 },
+  queue: { type: 'integer', minimum: 1, maximum: 1 << 20 },
+} as const;
+const PACING_FIELDS = {
+  burst: { ...PACING_OVERRIDES.burst, default: 16 },
+  gapMs: { ...PACING_OVERRIDES.gapMs, default: 5 },
+  queue: { ...PACING_OVERRIDES.queue, default: 4096 },
+} as const;
+
+/**
  * The JSON schema of the section (defaults included); the engine's configuration schema embeds
  * it, so one validation reports every mistake in the file with its field (host/schema.ts).
  */
@@ -79,6 +113,19 @@ export const CAPABILITIES_SCHEMA = {
           hint: 'be an IPv4 multicast address (224.0.0.0 to 239.255.255.255)',
           default: '224.0.0.9',
         },
+        pacing: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            ...PACING_FIELDS,
+            interfaces: {
+              type: 'object',
+              additionalProperties: { type: 'object', additionalProperties: false, properties: PACING_OVERRIDES },
+            },
+          },
+        },
+        receiveBuffer: { type: 'integer', minimum: 4096, maximum: 1 << 30, default: 1 << 20 },
       },
     },
     routes: {

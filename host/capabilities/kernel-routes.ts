@@ -1,5 +1,5 @@
 /** The `routes` capability: kernel routes installed and withdrawn through one long-lived `ip -batch` process. */
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
 import { HostResult } from '../abi/abi.js';
 import type { Logger } from '../log.js';
 import type { RoutesCapabilityConfig } from './config.js';
@@ -14,6 +14,22 @@ interface InstalledRoute {
   prefix: string;
   nextHop: string;
   dev: string;
+}
+
+interface IpRouteJson {
+  dst?: string;
+  gateway?: string;
+  dev?: string;
+  metric?: number;
+}
+
+/** `ip -j route show`: each route's prefix as `install` names it ("a.b.c.d/len"), next hop, device and metric. */
+export function parseRoutes(json: string): { prefix: string; gateway: string | undefined; dev: string | undefined; metric: number }[] {
+  return (JSON.parse(json) as IpRouteJson[]).flatMap((r) => {
+    if (!r.dst) return [];
+    const prefix = r.dst === 'default' ? '0.0.0.0/0' : r.dst.includes('/') ? r.dst : `${r.dst}/32`;
+    return [{ prefix, gateway: r.gateway, dev: r.dev, metric: r.metric ?? 0 }];
+  });
 }
 
 /**
@@ -39,7 +55,31 @@ export class KernelRoutes {
   private constructor(config: RoutesCapabilityConfig, log: Logger) {
     this.#config = config;
     this.#log = log;
+    this.#adopt();
     this.#spawn();
+  }
+
+  /**
+   * Takes over the routes of our protocol and metric already in the kernel: those an engine
+   * killed before its clean stop left behind. After a crash recovery the module's table still
+   * holds them and never installs them again (they did not change), so without this a route
+   * that later times out would never be withdrawn, nor would a clean stop remove them
+   * (docs/RIP.md, "Crash survival"). They keep forwarding meanwhile: nothing is deleted here.
+   */
+  #adopt(): void {
+    let text: string;
+    try {
+      text = execFileSync('ip', ['-j', 'route', 'show', 'proto', this.#config.protocol], { encoding: 'utf8', timeout: 5000 });
+    } catch (e) {
+      this.#log.warn(`routes: reading the kernel's ${this.#config.protocol} routes: ${(e as Error).message}`);
+      return;
+    }
+    for (const r of parseRoutes(text)) {
+      if (r.metric === this.#config.metric && r.gateway && r.dev)
+        this.#installed.set(r.prefix, { prefix: r.prefix, nextHop: r.gateway, dev: r.dev });
+    }
+    if (this.#installed.size > 0)
+      this.#log.info(`routes: ${this.#installed.size} ${this.#config.protocol} routes already in the kernel, taken over`);
   }
 
   static start(config: RoutesCapabilityConfig, log: Logger): KernelRoutes {

@@ -4,29 +4,18 @@ import { HostResult, NET_CHANNEL_BASE } from '../abi/abi.js';
 import type { Channel, Component } from '../component/component.js';
 import type { Logger } from '../log.js';
 import { parseHostPort } from '../sources/address.js';
-import type { NetCapabilityConfig } from './config.js';
+import { type NetCapabilityConfig, pacingOf } from './config.js';
 import type { InterfaceTable, NetInterface } from './interfaces.js';
+import { InterfacePacer, type PacedDatagram } from './pacing.js';
 
 /** Where the sockets deliver: the component that was granted them. */
 export type SocketTarget = Pick<Component, 'name' | 'enqueue' | 'attachChannel'>;
 
-/** How long close() waits for datagrams already handed to send() (the TERM poison) to leave. */
-const FLUSH_TIMEOUT_MS = 500;
 /**
- * Datagrams are paced: at most PACE_BURST leave at once, then the rest wait PACE_MS (800/s),
- * in order. A full update of 10,000 routes is 400 datagrams per link, and FRR ripd sets its
- * receive buffer to 41,600 bytes (about 30 full datagrams): sent in one burst, most were dropped
- * there (docs/RIP.md, "Scale").
+ * How long close() waits for datagrams already handed to send() (the TERM poison) to leave: the
+ * poison of 10,000 routes is 400 datagrams per interface, about 1.9 s at the default pacing.
  */
-const PACE_BURST = 4;
-const PACE_MS = 5;
-
-interface Outgoing {
-  socket: dgram.Socket;
-  bytes: Buffer;
-  port: number;
-  host: string;
-}
+const FLUSH_TIMEOUT_MS = 3000;
 
 /**
  * Channel NET_CHANNEL_BASE + index for hs.send: it sends through whatever socket the interface
@@ -46,9 +35,8 @@ class InterfaceChannel implements Channel {
     const to = parseHostPort(peer);
     if (!to) return HostResult.unknownPeer;
     if (bytes.byteLength > 65507) return HostResult.tooLarge;
-    const socket = this.#owner.socketOf(this.#index);
-    if (!socket) return HostResult.unknownChannel; // the link is down: nothing can leave on it
-    this.#owner.track(socket, bytes, to.port, to.host);
+    if (!this.#owner.socketOf(this.#index)) return HostResult.unknownChannel; // the link is down: nothing can leave on it
+    this.#owner.track(this.#index, bytes, to.port, to.host);
     return HostResult.ok;
   }
 }
@@ -67,6 +55,8 @@ interface Open {
  *  - send: one socket per up interface bound to ifaddr:port (so datagrams leave from the port the
  *    neighbours require), with that interface as the multicast interface, TTL 1, no loopback and
  *    broadcast allowed. Unicast to ifaddr:port (answers to our requests) arrives on it too.
+ * Outgoing datagrams wait in their interface's pacer (pacing.ts), so a large update leaves spread
+ * out, in order, whatever swap happens meanwhile.
  * The sockets belong to the host, so they stay open across swaps; apply() opens and closes an
  * interface's socket and membership as its link comes and goes. Every datagram becomes a message
  * event with `iface` set from its source address (Node has no IP_PKTINFO).
@@ -79,9 +69,10 @@ export class NetSockets {
   readonly #open = new Map<number, Open>();
   readonly #channels = new Set<number>();
   #receive: dgram.Socket | null = null;
-  readonly #queue: Outgoing[] = [];
-  #pacing: NodeJS.Timeout | null = null;
+  /** One pacer per interface that ever came up (its queue outlives the link going down and up). */
+  readonly #pacers = new Map<number, InterfacePacer>();
   #pending = 0;
+  #refused = 0;
   #flushed: (() => void) | null = null;
 
   private constructor(target: SocketTarget, table: InterfaceTable, config: NetCapabilityConfig, log: Logger) {
@@ -152,27 +143,31 @@ export class NetSockets {
       socket.bind(port, address, () => resolve());
     });
     socket.on('error', (e) => this.#log.warn(`net: socket ${address}:${port}: ${e.message}`));
-    socket.on('message', (payload, rinfo) => this.#deliver(payload, rinfo, ownIndex === undefined ? undefined : socket, ownIndex));
+    // Room for a neighbour's full update sent in one burst (FRR sends 400 datagrams for 10,000
+    // routes back to back) while the event loop is busy; the kernel caps it at rmem_max.
+    socket.setRecvBufferSize(this.#config.receiveBuffer);
+    socket.on('message', (payload, rinfo) => this.#deliver(payload, rinfo, ownIndex));
     return socket;
   }
 
-  #deliver(payload: Buffer, rinfo: dgram.RemoteInfo, own: dgram.Socket | undefined, ownIndex: number | undefined): void {
+  /** `ownIndex`: the interface whose send socket it arrived on (undefined: the shared receive socket). */
+  #deliver(payload: Buffer, rinfo: dgram.RemoteInfo, ownIndex: number | undefined): void {
     const table = this.#table;
     if (table.isOwnAddress(rinfo.address)) return; // our own multicast or broadcast, looped back
     const from = table.findBySource(rinfo.address);
     const via = from?.index ?? ownIndex;
-    const replySocket = from?.active ? this.socketOf(from.index) : own;
+    const replyVia = from?.active ? from.index : ownIndex;
     this.#target.enqueue({
       kind: 'message',
       channel: NET_CHANNEL_BASE + (via ?? 0),
       peer: `${rinfo.address}:${rinfo.port}`,
       payload,
       ...(from ? { iface: from.index } : {}),
-      ...(replySocket
+      ...(replyVia !== undefined
         ? {
             replyTo: {
               reply: (bytes: Buffer) => {
-                this.track(replySocket, bytes, rinfo.port, rinfo.address);
+                this.track(replyVia, bytes, rinfo.port, rinfo.address);
                 return HostResult.ok;
               },
             },
@@ -186,36 +181,49 @@ export class NetSockets {
     return this.#open.get(index)?.socket;
   }
 
-  /** Queues the datagram (paced, in order) and counts it until it has left, so close() can wait for the last ones. */
-  track(socket: dgram.Socket, bytes: Buffer, port: number, host: string): void {
+  /** Queues the datagram on its interface's pacer (in order) and counts it until it has left, so close() can wait for the last ones. */
+  track(index: number, bytes: Buffer, port: number, host: string): void {
     this.#pending++;
-    this.#queue.push({ socket, bytes, port, host });
-    if (!this.#pacing) this.#drain();
-  }
-
-  #drain(): void {
-    this.#pacing = null;
-    for (let n = 0; n < PACE_BURST; n++) {
-      const d = this.#queue.shift();
-      if (!d) return;
-      this.#send(d);
+    let pacer = this.#pacers.get(index);
+    if (!pacer) {
+      const name = this.#table.at(index)?.name ?? String(index);
+      pacer = new InterfacePacer(pacingOf(this.#config, name), {
+        send: (d) => this.#send(index, d),
+        dropped: (d) => this.#refuse(name, d),
+      });
+      this.#pacers.set(index, pacer);
     }
-    if (this.#queue.length > 0) this.#pacing = setTimeout(() => this.#drain(), PACE_MS);
+    pacer.push({ bytes, port, host });
   }
 
-  #send({ socket, bytes, port, host }: Outgoing): void {
-    const done = (): void => {
-      if (--this.#pending === 0) this.#flushed?.();
-    };
+  #done(): void {
+    if (--this.#pending === 0) this.#flushed?.();
+  }
+
+  /** A full pacing queue: logged at the first refusal and then every 1,000th, not per datagram. */
+  #refuse(name: string, { host, port }: PacedDatagram): void {
+    if (this.#refused++ % 1000 === 0) {
+      this.#log.warn(`net: ${name}: pacing queue full, datagram to ${host}:${port} dropped (${this.#refused} so far)`);
+    }
+    this.#done();
+  }
+
+  #send(index: number, { bytes, port, host }: PacedDatagram): void {
+    // The socket of the interface now: one that went down while the datagram waited has none.
+    const socket = this.socketOf(index);
+    if (!socket) {
+      this.#done();
+      return;
+    }
     try {
       socket.send(bytes, port, host, (err) => {
         if (err) this.#log.warn(`net: send to ${host}:${port} failed: ${err.message}`);
-        done();
+        this.#done();
       });
     } catch (e) {
       // Closed by a link going down between the module's call and here.
       this.#log.debug(`net: send to ${host}:${port}: ${(e as Error).message}`);
-      done();
+      this.#done();
     }
   }
 
@@ -229,8 +237,7 @@ export class NetSockets {
         };
       });
     }
-    if (this.#pacing) clearTimeout(this.#pacing);
-    this.#queue.length = 0;
+    for (const pacer of this.#pacers.values()) pacer.clear();
     const sockets = [...[...this.#open.values()].map((o) => o.socket), ...(this.#receive ? [this.#receive] : [])];
     this.#open.clear();
     this.#receive = null;

@@ -137,6 +137,7 @@ export class Auth {
     this.digest(p, len, t + 4, key!);
     if (memory.compare(DIGEST, t + 4, n) != 0) { this.why = "wrong digest (key " + id.toString() + ")"; return -1; }
     this.lastSeq = be32(a + 8);
+    this.lastKeyId = id;
     return <i32>dataLen;
   }
 
@@ -152,8 +153,9 @@ export class Auth {
   }
 
   why: string = "";
-  /** The sequence number of the datagram verify() accepted last. */
+  /** The sequence number and key id of the datagram verify() accepted last (sequence.ts checks them). */
   lastSeq: u32 = 0;
+  lastKeyId: u32 = 0;
 }
 
 /** The key, zero-padded (or cut) to 16 bytes, at `at` (keyed MD5). */

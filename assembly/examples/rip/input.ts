@@ -7,7 +7,8 @@ import {
   RIP_PORT, CMD_REQUEST, CMD_RESPONSE, RIP_VERSION, AFI_INET, AFI_AUTH, INFINITY,
   HEADER_BYTES, ENTRY_BYTES, MAX_ENTRIES, be16, be32, maskOf, maskLen, parseIp,
 } from "./wire";
-import { RouteTable, F_CHANGED, ROOT_PACKETS_IN, ROOT_BAD_PACKETS, ROOT_BAD_ROUTES, ROOT_FILTERED, ROOT_AUTH_FAILURES } from "./table";
+import { RouteTable, F_CHANGED, ROOT_PACKETS_IN, ROOT_BAD_PACKETS, ROOT_BAD_ROUTES, ROOT_FILTERED, ROOT_AUTH_FAILURES, ROOT_SEQ_DROPS } from "./table";
+import { SequenceNumbers } from "./sequence";
 import { Iface } from "./iface";
 import { ANSWER } from "./output";
 import { RipRouter } from "./router";
@@ -45,6 +46,15 @@ export function handleMessage(r: RipRouter, msg: Message): void {
     if (checked < 0) {
       st.bump(ROOT_AUTH_FAILURES);
       reject(r, iface.auth.why + " from " + peer + " on " + iface.name);
+      return;
+    }
+    // Only a datagram with the right digest may move the neighbour's number (else anyone could
+    // lock it out by sending a high one).
+    const seqs = new SequenceNumbers(st.sequences);
+    if (!seqs.accept(source, iface.auth.lastKeyId, iface.auth.lastSeq, clock.monotonic(), r.timeoutMs)) {
+      st.bump(ROOT_SEQ_DROPS);
+      reject(r, "sequence number " + iface.auth.lastSeq.toString() + " below " + seqs.last.toString() + " (key " +
+        iface.auth.lastKeyId.toString() + ") from " + peer + " on " + iface.name + ": a replay?");
       return;
     }
     first += ENTRY_BYTES;

@@ -2,8 +2,9 @@
 import { timers, clock } from "../../sdk";
 import { ipString } from "./wire";
 import {
-  ROOT_PACKETS_IN, ROOT_BAD_PACKETS, ROOT_BAD_ROUTES, ROOT_UPDATES_SENT, ROOT_TRIGGERED_SENT, ROOT_FILTERED, ROOT_AUTH_FAILURES,
+  ROOT_PACKETS_IN, ROOT_BAD_PACKETS, ROOT_BAD_ROUTES, ROOT_UPDATES_SENT, ROOT_TRIGGERED_SENT, ROOT_FILTERED, ROOT_AUTH_FAILURES, ROOT_SEQ_DROPS,
 } from "./table";
+import { SequenceNumbers } from "./sequence";
 import { RipRouter, T_UPDATE } from "./router";
 
 export function statusText(r: RipRouter): string {
@@ -27,8 +28,19 @@ export function statusText(r: RipRouter): string {
     s += "    " + pad(f.name, 10) + pad(ipString(f.network) + "/" + f.len.toString(), 20) + f.describe() + "\n";
   }
   s += "  Counters: " + st.count(ROOT_PACKETS_IN).toString() + " datagrams in, " + st.count(ROOT_BAD_PACKETS).toString() +
-    " rejected (" + st.count(ROOT_AUTH_FAILURES).toString() + " failed authentication), " + st.count(ROOT_BAD_ROUTES).toString() + " bad entries, " + st.count(ROOT_FILTERED).toString() + " filtered, " +
+    " rejected (" + st.count(ROOT_AUTH_FAILURES).toString() + " failed authentication, " + st.count(ROOT_SEQ_DROPS).toString() + " out of sequence), " +
+    st.count(ROOT_BAD_ROUTES).toString() + " bad entries, " + st.count(ROOT_FILTERED).toString() + " filtered, " +
     st.count(ROOT_UPDATES_SENT).toString() + " updates, " + st.count(ROOT_TRIGGERED_SENT).toString() + " triggered updates sent\n";
+  const seqs = st.sequencesIfAny;
+  if (seqs !== null) {
+    const q = new SequenceNumbers(seqs!);
+    s += "  Authentication sequence numbers accepted last:";
+    for (let i = seqs!.nextIndex(0); i >= 0; i = seqs!.nextIndex(i + 1)) {
+      const e = seqs!.entryAt(i);
+      s += " " + ipString(q.source(e)) + " key " + q.keyId(e).toString() + " = " + q.seq(e).toString() + ";";
+    }
+    s += "\n";
+  }
   s += "  Data layout = " + r.features.layout.toString() + "\n";
   s += "\nCodes: R - RIP, C - connected\n";
   s += "     " + pad("Network", 20) + pad("Next Hop", 16) + pad("Metric", 8) + pad("From", 16) + pad("Tag", 6) + pad("Time", 7) + pad("Iface", 8) +

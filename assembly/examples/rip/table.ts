@@ -45,6 +45,10 @@ const ROOT_FILTERED: usize = 28;
 // Added after the first release: a root that an earlier build created has these bytes too (its
 // palloc block is 64 bytes) and they are zero there (a fresh arena), so no layout change.
 const ROOT_AUTH_FAILURES: usize = 32;
+// Added later still, the same way: the sequence-number map (0 until the first authenticated
+// datagram is accepted) and the datagrams dropped for a sequence number that went down.
+const ROOT_SEQUENCES: usize = 36;
+const ROOT_SEQ_DROPS: usize = 40;
 const ROOT_BYTES: usize = 48;
 
 /** Scratch for building a record before it is published (transient). */
@@ -65,10 +69,26 @@ export class RouterState {
   get valid(): bool { return this.ptr != 0 && load<u32>(this.ptr) == ROOT_MAGIC; }
   get routes(): PMap { return new PMap(<usize>load<u32>(this.ptr + ROOT_ROUTES)); }
 
+  /** The authentication sequence numbers (sequence.ts), created on first use and published with one store. */
+  get sequences(): PMap {
+    let m = <usize>load<u32>(this.ptr + ROOT_SEQUENCES);
+    if (m == 0) {
+      m = PMap.create(16).ptr;
+      store<u32>(this.ptr + ROOT_SEQUENCES, <u32>m);
+    }
+    return new PMap(m);
+  }
+
+  /** The sequence numbers if any were ever recorded, else null (`show` creates nothing). */
+  get sequencesIfAny(): PMap | null {
+    const m = <usize>load<u32>(this.ptr + ROOT_SEQUENCES);
+    return m == 0 ? null : new PMap(m);
+  }
+
   count(field: usize): u32 { return load<u32>(this.ptr + field); }
   bump(field: usize): void { store<u32>(this.ptr + field, load<u32>(this.ptr + field) + 1); }
 }
-export { ROOT_PACKETS_IN, ROOT_BAD_PACKETS, ROOT_BAD_ROUTES, ROOT_UPDATES_SENT, ROOT_TRIGGERED_SENT, ROOT_FILTERED, ROOT_AUTH_FAILURES };
+export { ROOT_PACKETS_IN, ROOT_BAD_PACKETS, ROOT_BAD_ROUTES, ROOT_UPDATES_SENT, ROOT_TRIGGERED_SENT, ROOT_FILTERED, ROOT_AUTH_FAILURES, ROOT_SEQ_DROPS };
 
 /** A view of the table for one record layout. Entry handles are PMap entries (persistent offsets). */
 export class RouteTable {

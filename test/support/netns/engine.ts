@@ -34,8 +34,19 @@ export async function startEngineIn(lab: LabHandle, host: string, opts: EnginePr
   const { dir } = lab.instanceDir('engine', host);
   const configFile = path.join(dir, 'config.json');
   fs.writeFileSync(configFile, JSON.stringify({ dataDir: path.join(dir, 'data'), ...opts.config }, null, 2));
-  const proc = lab.spawn(host, process.execPath, [BIN, 'start', '--config', configFile], { label: opts.label ?? `${host}-engine` });
-  const timeoutMs = opts.startTimeoutMs ?? 15_000;
+  return launch(lab, host, configFile, opts.label ?? `${host}-engine`, opts.startTimeoutMs ?? 15_000);
+}
+
+/**
+ * Starts the engine again with an engine's configuration file, so on its data directory (after
+ * a SIGKILL: crash recovery); resolves once it logged "ready:".
+ */
+export function restartEngineIn(lab: LabHandle, host: string, previous: EngineInstance, startTimeoutMs = 60_000): Promise<EngineInstance> {
+  return launch(lab, host, previous.configFile, `${previous.proc.label}-again`, startTimeoutMs);
+}
+
+async function launch(lab: LabHandle, host: string, configFile: string, label: string, timeoutMs: number): Promise<EngineInstance> {
+  const proc = lab.spawn(host, process.execPath, [BIN, 'start', '--config', configFile], { label });
   const deadline = Date.now() + timeoutMs;
   while (!/\bready: /.test(proc.log())) {
     if (!proc.running()) throw new Error(`engine in ${proc.ns} exited before it was ready:\n${proc.log()}`);

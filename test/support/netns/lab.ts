@@ -199,7 +199,14 @@ export class Lab implements LabHandle {
   async cleanup(): Promise<void> {
     if (this.#cleaned) return;
     this.#cleaned = true;
-    await Promise.all([...this.#procs].map((p) => p.stop(2000).catch(() => {})));
+    // The processes' handles are unref'd: without this the event loop could run empty while a
+    // stop waits for an exit, and the test process would end mid-cleanup ("Exiting early").
+    const keepAlive = setInterval(() => {}, 1000);
+    try {
+      await Promise.all([...this.#procs].map((p) => p.stop(2000).catch(() => {})));
+    } finally {
+      clearInterval(keepAlive);
+    }
     for (const full of this.#namespaces.values()) removeNamespaceSync(full);
     this.#finish();
   }

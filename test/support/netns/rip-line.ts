@@ -58,6 +58,7 @@ export async function withRipLine(opts: RipLineOptions, body: (line: RipLine) =>
     line = await startRipLine(opts);
     await body(line);
   } catch (e) {
+    console.log(`  failed: ${(e as Error).message}`);
     if (line) console.log(`  engine log:\n${line.engine.proc.log()}`);
     throw e;
   } finally {
@@ -182,6 +183,19 @@ export function authFailures(shown: string): number {
   const m = /(\d+) failed authentication/.exec(shown);
   if (!m) throw new Error(`no authentication counter in:\n${shown}`);
   return Number(m[1]);
+}
+
+/** The counter of datagrams dropped for a sequence number that went down, in `hotswap show rip`. */
+export function outOfSequence(shown: string): number {
+  const m = /(\d+) out of sequence/.exec(shown);
+  if (!m) throw new Error(`no sequence-number counter in:\n${shown}`);
+  return Number(m[1]);
+}
+
+/** The sequence number `show` says was accepted last from `neighbor` with key `keyId`, or null. */
+export function lastSequence(shown: string, neighbor: string, keyId: number): number | null {
+  const m = new RegExp(`${neighbor.replace(/\./g, '\\.')} key ${keyId} = (\\d+);`).exec(shown);
+  return m ? Number(m[1]) : null;
 }
 
 /** Sends one raw datagram (hex, spaces allowed) from `fromAddr:fromPort` inside a lab host. */
