@@ -38,6 +38,7 @@ const CASES: Case[] = [
   { name: 'control_latency', script: 'cases/control-latency.ts', limitS: [180, 90] },
   { name: 'checkpoint', script: 'cases/checkpoint.ts', limitS: [600, 180] },
   { name: 'erlang', script: 'peers/erlang.ts', limitS: [1800, 1800] }, // may apt-get install erlang-base first
+  { name: 'migration', script: 'cases/migration.ts', flags: ['--expose-gc'], limitS: [900, 300] }, // after erlang: it may have installed erl
   { name: 'node_restart', script: 'peers/node-restart.ts', limitS: [300, 120] },
   { name: 'fleet', script: 'cases/fleet.ts', limitS: [600, 180] }, // needs nats-server; skipped without
 ];

@@ -55,6 +55,11 @@ export function pfree(ptr: usize): void {
   store<u32>(list, <u32>head); // commit: push
 }
 
+/** The bytes usable in the block `ptr` (from palloc): its size class less the header. */
+export function pallocCapacity(ptr: usize): usize {
+  return (<usize>1 << load<u32>(ptr - BLOCK_HEADER)) - BLOCK_HEADER;
+}
+
 /** Allocates and zeroes. */
 export function pallocZeroed(size: usize): usize {
   const p = palloc(size);

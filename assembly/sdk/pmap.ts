@@ -14,9 +14,12 @@
 //
 // `extra` lets an application keep fixed-size per-entry fields (kv 3.0.0 keeps a version
 // counter and a timestamp there) without a second lookup structure.
-import { palloc, pfree } from "./palloc";
+import { palloc, pallocCapacity, pallocHighWater, pfree } from "./palloc";
+import { ARENA_OFFSET, PALLOC_BLOCK_HEADER } from "./generated/abi";
+import { moveWords } from "./move-words";
 
 const ENTRY_HEADER: usize = 12;
+const BLOCK_HEADER: usize = PALLOC_BLOCK_HEADER;
 const M_COUNT: usize = 0;
 const M_USED: usize = 4;
 const M_TABLE: usize = 8;
@@ -153,6 +156,81 @@ export class PMap {
       fill(to, n);
     }
     return to;
+  }
+
+  /**
+   * Changes every entry's extra bytes to `extra` where the entries are (a bulk layout migration).
+   * Extra bytes both layouts have are kept; the ones a wider layout adds are copied from
+   * `template` (`extra - this.extra` bytes; zeroed when it is 0). Entries stay in their blocks
+   * and slots: the key and value move by the difference, so no table is rebuilt and no fresh
+   * memory is touched, except for an entry whose wider form no longer fits its block (it moves
+   * to a new block, one slot store).
+   * Entries are visited in address order, not slot order: the slots are in hash order, so
+   * following them is one cache and TLB miss per record, while the arena is walked block by
+   * block (each block's header gives its size) from a bitmap of the live entries built from the
+   * table. docs/PERFORMANCE.md ("Migration") has the measurements.
+   * NOT atomic: a trap midway leaves entries of both layouts. It relies on the swap's rollback
+   * copy (every snapshot policy but 'never' keeps one); `remapped` is the atomic alternative.
+   */
+  reshapeInPlace(extra: u32, template: usize): void {
+    const oldExtra = <usize>this.extra;
+    const newExtra = <usize>extra;
+    if (oldExtra == newExtra) return;
+    const base = <usize>ARENA_OFFSET;
+    const top = pallocHighWater(); // blocks a moved entry gets lie above it, or behind the walk
+    // One bit per 16 bytes of arena (the smallest block): set for each block holding an entry.
+    const bitBytes = ((top - base) >> 7) + 1;
+    const live = heap.alloc(bitBytes);
+    memory.fill(live, 0, bitBytes);
+    const t = this.table();
+    const end = t + 4 + (<usize>load<u32>(t) << 2);
+    for (let s = t + 4; s < end; s += 4) {
+      const e = <usize>load<u32>(s);
+      if (e <= TOMBSTONE) continue;
+      const bit = (e - BLOCK_HEADER - base) >> 4;
+      store<u8>(live + (bit >> 3), <u32>load<u8>(live + (bit >> 3)) | (<u32>1 << <u32>(bit & 7)));
+    }
+    for (let block = base; block < top; block += <usize>1 << load<u32>(block)) {
+      const bit = (block - base) >> 4;
+      if ((<u32>load<u8>(live + (bit >> 3)) & (<u32>1 << <u32>(bit & 7))) == 0) continue;
+      this.reshapeEntry(block + BLOCK_HEADER, oldExtra, newExtra, template);
+    }
+    heap.free(live);
+    store<u32>(this.ptr + M_EXTRA, extra); // commit: the map is read with the new layout from here
+  }
+
+  private reshapeEntry(e: usize, oldExtra: usize, newExtra: usize, template: usize): void {
+    const kv = <usize>load<u32>(e + 4) + <usize>load<u32>(e + 8);
+    const room = pallocCapacity(e);
+    const wide = newExtra > oldExtra ? newExtra : oldExtra;
+    let to = e;
+    if (ENTRY_HEADER + newExtra + kv > room) {
+      to = palloc(ENTRY_HEADER + newExtra + kv); // only when growing: shrinking always fits
+      memory.copy(to, e, ENTRY_HEADER + oldExtra);
+    }
+    const src = e + ENTRY_HEADER + oldExtra;
+    const dst = to + ENTRY_HEADER + newExtra;
+    // Whole words when the block's slack holds the rounding (kv's 64-byte blocks always do).
+    if (to == e && ENTRY_HEADER + wide + ((kv + 7) & ~<usize>7) <= room) moveWords(dst, src, kv);
+    else memory.copy(dst, src, kv);
+    if (newExtra > oldExtra) {
+      const added = newExtra - oldExtra;
+      if (template == 0) memory.fill(to + ENTRY_HEADER + oldExtra, 0, added);
+      else if ((added & 7) == 0) moveWords(to + ENTRY_HEADER + oldExtra, template, added);
+      else memory.copy(to + ENTRY_HEADER + oldExtra, template, added);
+    }
+    if (to == e) return;
+    store<u32>(this.slotOf(e), <u32>to); // the key is unchanged, so its probe path finds e's slot
+    pfree(e);
+  }
+
+  /** The slot that holds entry `e` (which must be in the map). */
+  private slotOf(e: usize): usize {
+    const t = this.table();
+    const mask = load<u32>(t) - 1;
+    let i = load<u32>(e) & mask;
+    while (<usize>load<u32>(t + 4 + (<usize>i << 2)) != e) i = (i + 1) & mask;
+    return t + 4 + (<usize>i << 2);
   }
 
   /** Frees the map and every entry (used after a migration has copied them elsewhere). */

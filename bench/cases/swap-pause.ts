@@ -11,13 +11,16 @@
  * last sync, and 'always' copies the persistent bytes in use before every swap.
  *
  * Layout migration: kv 2.0.0 (layout 1) → 3.0.0 (layout 2, `migrate`) over 10k and 1M records,
- * when build/modules/kv/3.0.0.wasm exists; back down with 3.0.0's `migrate_down` when it has one.
+ * when build/modules/kv/3.0.0.wasm exists; back down with 3.0.0's `migrate_down` when it has one
+ * (the 1M-record comparison with Erlang is bench/cases/migration.ts).
+ * The instantiate phase is taken apart by bench/lib/instantiate-parts.ts (`instantiate_parts`).
  */
 import type { Component } from '../../host/component/component.js';
 import type { SnapshotPolicy, SwapPhase, SwapReport } from '../../host/component/swap.js';
 import type { Engine } from '../../host/engine.js';
 import type { PreparedModule } from '../../host/modules/prepared.js';
 import { collectGarbage, progress, runCase } from '../lib/case.js';
+import { measureInstantiateParts } from '../lib/instantiate-parts.js';
 import {
   fillKeys,
   hasKvVersion,
@@ -229,6 +232,9 @@ export async function measureSwapPause(quick: boolean): Promise<unknown> {
       }
     }
   }
+  // The instantiate phase taken apart: V8's instantiation, the start function, the floor.
+  const instantiateParts = measureInstantiateParts(quick ? 300 : 2000);
+  progress('swap-pause', `instantiate parts (µs p50): ${JSON.stringify(instantiateParts)}`);
   const pick = (keys: number, policy: SnapshotPolicy) => results.find((r) => r.keys === keys && r.policy === policy)!;
   return {
     mode: quick ? 'quick' : 'full',
@@ -236,6 +242,7 @@ export async function measureSwapPause(quick: boolean): Promise<unknown> {
     swap_pause_us: { p50: pick(0, 'incremental').pause_us.p50, p99: pick(0, 'incremental').pause_us.p99 },
     swap_pause_1m_keys_us: { p50: pick(big, 'incremental').pause_us.p50, p99: pick(big, 'incremental').pause_us.p99 },
     series: results,
+    instantiate_parts: instantiateParts,
     migration,
   };
 }

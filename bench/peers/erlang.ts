@@ -23,68 +23,10 @@
  *
  * The last stdout line is a single JSON object; progress goes to stderr.
  */
-import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { CompiledPeer, ensureErlang, log } from './erlang-peer.js';
 import { round, type Summary, summarize } from './stats.js';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const ERL_DIR = join(HERE, 'erlang');
 const quick = process.argv.includes('--quick');
-
-function log(msg: string): void {
-  process.stderr.write(`[erlang-peer] ${msg}\n`);
-}
-
-function hasCommand(cmd: string): boolean {
-  // `command -v` is POSIX and needs no extra package (unlike `which`).
-  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
-  return r.status === 0 && r.stdout.trim() !== '';
-}
-
-function run(cmd: string, args: string[], timeoutMs: number): SpawnSyncReturns<string> {
-  return spawnSync(cmd, args, {
-    encoding: 'utf8',
-    timeout: timeoutMs,
-    maxBuffer: 64 * 1024 * 1024,
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-  });
-}
-
-/**
- * apt-get, retried while another apt/dpkg holds the lock (another install can
- * be running on a shared machine). Bounded: at most 30 tries, 10 s apart, each
- * try capped in time, so this cannot hang forever.
- */
-function aptGet(args: string[]): SpawnSyncReturns<string> {
-  let r: SpawnSyncReturns<string> | undefined;
-  for (let attempt = 1; attempt <= 30; attempt++) {
-    r = run('apt-get', ['-o', 'DPkg::Lock::Timeout=120', ...args], 15 * 60_000);
-    const locked = /Could not get lock|Unable to lock|Unable to acquire the dpkg/.test(r.stderr ?? '');
-    if (r.status === 0 || !locked) return r;
-    log(`apt-get ${args.join(' ')}: lock held by another process, retry ${attempt}/30 in 10 s`);
-    spawnSync('sleep', ['10']);
-  }
-  return r!;
-}
-
-/** Returns null when erl/erlc are usable, otherwise the reason to skip. */
-function ensureErlang(): string | null {
-  if (hasCommand('erl') && hasCommand('erlc')) return null;
-  if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
-    return 'erl/erlc not found and not root, cannot apt-get install erlang-base';
-  }
-  if (!hasCommand('apt-get')) return 'erl/erlc not found and no apt-get';
-  log('erl/erlc missing: apt-get update && apt-get install -y erlang-base');
-  const upd = aptGet(['update']);
-  if (upd.status !== 0) return `apt-get update failed: ${(upd.stderr ?? '').trim().slice(-300)}`;
-  const inst = aptGet(['install', '-y', 'erlang-base']);
-  if (inst.status !== 0) return `apt-get install erlang-base failed: ${(inst.stderr ?? '').trim().slice(-300)}`;
-  if (!(hasCommand('erl') && hasCommand('erlc'))) return 'erlang-base installed but erl/erlc still missing';
-  return null;
-}
 
 function skip(reason: string): never {
   console.log(JSON.stringify({ skipped: reason }));
@@ -95,51 +37,26 @@ function main(): void {
   const reason = ensureErlang();
   if (reason) skip(reason);
 
-  // Compile into a temp dir so the repo stays clean. kv_server is compiled
-  // twice, as vsn 1 and vsn 2: the two versions the upgrade alternates between.
-  const work = mkdtempSync(join(tmpdir(), 'erlang-peer-'));
+  // Compiled into a temp dir so the repo stays clean: kv_server twice, as vsn 1 and vsn 2, the
+  // two versions the upgrade alternates between.
+  let peer: CompiledPeer;
   try {
-    const v1 = join(work, 'v1');
-    const v2 = join(work, 'v2');
-    mkdirSync(v1);
-    mkdirSync(v2);
-    const src = join(ERL_DIR, 'kv_server.erl');
-    for (const [out, vsn] of [
-      [v1, '1'],
-      [v2, '2'],
-    ] as const) {
-      const c = run('erlc', ['-o', out, `-DVSN=${vsn}`, src], 120_000);
-      if (c.status !== 0) skip(`erlc kv_server.erl (vsn ${vsn}) failed: ${c.stderr || c.stdout}`);
-    }
-    const cb = run('erlc', ['-o', work, join(ERL_DIR, 'peer_bench.erl')], 120_000);
-    if (cb.status !== 0) skip(`erlc peer_bench.erl failed: ${cb.stderr || cb.stdout}`);
-
+    peer = CompiledPeer.compile();
+  } catch (e) {
+    skip((e as Error).message);
+  }
+  try {
     log(`running peer_bench (${quick ? 'quick' : 'full'}); the 1M-entry cases take a while`);
     const t0 = Date.now();
     // Hard cap of 20 minutes: the full run takes about a minute on 2 cores.
-    const r = run(
-      'erl',
-      [
-        '-noshell',
-        '-noinput',
-        '-pa',
-        work,
-        '-run',
-        'peer_bench',
-        'main',
-        join(v1, 'kv_server.beam'),
-        join(v2, 'kv_server.beam'),
-        quick ? 'quick' : 'full',
-      ],
-      20 * 60_000,
-    );
+    const r = peer.bench([quick ? 'quick' : 'full'], 20 * 60_000);
     log(`peer_bench finished in ${((Date.now() - t0) / 1000).toFixed(1)} s, exit ${r.status}`);
     if (r.status !== 0 || r.error) {
       skip(`peer_bench failed (exit ${r.status}, ${r.error?.message ?? ''}): ${(r.stdout + r.stderr).trim().slice(-2000)}`);
     }
     console.log(JSON.stringify(parse(r.stdout)));
   } finally {
-    rmSync(work, { recursive: true, force: true });
+    peer.remove();
   }
 }
 

@@ -8,8 +8,8 @@ import { KvApp } from "./kv";
 const META_BYTES: u32 = 16;
 const REVISION: usize = 0;
 const UPDATED: usize = 8;
-/** The time stamped on entries by an up-migration (AssemblyScript has no closures to carry it). */
-let migratedAt: f64 = 0;
+/** What an up-migration writes into every entry's metadata: revision 1, pad 0, updated = now. */
+const MIGRATED_META = heap.alloc(META_BYTES); // transient: written by each migrate
 
 export class KvApp3 extends KvApp {
   constructor(ver: string) { super(ver, true); }
@@ -46,27 +46,24 @@ export class KvApp3 extends KvApp {
     }
   }
 
-  /** Layout 1 → 2: a new map with metadata (revision 1, updated now), published in one store. */
+  /**
+   * Layout 1 → 2 in bulk, in place: every entry gets its metadata (revision 1, updated now) in
+   * the block it already has (docs/PERFORMANCE.md, "Migration"). A trap midway is undone by the
+   * swap's rollback copy of the persistent pages (docs/SAFETY.md).
+   */
   migrate(from: u32): bool {
     if (from != 1) return false;
-    const old = new PMap(root.get());
-    migratedAt = clock.now();
-    const next = old.remapped(META_BYTES, (to: PMap, e: usize): void => {
-      store<u32>(to.extraPtr(e) + REVISION, 1);
-      store<f64>(to.extraPtr(e) + UPDATED, migratedAt);
-    });
-    root.set(next.ptr); // commit; a trap before this line leaves layout 1 untouched
-    old.destroy();
+    store<u32>(MIGRATED_META + REVISION, 1);
+    store<u32>(MIGRATED_META + REVISION + 4, 0);
+    store<f64>(MIGRATED_META + UPDATED, clock.now());
+    new PMap(root.get()).reshapeInPlace(META_BYTES, MIGRATED_META);
     return true;
   }
 
-  /** Layout 2 → 1: drops the metadata, for 1.0.0 or 2.0.0 to take over. */
+  /** Layout 2 → 1: drops the metadata in place, for 1.0.0 or 2.0.0 to take over. */
   migrateDown(to: u32): bool {
     if (to != 1) return false;
-    const old = new PMap(root.get());
-    const next = old.remapped(0, (to: PMap, e: usize): void => {});
-    root.set(next.ptr); // commit
-    old.destroy();
+    new PMap(root.get()).reshapeInPlace(0, 0);
     return true;
   }
 

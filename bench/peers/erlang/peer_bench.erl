@@ -30,8 +30,15 @@
 %% takes a few hundred ms; anything near this means something is broken.
 -define(TIMEOUT, 60000).
 
+main([V1File, V2File, "transform1m", Reps]) ->
+    %% Only the transforming code_change over 1M entries, Reps times: one round of
+    %% bench/cases/migration.ts, which alternates these rounds with its own.
+    guarded(fun() -> run_configs([{transform, "n1m", 1000000, list_to_integer(Reps)}], V1File, V2File) end);
 main([V1File, V2File, Mode]) ->
-    try run(V1File, V2File, Mode =:= "quick") of
+    guarded(fun() -> run(V1File, V2File, Mode =:= "quick") end).
+
+guarded(Fun) ->
+    try Fun() of
         ok -> init:stop(0)
     catch
         C:R:S ->
@@ -41,7 +48,8 @@ main([V1File, V2File, Mode]) ->
 
 now_ns() -> erlang:monotonic_time(nanosecond).
 
-run(V1File, V2File, Quick) ->
+%% Loads version 1, prints the INFO lines and runs the upgrade configs.
+run_configs(Configs, V1File, V2File) ->
     {ok, V1} = file:read_file(V1File),
     {ok, V2} = file:read_file(V2File),
     %% Vsn -> {File, Binary}; element(Vsn, Bins).
@@ -50,6 +58,9 @@ run(V1File, V2File, Quick) ->
     info("otp_release", erlang:system_info(otp_release)),
     info("erts_version", erlang:system_info(version)),
     info("schedulers_online", integer_to_list(erlang:system_info(schedulers_online))),
+    lists:foreach(fun(C) -> bench_upgrades(C, Bins) end, Configs).
+
+run(V1File, V2File, Quick) ->
     R = fun(Full, Q) -> case Quick of true -> Q; false -> Full end end,
     %% {Flavour, Label, Entries, Repetitions}: fewer repetitions where one
     %% upgrade is expensive (1M entries) so the whole run stays in minutes.
@@ -59,7 +70,7 @@ run(V1File, V2File, Quick) ->
                {transform, "n0",   0,         R(100, 20)},
                {transform, "n10k", 10000,     R(100, 20)},
                {transform, "n1m",  1000000,   R(10, 3)}],
-    lists:foreach(fun(C) -> bench_upgrades(C, Bins) end, Configs),
+    run_configs(Configs, V1File, V2File),
     %% Call throughput with one client and with one client per scheduler.
     Secs = R(3, 1),
     throughput(1, Secs),
