@@ -13,7 +13,7 @@
  * which cost ~0.5 ms at the median even in mode `os`; a `write` into the page cache takes a few
  * microseconds, and the pool then carries at most one job per journal (its sync).
  */
-import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fsyncSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../log.js';
 import { segmentName } from './reader.js';
@@ -23,6 +23,15 @@ export type SyncMode = 'os' | 'fsync';
 
 /** A new segment starts once the current one is this large; a checkpoint removes old ones whole. */
 export const SEGMENT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Mode fsync writes zeros this far ahead of the records: an `fdatasync` of bytes inside the file
+ * flushes only them, while one that extends the file must also commit its new size through the
+ * filesystem's journal, which waits for every other file's pending data (another component's
+ * flood included). One extension per PREALLOCATE_BYTES of records instead of one per batch.
+ */
+export const PREALLOCATE_BYTES = 1 << 20;
+const ZEROS: Readonly<Buffer> = Buffer.alloc(PREALLOCATE_BYTES);
 
 const datasync = (fd: number): Promise<void> => new Promise((resolve, reject) => fdatasync(fd, (e) => (e ? reject(e) : resolve())));
 
@@ -39,6 +48,8 @@ export class JournalWriter {
   #durableSeq: number;
   #fd = -1;
   #segmentSize = 0;
+  /** Bytes of the open segment that exist (records, then preallocated zeros). */
+  #allocated = 0;
   /** Segments rolled away whose last records still wait for their sync (mode fsync), then close. */
   #retired: number[] = [];
   #scheduled = false;
@@ -107,8 +118,18 @@ export class JournalWriter {
     await this.flush();
     for (const fd of this.#retired) closeSync(fd);
     this.#retired = [];
-    if (this.#fd >= 0) closeSync(this.#fd);
+    if (this.#fd >= 0) {
+      // A clean stop leaves the segment exactly as long as its records.
+      if (!this.#failed) ftruncateSync(this.#fd, this.#segmentSize);
+      closeSync(this.#fd);
+    }
     this.#fd = -1;
+  }
+
+  /** Mode fsync: zeros up to at least `end` (reader.ts takes a zero tail as the end of the data). */
+  #preallocate(fd: number, end: number): void {
+    if (this.#mode !== 'fsync') return;
+    while (this.#allocated < end) this.#allocated += writeSync(fd, ZEROS, 0, ZEROS.length, this.#allocated);
   }
 
   /** Writes the batch (after the blobs its records name), then lets the sync cover it. */
@@ -132,8 +153,9 @@ export class JournalWriter {
     try {
       const bytes = this.#batch.view();
       const fd = this.#segmentFor(this.#batchFirst, bytes.length);
+      this.#preallocate(fd, this.#segmentSize + bytes.length);
       let written = 0;
-      while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
+      while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written, this.#segmentSize + written);
       this.#segmentSize += bytes.length;
       this.#batch.reset();
       this.#writtenSeq = this.#nextSeq - 1;
@@ -183,11 +205,14 @@ export class JournalWriter {
     if (this.#fd >= 0 && this.#segmentSize + adding <= SEGMENT_BYTES) return this.#fd;
     if (this.#fd >= 0) {
       // Its last records may still wait for a sync: the sync loop closes it after syncing it.
-      if (this.#mode === 'fsync') this.#retired.push(this.#fd);
-      else closeSync(this.#fd);
+      if (this.#mode === 'fsync') {
+        ftruncateSync(this.#fd, this.#segmentSize);
+        this.#retired.push(this.#fd);
+      } else closeSync(this.#fd);
     }
     this.#fd = openSync(join(this.#dir, segmentName(firstSeq)), 'w');
     this.#segmentSize = 0;
+    this.#allocated = 0;
     // The new file's directory entry must be durable too, or an fsync'd record could vanish with it.
     if (this.#mode === 'fsync') syncDirectory(this.#dir);
     return this.#fd;
