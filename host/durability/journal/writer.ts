@@ -48,6 +48,8 @@ export class JournalWriter {
   #durableSeq: number;
   #fd = -1;
   #segmentSize = 0;
+  /** The next batch starts a new segment (roll()). */
+  #rollPending = false;
   /** Bytes of the open segment that exist (records, then preallocated zeros). */
   #allocated = 0;
   /** Segments rolled away whose last records still wait for their sync (mode fsync), then close. */
@@ -101,7 +103,7 @@ export class JournalWriter {
 
   /** The next batch starts a new segment (so the current one can be deleted behind a checkpoint). */
   roll(): void {
-    this.#segmentSize = Number.POSITIVE_INFINITY;
+    this.#rollPending = true;
   }
 
   /** Waits until every record appended so far is durable (or the writer failed). */
@@ -202,7 +204,8 @@ export class JournalWriter {
 
   /** The open segment, or a new one named by `firstSeq` when there is none or it is full. */
   #segmentFor(firstSeq: number, adding: number): number {
-    if (this.#fd >= 0 && this.#segmentSize + adding <= SEGMENT_BYTES) return this.#fd;
+    if (this.#fd >= 0 && !this.#rollPending && this.#segmentSize + adding <= SEGMENT_BYTES) return this.#fd;
+    this.#rollPending = false;
     if (this.#fd >= 0) {
       // Its last records may still wait for a sync: the sync loop closes it after syncing it.
       if (this.#mode === 'fsync') {
