@@ -39,7 +39,12 @@ async function once(side: Side, mix: string, seconds: number): Promise<Run> {
 }
 
 /** The median of `xs` and its spread over the rounds. */
-const spread = (xs: number[]) => ({ median: round(median(xs), 3), min: round(Math.min(...xs), 3), max: round(Math.max(...xs), 3) });
+const middle = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const h = s.length >> 1;
+  return s.length % 2 === 1 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
+};
+const spread = (xs: number[]) => ({ median: round(middle(xs), 3), min: round(Math.min(...xs), 3), max: round(Math.max(...xs), 3) });
 
 export async function measureDurability(quick: boolean): Promise<unknown> {
   const rounds = quick ? 2 : 5;
