@@ -64,11 +64,11 @@ test('a real engine writes the journal: KEYS SETs and a last one, then it is sto
   records = contents.records.length;
   const last = contents.records.at(-1)!;
   assert.is(last.body.kind, 1, 'the last record is the message SET last one');
-  lastLength = readFileSync(lastSegment(kvDir(site.dataDir))).length;
-  // The last record starts where the journal without it would end.
+  // The last record starts where the journal without it would end; preallocated zeros (mode
+  // fsync) may follow it.
   const data = readFileSync(lastSegment(kvDir(site.dataDir)));
-  for (let at = 0; at < data.length; at += data.readUInt32LE(at)) lastStart = at;
-  lastLength = data.length - lastStart;
+  for (let at = 0; at < data.length && data.readUInt32LE(at) > 0; at += data.readUInt32LE(at)) lastStart = at;
+  lastLength = data.readUInt32LE(lastStart);
   assert.ok(lastLength > 33, `last record of ${lastLength} bytes`);
 });
 
@@ -86,6 +86,23 @@ test('the last record cut at every byte offset: recovery drops it (and only it) 
         lines.some((l) => l.includes('dropped the torn last record') && l.includes(`offset ${lastStart}`)),
         lines.join('\n'),
       );
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test('the last record cut at every byte offset with preallocated zeros after the cut: dropped the same way', () => {
+  for (let cut = 0; cut < lastLength; cut++) {
+    const dir = join(scratch, `zero-${cut}`);
+    cpSync(kvDir(site.dataDir), dir, { recursive: true });
+    const file = lastSegment(dir);
+    const data = readFileSync(file);
+    // A crash in the middle of the write into preallocated space: the rest of the record is zeros.
+    const zeroed = Buffer.concat([data.subarray(0, lastStart + cut), Buffer.alloc(lastLength - cut + 4096)]);
+    writeFileSync(file, zeroed);
+    // Zeros where the record had zeros anyway leave it whole.
+    const whole = data.subarray(lastStart + cut, lastStart + lastLength).every((b) => b === 0);
+    const { journal } = open(dir);
+    assert.is(journal.recordsToReplay, whole ? records : records - 1, `zeros from ${cut}: all records but the last`);
     rmSync(dir, { recursive: true });
   }
 });

@@ -8,6 +8,9 @@
  * back within a fraction of a second, lets the flood last the whole window.
  *
  *   node --import tsx bench/cases/control-latency.ts [--quick]
+ *
+ * CL_FLOOD and CL_KV set each component's `durability` (default `fsync`, the engine's default):
+ * comparing them tells the journal's share of the neighbour's extra latency (docs/DURABILITY.md).
  */
 import { execFile, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -82,8 +85,15 @@ runCase(import.meta.url, async ({ quick }) => {
           version: '1.0.0',
           listen: [{ proto: 'udp', host: '127.0.0.1', port: 0 }],
           limits: { quotaFaults: 1_000_000_000 },
+          durability: (process.env.CL_FLOOD ?? 'fsync') as 'fsync',
         },
-        { name: 'kv', module: 'kv', version: '1.0.0', listen: [{ proto: 'udp', host: '127.0.0.1', port: 0 }] },
+        {
+          name: 'kv',
+          module: 'kv',
+          version: '1.0.0',
+          durability: (process.env.CL_KV ?? 'fsync') as 'fsync',
+          listen: [{ proto: 'udp', host: '127.0.0.1', port: 0 }],
+        },
       ],
     }),
   );

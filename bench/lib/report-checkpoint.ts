@@ -26,3 +26,32 @@ export function checkpointTargets(c: Json | undefined): TargetRow[] {
     },
   ];
 }
+
+/** The durability rows (bench/cases/durability.ts, docs/DURABILITY.md): kv over UDP at each setting. */
+export function durabilityTargets(c: Json | undefined): TargetRow[] {
+  const measured = c && !('error' in c) && !('skipped' in c) ? c : undefined;
+  const why = `not measured: ${String(c?.error ?? c?.skipped ?? 'not run')}`;
+  const setting = (name: string): Json | undefined => (measured?.settings as Json[] | undefined)?.find((s) => s.durability === name);
+  const fsync = setting('fsync');
+  const ratios = (s: Json | undefined): string =>
+    s
+      ? `\`${s.durability}\` ${s.ratio_vs_dgram.median}× dgram (${s.ratio_vs_dgram.min}–${s.ratio_vs_dgram.max}), ${s.ratio_vs_none.median}× none, +${s.added_median_latency_us.median} µs p50`
+      : 'n/a';
+  const load = measured ? ` (${measured.rounds} rounds, load ${measured.load_average.before} → ${measured.load_average.after})` : '';
+  return [
+    {
+      measure: 'kv over UDP with `fsync` durability, against `none` (median of interleaved rounds)',
+      target: '≥ 0.5×, added median latency reported',
+      measured: fsync
+        ? `${fsync.ratio_vs_none.median}× (spread ${fsync.ratio_vs_none.min}–${fsync.ratio_vs_none.max}), +${fsync.added_median_latency_us.median} µs p50${load}`
+        : why,
+      met: fsync ? fsync.ratio_vs_none.median >= 0.5 : null,
+    },
+    {
+      measure: 'UDP kv against the plain dgram server at each durability setting',
+      target: 'reported beside the `none` ratio',
+      measured: measured ? ['none', 'os', 'fsync'].map((n) => ratios(setting(n))).join('; ') + load : why,
+      met: null,
+    },
+  ];
+}

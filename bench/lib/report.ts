@@ -4,7 +4,7 @@
  * Pure functions of the results, so the report can be regenerated from a saved latest.json.
  */
 
-import { checkpointTargets } from './report-checkpoint.js';
+import { checkpointTargets, durabilityTargets } from './report-checkpoint.js';
 import { fleetSection } from './report-fleet.js';
 import { type MigrationHeadline, migrationHeadline, migrationTarget } from './report-migration.js';
 
@@ -201,6 +201,7 @@ export function targets(cases: Json, h: Headline): TargetRow[] {
       : `not measured: ${why(cases.control_latency)}`,
     met: cl?.neighbour_kv_ms ? cl.flood_lasted === true && cl.neighbour_extra_p99_ms <= 3 : null,
   });
+  rows.push(...durabilityTargets(cases.durability));
   rows.push(...checkpointTargets(cases.checkpoint));
   return rows;
 }

@@ -60,6 +60,18 @@ export function deleteSegmentsThrough(dir: string, seq: number): number {
   return deleted;
 }
 
+/** True when every byte of `data` from `at` on is zero (none left counts too). */
+function zerosFrom(data: Buffer, at: number): boolean {
+  for (let i = at; i < data.length; i++) if (data[i] !== 0) return false;
+  return true;
+}
+
+/** A record at `offset` that fits in `data` and has only zeros after it (preallocated space). */
+function zeroTailAfter(data: Buffer, offset: number): boolean {
+  const length = data.readUInt32LE(offset);
+  return length > 0 && length <= data.length - offset && zerosFrom(data, offset + length);
+}
+
 /** Every record of the journal in `dir` with seq > `after` (records at or below are skipped, still checked). */
 export function readJournal(dir: string, after = 0): JournalContents {
   const segments = listSegments(dir);
@@ -73,12 +85,15 @@ export function readJournal(dir: string, after = 0): JournalContents {
     const isLast = index === segments.length - 1;
     let offset = 0;
     while (offset < data.length) {
+      // Zeros to the end: space the writer preallocated (mode fsync), not yet written.
+      if (zerosFrom(data, offset)) break;
       const result = decodeRecord(data, offset);
       if (!result.ok) {
         // Only the end of the newest segment can be torn: a crash cuts the write in progress.
-        // A whole record with a bad CRC at the very end may be torn too (its pages were not all
-        // written before a power cut); one with more data after it is damage.
-        const atEnd = result.torn || data.length - offset === data.readUInt32LE(offset);
+        // A whole record with a bad CRC at the very end (or followed only by preallocated zeros)
+        // may be torn too (its pages were not all written before a power cut); one with more
+        // data after it is damage.
+        const atEnd = result.torn || zeroTailAfter(data, offset);
         if (isLast && atEnd) {
           torn = { file, offset, reason: result.reason };
           break;

@@ -11,7 +11,7 @@
  *  33  u8  n, n bytes    the component's name
  *      ...               the kind's body (see encodeBody), then u32 + the tape (what it observed)
  */
-import { crc32 } from 'node:zlib';
+import { crc32Range } from './crc.js';
 
 export const HEADER_BYTES = 33;
 /** A record longer than this is damage, not data (the largest is a 64 KiB message plus its tape). */
@@ -110,7 +110,7 @@ export class ByteSink {
     this.#buf.writeUInt32LE(v >>> 0, at);
   }
   crcOf(from: number, to: number): number {
-    return crc32(this.#buf.subarray(from, to));
+    return crc32Range(this.#buf, from, to);
   }
 }
 
@@ -178,76 +178,103 @@ export function decodeRecord(data: Buffer, offset: number): DecodeResult {
     return { ok: false, torn: false, reason: `impossible record length ${length}` };
   if (length > left) return { ok: false, torn: true, reason: `record of ${length} bytes, only ${left} left in the file` };
   const crc = data.readUInt32LE(offset + 4);
-  const actual = crc32(data.subarray(offset + 8, offset + length));
+  const actual = crc32Range(data, offset + 8, offset + length);
   if (crc !== actual) return { ok: false, torn: false, reason: `CRC mismatch (stored ${hex(crc)}, computed ${hex(actual)})` };
   try {
-    return { ok: true, record: parse(data.subarray(offset, offset + length)), length };
+    return { ok: true, record: parse(data, offset, offset + length), length };
   } catch (e) {
     return { ok: false, torn: false, reason: `unreadable record: ${(e as Error).message}` };
   }
 }
 
-function parse(b: Buffer): JournalRecord {
-  let at = 8;
-  const seq = b.readUInt32LE(at) + b.readUInt32LE(at + 4) * 2 ** 32;
-  const wallMs = b.readDoubleLE(16);
-  const monoMs = b.readDoubleLE(24);
-  const kind = b[32] as RecordKind;
-  at = 33;
-  const text = (n: number): string => {
-    const s = b.toString('utf8', at, at + n);
-    at += n;
-    return s;
-  };
-  const u8 = (): number => b[at++]!;
-  const u32 = (): number => {
-    const v = b.readUInt32LE(at);
-    at += 4;
+/**
+ * Reads a record's fields in order. A class rather than closures in parse(): recovery parses
+ * every record of the journal, and a closure per field reader per record was most of its cost.
+ */
+class Cursor {
+  at: number;
+  constructor(
+    readonly b: Buffer,
+    at: number,
+  ) {
+    this.at = at;
+  }
+  u8(): number {
+    return this.b[this.at++]!;
+  }
+  u16(): number {
+    const v = this.b.readUInt16LE(this.at);
+    this.at += 2;
     return v;
-  };
-  const component = text(u8());
+  }
+  u32(): number {
+    const v = this.b.readUInt32LE(this.at);
+    this.at += 4;
+    return v;
+  }
+  i32(): number {
+    const v = this.b.readInt32LE(this.at);
+    this.at += 4;
+    return v;
+  }
+  text(n: number): string {
+    const s = this.b.toString('utf8', this.at, this.at + n);
+    this.at += n;
+    return s;
+  }
+  /** A view, not a copy: records read at start live only until they are replayed. */
+  view(n: number): Buffer {
+    const v = this.b.subarray(this.at, this.at + n);
+    this.at += n;
+    return v;
+  }
+}
+
+/** The record in `b[start, end)` (its length and CRC already checked). */
+function parse(b: Buffer, start: number, end: number): JournalRecord {
+  const seq = b.readUInt32LE(start + 8) + b.readUInt32LE(start + 12) * 2 ** 32;
+  const wallMs = b.readDoubleLE(start + 16);
+  const monoMs = b.readDoubleLE(start + 24);
+  const kind = b[start + 32] as RecordKind;
+  const c = new Cursor(b, start + HEADER_BYTES);
+  const component = c.text(c.u8());
   let body: RecordBody;
   switch (kind) {
     case RecordKind.message: {
-      const channel = u32();
-      const iface = b.readInt32LE(at);
-      at += 4;
-      const peerLen = b.readUInt16LE(at);
-      at += 2;
-      const peer = text(peerLen);
-      const n = u32();
-      const payload = Buffer.from(b.subarray(at, at + n));
-      at += n;
-      body = { kind, channel, iface, peer, payload, repliable: u8() === 1 };
+      const channel = c.u32();
+      const iface = c.i32();
+      const peer = c.text(c.u16());
+      const payload = c.view(c.u32());
+      body = { kind, channel, iface, peer, payload, repliable: c.u8() === 1 };
       break;
     }
     case RecordKind.timer:
     case RecordKind.tick:
-      body = { kind, id: u32() };
+      body = { kind, id: c.u32() };
       break;
     case RecordKind.signal: {
-      const signo = u32();
-      body = { kind, signo, name: text(u8()) };
+      const signo = c.u32();
+      body = { kind, signo, name: c.text(c.u8()) };
       break;
     }
     case RecordKind.upgrade: {
-      const reason = u8() === 1 ? 'rollback' : 'upgrade';
-      const module = text(u8());
-      const version = text(u8());
-      const sha256 = b.toString('hex', at, at + 32);
-      at += 32;
+      const reason = c.u8() === 1 ? 'rollback' : 'upgrade';
+      const module = c.text(c.u8());
+      const version = c.text(c.u8());
+      const sha256 = b.toString('hex', c.at, c.at + 32);
+      c.at += 32;
       body = { kind, reason, module, version, sha256 };
       break;
     }
     case RecordKind.config:
-      body = { kind, json: text(u32()) };
+      body = { kind, json: c.text(c.u32()) };
       break;
     default:
       throw new Error(`unknown record kind ${kind}`);
   }
-  const tapeLen = u32();
-  if (at + tapeLen !== b.length) throw new Error(`record length ${b.length} does not match its fields (${at + tapeLen})`);
-  return { seq, wallMs, monoMs, component, body, tape: Buffer.from(b.subarray(at, at + tapeLen)) };
+  const tapeLen = c.u32();
+  if (c.at + tapeLen !== end) throw new Error(`record length ${end - start} does not match its fields (${c.at + tapeLen - start})`);
+  return { seq, wallMs, monoMs, component, body, tape: c.view(tapeLen) };
 }
 
 const hex = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
