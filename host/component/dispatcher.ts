@@ -1,9 +1,10 @@
 /**
  * The dispatch loop: the component's bounded FIFO queue and the live instance it feeds, one
- * event at a time, in order, in slices the engine-wide DispatchScheduler hands out. `#dispatch`
- * is THE place every event passes before it reaches the module (the EventTap: where a journal
- * records it); batched dispatch belongs in `runSlice`. Swaps and traps are handed to the
- * component's SwapRunner and FaultRecovery through DispatchHandlers.
+ * event at a time, in order, in slices the engine-wide DispatchScheduler hands out; runs of
+ * messages go in batches (MessageBatch) to a module that exports `on_messages`. `#begin` is THE
+ * place every event passes before it reaches the module (the EventTap, the journal, the
+ * callback's quotas), batched or not. Swaps and traps are handed to the component's SwapRunner
+ * and FaultRecovery through DispatchHandlers.
  */
 import { BUS_CHANNEL } from '../abi/abi.js';
 import type { PersistentMemory } from '../abi/memory.js';
@@ -11,11 +12,13 @@ import type { Logger } from '../log.js';
 import type { PreparedModule } from '../modules/prepared.js';
 import type { DispatchScheduler, Sliceable } from './dispatch-scheduler.js';
 import { EventQueue } from './event-queue.js';
-import type { ComponentEvent, EventKind, EventTap, UpgradeEvent } from './events.js';
+import type { ComponentEvent, EventKind, EventTap, MessageEvent, UpgradeEvent } from './events.js';
 import type { ModuleInstance } from './instance.js';
 import type { ComponentJournal } from './journal-port.js';
+import { type BatchSteps, MessageBatch } from './message-batch.js';
 import type { ModuleHost } from './module-host.js';
 import type { PauseClock } from './pause-clock.js';
+import { SliceClock } from './slice-clock.js';
 
 export type ComponentState = 'loading' | 'running' | 'upgrading' | 'failed' | 'stopped';
 
@@ -28,9 +31,6 @@ export interface DispatchHandlers {
   /** The queue just went empty. */
   idle(): void;
 }
-
-/** Check the clock after this many events at most (fewer when events are slow): see runSlice. */
-const CLOCK_EVERY = 32;
 
 export class Dispatcher implements Sliceable {
   readonly #name: string;
@@ -65,6 +65,9 @@ export class Dispatcher implements Sliceable {
   #module: PreparedModule | null = null;
   #state: ComponentState = 'loading';
   #draining = false;
+  #batches = 0;
+  readonly #clock = new SliceClock();
+  readonly #batch: MessageBatch;
 
   constructor(options: {
     name: string;
@@ -90,6 +93,8 @@ export class Dispatcher implements Sliceable {
     this.#busLimit = Math.max(1, Math.floor(options.queueEvents / 16));
     this.#highWater = Math.floor(options.queueEvents / 2);
     this.#lowWater = Math.floor(options.queueEvents / 4);
+    this.#batch = new MessageBatch(this.#memory, this.#batchSteps, this.#clock);
+    this.#host.nextMessage = this.#batch.next;
   }
 
   /** Set once by the component, before the first event (the handlers need the dispatcher). */
@@ -115,6 +120,10 @@ export class Dispatcher implements Sliceable {
   }
   get handled(): Readonly<Record<EventKind, number>> {
     return this.#handled;
+  }
+  /** Calls of a module's on_messages so far (each a batch of two or more messages). */
+  get batches(): number {
+    return this.#batches;
   }
   /** Events refused because the queue was full (UDP datagrams, bus messages, signals). */
   get dropped(): number {
@@ -211,9 +220,9 @@ export class Dispatcher implements Sliceable {
     this.#draining = true;
     let more = false;
     try {
-      const start = performance.now();
+      const clock = this.#clock;
+      clock.begin(deadline);
       let n = 0;
-      let check = 1;
       let afterUpgrade = false;
       let event: ComponentEvent | undefined;
       while ((event = this.#queue.peek()) !== undefined) {
@@ -222,13 +231,23 @@ export class Dispatcher implements Sliceable {
           more = true;
           break;
         }
-        if (n === check) {
-          const now = performance.now();
-          if (now >= deadline && !afterUpgrade) {
-            more = true;
-            break;
+        if (clock.over(n) && !afterUpgrade) {
+          more = true;
+          break;
+        }
+        if (event.kind === 'message' && this.#state === 'running' && this.#instance?.batches) {
+          // An upgrade never joins a batch (only messages do): it stays a barrier.
+          const k = this.#batch.run(this.#instance, this.#queue, maxEvents - n, n);
+          if (k > 0) {
+            this.#batches++;
+            n += k;
+            afterUpgrade = false;
+            if (this.#batch.timedOut) {
+              more = true;
+              break;
+            }
+            continue;
           }
-          check = n + clockInterval(n, now - start, deadline - now);
         }
         this.#shift(event);
         afterUpgrade = event.kind === 'upgrade';
@@ -288,15 +307,25 @@ export class Dispatcher implements Sliceable {
     this.#dispatch(event);
   }
 
-  /** THE place every event passes before it reaches the module: the tap, and the journal around it. */
-  #dispatch(event: ComponentEvent): void {
+  /**
+   * THE place every event passes before it reaches the module, batched or not: the tap, the
+   * journal's record (ended by the caller), and the callback's import quotas, whole again (a
+   * swap's TERM + RESTART share one).
+   */
+  #begin(event: ComponentEvent): void {
     this.#tap.beforeDispatch(this.#name, event);
+    this.#journal?.begin(event);
+    this.#host.beginEvent();
+  }
+
+  /** One event alone: through #begin, then the module (or the swap), the journal's record around it. */
+  #dispatch(event: ComponentEvent): void {
+    this.#begin(event);
     const journal = this.#journal;
     if (!journal) {
       this.#run(event);
       return;
     }
-    journal.begin(event);
     try {
       this.#run(event);
     } finally {
@@ -304,8 +333,29 @@ export class Dispatcher implements Sliceable {
     }
   }
 
+  /** A batch's messages, one by one (MessageBatch): each starts and ends as a dispatched one does. */
+  readonly #batchSteps: BatchSteps = {
+    start: (event: MessageEvent): void => {
+      this.#shift(event);
+      this.#begin(event);
+      this.#host.replyTo = event.replyTo;
+    },
+    done: (event: MessageEvent): void => {
+      this.#host.replyTo = undefined;
+      this.#handled.message++;
+      this.#pause.eventHandled();
+      this.#journal?.end(event);
+    },
+    trapped: (event: MessageEvent, error: unknown, inProgress: boolean): void => {
+      this.#host.replyTo = undefined;
+      this.#handlers!.fault(event, error);
+      if (!inProgress) return;
+      this.#pause.eventHandled();
+      this.#journal?.end(event);
+    },
+  };
+
   #run(event: ComponentEvent): void {
-    this.#host.beginEvent(); // the callback's import quotas start whole (a swap's TERM + RESTART share one)
     if (event.kind === 'upgrade') {
       this.#handlers!.swap(event);
       this.#handled.upgrade++;
@@ -339,14 +389,4 @@ export class Dispatcher implements Sliceable {
     }
     this.#pause.eventHandled();
   }
-}
-
-/**
- * How many events until the next clock read: as many as fit in half the time left (`left` ms)
- * at the pace seen so far (`n` events in `elapsed` ms), between 1 and CLOCK_EVERY.
- */
-function clockInterval(n: number, elapsed: number, left: number): number {
-  if (left <= 0) return 1;
-  const fit = elapsed > 0 ? Math.floor((left * n) / elapsed / 2) : CLOCK_EVERY;
-  return Math.max(1, Math.min(CLOCK_EVERY, fit));
 }

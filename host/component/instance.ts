@@ -59,6 +59,8 @@ export class ModuleInstance {
   readonly #onMessage: Fn;
   readonly #onTimer: Fn;
   readonly #onSignal: Fn;
+  /** The optional batch export; undefined: messages go one by one through on_message. */
+  readonly #onMessages: Fn | undefined;
   readonly #fuel: WebAssembly.Global | undefined;
   readonly #context: InstanceContext | undefined;
 
@@ -81,6 +83,7 @@ export class ModuleInstance {
     this.#onMessage = this.#exports.on_message;
     this.#onTimer = this.#exports.on_timer;
     this.#onSignal = this.#exports.on_signal;
+    this.#onMessages = this.#exports.on_messages;
     this.#fuel = module.fuel ? (instance.exports[FUEL_GLOBAL] as WebAssembly.Global | undefined) : undefined;
     wasi?.flush();
   }
@@ -123,6 +126,27 @@ export class ModuleInstance {
       this.#onMessage(channel, length);
     } catch (e) {
       throw this.#explain('on_message', EXPORTS.on_message.fuel, e, pages);
+    } finally {
+      if (this.module.usesWasi) this.#context?.wasi?.flush();
+    }
+  }
+
+  /** True when the module takes messages in batches (the optional on_messages export). */
+  get batches(): boolean {
+    return this.#onMessages !== undefined;
+  }
+
+  /**
+   * A batch of `count` messages in the batch inbox (MessageBatch); the host learns each one's
+   * start through hs.next_message. A trap's callback names the message it happened in, from
+   * `position` (e.g. "message 3 of 8"), asked only then.
+   */
+  onMessages(count: number, position: () => string): void {
+    const pages = this.#context?.memory.pages ?? 0;
+    try {
+      this.#onMessages!(count);
+    } catch (e) {
+      throw this.#explain(`on_messages (${position()})`, EXPORTS.on_messages.fuel, e, pages);
     } finally {
       if (this.module.usesWasi) this.#context?.wasi?.flush();
     }
