@@ -24,6 +24,8 @@
  *  - js_bare: the plain-JS handler called in a loop;
  *  - wasm_call_floor: inbox copy + a call of a trivial export: dispatch with an empty handler.
  * The metered/unmetered pair of wasm_component and of wasm_bare gives the fuel overhead.
+ * Each path's rate is taken twice: per second of wall time, and per second of the process's CPU
+ * time (`cpu_*`), which a busy machine's descheduling does not inflate.
  */
 
 import binaryen from 'binaryen';
@@ -257,10 +259,14 @@ export async function measureDispatch(quick: boolean): Promise<unknown> {
     // Warm-up: every path once, so the JIT has seen all of them before the rounds.
     for (const run of Object.values(paths)) await run(Math.min(perRound, 100_000));
     const samples: Record<string, number[]> = Object.fromEntries(Object.keys(paths).map((k) => [k, []]));
+    const cpuSamples: Record<string, number[]> = Object.fromEntries(Object.keys(paths).map((k) => [k, []]));
     for (let r = 0; r < rounds; r++) {
       for (const [name, run] of Object.entries(paths)) {
         collectGarbage();
+        const c0 = process.cpuUsage();
         samples[name]!.push(await run(perRound));
+        const cpu = process.cpuUsage(c0);
+        cpuSamples[name]!.push(perRound / ((cpu.user + cpu.system) / 1e6));
       }
       progress(
         'dispatch',
@@ -278,6 +284,8 @@ export async function measureDispatch(quick: boolean): Promise<unknown> {
       if (got !== 'VALUE value-7') throw new Error(`${name}: GET gave ${got}`);
     }
     const rate = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, Math.round(median(v))]));
+    const cpuRate = Object.fromEntries(Object.entries(cpuSamples).map(([k, v]) => [k, Math.round(median(v))]));
+    const cpuRatio = (a: string, b: string): number => round(cpuRate[a]! / cpuRate[b]!, 3);
     const ns = Object.fromEntries(Object.entries(rate).map(([k, v]) => [k, round(1e9 / v, 1)]));
     const r = (a: string, b: string): number => round(rate[a]! / rate[b]!, 3);
     return {
@@ -290,6 +298,11 @@ export async function measureDispatch(quick: boolean): Promise<unknown> {
       dispatch_events_per_s: rate.wasm_component,
       dispatch_ratio_vs_js: r('wasm_component', 'js_component'),
       batch_ratio_vs_single: r('wasm_component', 'wasm_component_single'),
+      // Events per second of the process's CPU time (all threads): what a loaded machine's
+      // descheduling does not inflate, unlike the wall-clock rates above.
+      cpu_events_per_s: cpuRate,
+      cpu_ratio_vs_js: cpuRatio('wasm_component', 'js_component'),
+      cpu_batch_ratio_vs_single: cpuRatio('wasm_component', 'wasm_component_single'),
       handler_ratio_vs_js: r('wasm_bare', 'js_bare'),
       fuel: {
         // Time per event metered / unmetered − 1.

@@ -23,10 +23,16 @@ import {
   NO_IFACE,
 } from '../abi/abi.js';
 import type { PersistentMemory } from '../abi/memory.js';
-import type { EventQueue } from './event-queue.js';
 import type { ComponentEvent, MessageEvent } from './events.js';
 import type { ModuleInstance } from './instance.js';
 import type { SliceClock } from './slice-clock.js';
+
+/** The front of the component's queue, where a batch's messages wait until they start. */
+export interface QueueFront {
+  readonly length: number;
+  peek(): ComponentEvent | undefined;
+  at(i: number): ComponentEvent | undefined;
+}
 
 /** What the dispatcher does as a batched message starts and ends (its one place, shared with single dispatch). */
 export interface BatchSteps {
@@ -66,7 +72,7 @@ export class MessageBatch {
   /** Events of the slice before this batch, for the slice clock. */
   #sliceBefore = 0;
   #timedOut = false;
-  #queue: EventQueue<ComponentEvent> | null = null;
+  #queue: QueueFront | null = null;
   // Views over the whole memory, taken again only when a memory.grow detached the buffer.
   #buffer: ArrayBuffer | null = null;
   #u32: Uint32Array = new Uint32Array(0);
@@ -88,7 +94,7 @@ export class MessageBatch {
    * `before` events into the slice. Returns how many it handled (trapped ones included);
    * 0 when fewer than two messages are at the front or fit the inbox: dispatch one alone.
    */
-  run(instance: ModuleInstance, queue: EventQueue<ComponentEvent>, limit: number, before: number): number {
+  run(instance: ModuleInstance, queue: QueueFront, limit: number, before: number): number {
     const count = this.#fill(queue, Math.min(limit, BATCH_MAX_EVENTS));
     if (count < 2) return this.#clear(count);
     this.#count = count;
@@ -154,7 +160,7 @@ export class MessageBatch {
   readonly #position = (): string => `message ${this.#cursor + 1} of ${this.#count} in the batch`;
 
   /** Writes the records of up to `max` messages from the front of `queue`; returns how many. */
-  #fill(queue: EventQueue<ComponentEvent>, max: number): number {
+  #fill(queue: QueueFront, max: number): number {
     if (max < 2 || queue.length < 2) return 0;
     this.#views();
     const u32 = this.#u32;
