@@ -98,7 +98,8 @@ test('a trap in the middle of a batch names its message, and the rest of the bat
   const fault = faults[0]!;
   assert.is(fault.kind, 'fuel');
   assert.match(fault.event, /"SPIN now"/);
-  assert.is(fault.callback, 'on_messages (message 11 of 21 in the batch)');
+  assert.is(fault.callback, 'on_message', "the trap is the message callback's, batched or not");
+  assert.match(fault.error, /^on_message \(message 11 of 21 in the batch\) of kv@6\.6\.6-loop-message ran out of fuel/);
   assert.is(c.status().handled.message, 20, 'the trapped message is not counted as handled');
   assert.is(c.state, 'running');
   c.stop();

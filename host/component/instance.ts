@@ -28,8 +28,10 @@ export class CallbackTrap extends Error {
     readonly callback: string,
     readonly module: PreparedModule,
     detail: string,
+    /** Where in the callback, e.g. a batched message's place in its batch. */
+    context = '',
   ) {
-    super(`${callback} of ${module.name}@${module.version} ${detail}`);
+    super(`${callback}${context ? ` (${context})` : ''} of ${module.name}@${module.version} ${detail}`);
     this.name = 'CallbackTrap';
   }
 }
@@ -138,15 +140,16 @@ export class ModuleInstance {
 
   /**
    * A batch of `count` messages in the batch inbox (MessageBatch); the host learns each one's
-   * start through hs.next_message. A trap's callback names the message it happened in, from
-   * `position` (e.g. "message 3 of 8"), asked only then.
+   * start through hs.next_message. A trap is the message's own, so it names `on_message` (the
+   * callback each message runs), and its text the message's place, from `position` (e.g.
+   * "message 3 of 8 in the batch"), asked only then.
    */
   onMessages(count: number, position: () => string): void {
     const pages = this.#context?.memory.pages ?? 0;
     try {
       this.#onMessages!(count);
     } catch (e) {
-      throw this.#explain(`on_messages (${position()})`, EXPORTS.on_messages.fuel, e, pages);
+      throw this.#explain('on_message', EXPORTS.on_messages.fuel, e, pages, position());
     } finally {
       if (this.module.usesWasi) this.#context?.wasi?.flush();
     }
@@ -185,26 +188,27 @@ export class ModuleInstance {
    * the memory at its cap. AssemblyScript's allocator traps with `unreachable` when a grow is
    * refused, and Wasm gives no other signal (docs/SAFETY.md).
    */
-  #explain(callback: string, kind: FuelKind, e: unknown, pagesBefore: number): CallbackTrap {
+  #explain(callback: string, kind: FuelKind, e: unknown, pagesBefore: number, context = ''): CallbackTrap {
     const message = e instanceof Error ? e.message : String(e);
     const fuel = this.module.fuel;
     const memory = this.#context?.memory;
     if (fuel && this.#fuel && (this.#fuel.value as number) < 0) {
-      return new CallbackTrap('fuel', callback, this.module, `ran out of fuel (budget ${fuel[kind]} units for ${kind})`);
+      return new CallbackTrap('fuel', callback, this.module, `ran out of fuel (budget ${fuel[kind]} units for ${kind})`, context);
     }
     if (e instanceof RangeError && /call stack/i.test(message)) {
-      return new CallbackTrap('stack', callback, this.module, `overflowed the stack (deep recursion): ${message}`);
+      return new CallbackTrap('stack', callback, this.module, `overflowed the stack (deep recursion): ${message}`, context);
     }
-    if (e instanceof Error && e.name === 'ModuleAbort') return new CallbackTrap('abort', callback, this.module, message);
+    if (e instanceof Error && e.name === 'ModuleAbort') return new CallbackTrap('abort', callback, this.module, message, context);
     if (memory && (memory.pages > pagesBefore || memory.pages >= memory.maxPages)) {
       return new CallbackTrap(
         'memory',
         callback,
         this.module,
         `trapped after growing memory to ${memory.pages} of the component's cap of ${memory.maxPages} pages (out of memory): ${message}`,
+        context,
       );
     }
-    return new CallbackTrap('trap', callback, this.module, `trapped: ${message}`);
+    return new CallbackTrap('trap', callback, this.module, `trapped: ${message}`, context);
   }
 }
 
