@@ -29,6 +29,7 @@ const asSignature = (f: abi.AbiFunction): string => `(${f.args.map(([name, type]
 const RECORDS: Record<string, Readonly<Record<string, number>>> = {
   HDR: abi.HeaderField,
   INBOX: abi.InboxField,
+  BATCH: abi.BatchField,
   LOG: abi.LogLevel,
   HOST: abi.HostResult,
   START: abi.StartResult,

@@ -92,6 +92,11 @@ test('the memory regions are in order, do not overlap, and the dirty map covers 
   assert.ok(abi.DIRTY_MAP_SIZE >= (abi.MEMORY_BASE >>> abi.DIRTY_PAGE_SHIFT) + 1);
   assert.is(abi.ARENA_OFFSET % abi.DIRTY_PAGE_SIZE, 0, 'the arena starts on a page');
   assert.is(abi.MEMORY_BASE % abi.DIRTY_PAGE_SIZE, 0);
+  // The batch inbox's records lie between the peer and the data, and hold a slice's worth and more.
+  assert.is(abi.BATCH_TABLE_OFFSET, abi.INBOX_PEER + abi.INBOX_PEER_CAPACITY);
+  assert.ok(abi.BATCH_TABLE_OFFSET + abi.BATCH_MAX_EVENTS * abi.BATCH_RECORD_SIZE <= abi.INBOX_DATA);
+  assert.is(abi.BATCH_RECORD_SIZE, Object.keys(abi.BatchField).length * 4);
+  assert.ok(abi.BATCH_MAX_EVENTS >= 128);
   // The largest size class still fits a u32 offset.
   assert.is(abi.PALLOC_MIN_CLASS + abi.FREE_LIST_CLASSES - 1, 31);
 });
@@ -99,7 +104,7 @@ test('the memory regions are in order, do not overlap, and the dirty map covers 
 test('every export has a fuel kind, and the required/optional split covers the table', () => {
   assert.equal(Object.keys(EXPORT_FUEL_KIND), [...abi.EXPORT_NAMES]);
   assert.equal([...Object.keys(abi.REQUIRED_EXPORTS), ...Object.keys(abi.OPTIONAL_EXPORTS)].sort(), [...abi.EXPORT_NAMES].sort());
-  assert.equal(Object.keys(abi.OPTIONAL_EXPORTS), ['migrate', 'migrate_down']);
+  assert.equal(Object.keys(abi.OPTIONAL_EXPORTS), ['on_messages', 'migrate', 'migrate_down']);
 });
 
 test("the SDK's exports.ts matches the table, and a mismatch is named", () => {

@@ -6,7 +6,9 @@ import {
   ABI_VERSION, HEADER_OFFSET, HEADER_MAGIC, MEMORY_BASE, FLAG_INITIALISED,
   HDR_MAGIC, HDR_ABI_VERSION, HDR_LAYOUT_VERSION, HDR_FLAGS,
   START_OK, START_BAD_HEADER, START_REFUSED, START_LAYOUT_MISMATCH, MIGRATE_OK, MIGRATE_REFUSED,
+  BATCH_TABLE_OFFSET, BATCH_RECORD_SIZE,
 } from "./generated/abi";
+import { hs_next_message } from "./generated/imports";
 import { theApp, root } from "./app";
 import { Message, output } from "./host";
 import { pallocReset } from "./palloc";
@@ -41,11 +43,22 @@ export function hold(): void { theApp().onHold(); }
 
 // One Message object, refilled per event: allocating one per message would cost a GC allocation
 // on the hottest path. Handlers must not keep it past their return (docs/SDK.md).
-const message = new Message(0, 0);
+const message = new Message();
 export function on_message(channel: u32, len: u32): void {
-  message.channel = channel;
-  message.length = len;
+  message.fromInbox(channel, len);
   theApp().onMessage(message);
+}
+
+/**
+ * A batch of messages (docs/ABI.md, "Batched messages"): one call for many, each still its own
+ * event for the host, which starts it when hs_next_message hands out its record.
+ */
+export function on_messages(count: u32): void {
+  const app = theApp();
+  for (let i = hs_next_message(); i >= 0; i = hs_next_message()) {
+    message.fromRecord(BATCH_TABLE_OFFSET + <usize>i * BATCH_RECORD_SIZE);
+    app.onMessage(message);
+  }
 }
 export function on_timer(id: u32): void { theApp().onTimer(id); }
 export function on_signal(signo: u32): void { theApp().onSignal(signo); }

@@ -4,6 +4,7 @@
 import {
   INBOX_OFFSET, INBOX_PEER, INBOX_DATA, INBOX_PEER_LENGTH, INBOX_IFACE, BUS_CHANNEL,
   LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, NET_CHANNEL_BASE, NET_IF_ACTIVE, HOST_OK,
+  BATCH_DATA, BATCH_LENGTH, BATCH_CHANNEL, BATCH_IFACE, BATCH_PEER, BATCH_PEER_LENGTH,
 } from "./generated/abi";
 // The declarations are generated from HOST_IMPORTS in host/abi/abi.ts (scripts/gen-abi.ts).
 import {
@@ -74,15 +75,44 @@ export function output(text: string): void { withUtf8(text, (p: usize, l: usize)
 /** The persistent header's address (the paper's permanent data reference). */
 export function dataRoot(): usize { return hs_data_root(); }
 
-/** The message being handled, read straight from the inbox the host wrote. */
+/**
+ * The message being handled, read straight from where the host wrote it: the inbox
+ * (on_message) or a record of the batch inbox (on_messages). Its fields are loaded once per
+ * message; the payload and the peer's bytes stay where they are.
+ */
 export class Message {
-  constructor(public channel: u32, public length: u32) {}
-  get ptr(): usize { return <usize>INBOX_DATA; }
-  get iface(): u32 { return load<u32>(INBOX_OFFSET + INBOX_IFACE); }
-  get peer(): string { return String.UTF8.decodeUnsafe(INBOX_PEER, load<u32>(INBOX_OFFSET + INBOX_PEER_LENGTH)); }
+  channel: u32 = 0;
+  length: u32 = 0;
+  /** Address of the payload. */
+  ptr: usize = <usize>INBOX_DATA;
+  iface: u32 = 0;
+  peerPtr: usize = <usize>INBOX_PEER;
+  peerLength: usize = 0;
+
+  /** The single message of on_message. */
+  fromInbox(channel: u32, length: u32): void {
+    this.channel = channel;
+    this.length = length;
+    this.ptr = <usize>INBOX_DATA;
+    this.iface = load<u32>(INBOX_OFFSET + INBOX_IFACE);
+    this.peerPtr = <usize>INBOX_PEER;
+    this.peerLength = <usize>load<u32>(INBOX_OFFSET + INBOX_PEER_LENGTH);
+  }
+
+  /** The batch record at `rec` (BatchField of host/abi/abi.ts). */
+  fromRecord(rec: usize): void {
+    this.ptr = <usize>load<u32>(rec + BATCH_DATA);
+    this.length = load<u32>(rec + BATCH_LENGTH);
+    this.channel = load<u32>(rec + BATCH_CHANNEL);
+    this.iface = load<u32>(rec + BATCH_IFACE);
+    this.peerPtr = <usize>load<u32>(rec + BATCH_PEER);
+    this.peerLength = <usize>load<u32>(rec + BATCH_PEER_LENGTH);
+  }
+
+  get peer(): string { return String.UTF8.decodeUnsafe(this.peerPtr, this.peerLength); }
   get fromComponent(): bool { return this.channel == BUS_CHANNEL; }
-  text(): string { return String.UTF8.decodeUnsafe(INBOX_DATA, this.length); }
-  byte(i: u32): u8 { return load<u8>(INBOX_DATA + i); }
+  text(): string { return String.UTF8.decodeUnsafe(this.ptr, this.length); }
+  byte(i: u32): u8 { return load<u8>(this.ptr + i); }
 }
 
 // ---- Host capabilities (docs/ABI.md, "Capability imports"). Each answers HOST_DENIED

@@ -8,8 +8,13 @@
  * carries its value) and `SET <40-byte key> <19-byte value>`, each answered through a reply target.
  *
  * Paths, slowest to fastest, each run in alternating rounds so machine noise hits all alike:
- *  - wasm_component: the real path: Component.enqueue → EventQueue → #dispatch → inbox write →
- *    ModuleInstance.onMessage (fuel budget set) → kv → hs.reply (copy out) → reply target;
+ *  - wasm_component: the real path: Component.enqueue → EventQueue → a batch of the queued
+ *    messages written to the batch inbox → one on_messages call, in which hs.next_message starts
+ *    each message (tap, journal, quotas, reply target; fuel refilled) → kv → hs.reply (copy out)
+ *    → reply target;
+ *  - wasm_component_single: the same module without its on_messages export (as built before
+ *    batches existed): one inbox write and one on_message call per message, the baseline of the
+ *    batching;
  *  - js_component: the same EventQueue, drained the same way (setImmediate, peek/shift), handing
  *    each payload to the plain-JS kv handler of bench/peers/dgram-kv-server.ts (Map + strings);
  *  - wasm_instance: no queue: PersistentMemory.writeInbox + ModuleInstance.onMessage + the real
@@ -19,7 +24,11 @@
  *  - js_bare: the plain-JS handler called in a loop;
  *  - wasm_call_floor: inbox copy + a call of a trivial export: dispatch with an empty handler.
  * The metered/unmetered pair of wasm_component and of wasm_bare gives the fuel overhead.
+ * Each path's rate is taken twice: per second of wall time, and per second of the process's CPU
+ * time (`cpu_*`), which a busy machine's descheduling does not inflate.
  */
+
+import binaryen from 'binaryen';
 import { HEADER_OFFSET, INBOX_DATA, INBOX_OFFSET, InboxField } from '../../host/abi/abi.js';
 import { buildImports, type HostServices } from '../../host/abi/imports.js';
 import { inertHost } from '../../host/abi/inert-host.js';
@@ -194,6 +203,17 @@ function callFloor(module: PreparedModule, payloads: readonly Buffer[]) {
     });
 }
 
+/** The module's bytes without its on_messages export: a module built before batches existed. */
+function withoutBatchExport(bytes: Uint8Array): Uint8Array {
+  const mod = binaryen.readBinary(bytes);
+  try {
+    mod.removeExport('on_messages');
+    return new Uint8Array(mod.emitBinary());
+  } finally {
+    mod.dispose();
+  }
+}
+
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 
 export async function measureDispatch(quick: boolean): Promise<unknown> {
@@ -201,26 +221,29 @@ export async function measureDispatch(quick: boolean): Promise<unknown> {
   const perRound = quick ? 200_000 : 1_000_000;
   const { prefill, requests } = workload();
 
-  const engine = await startKvEngine([{ name: 'kv-metered' }, { name: 'kv-unmetered' }]);
+  const engine = await startKvEngine([{ name: 'kv-metered' }, { name: 'kv-unmetered' }, { name: 'kv-single' }]);
   try {
     const stored = await new BundledModules().get('kv', '1.0.0');
     const policy = policyOf(engine.componentConfig('kv-unmetered'));
     const metered = engine.component('kv-metered').module!;
     const unmetered = await factory.prepare(stored.bytes, { name: 'kv', version: '1.0.0' }, { ...policy, fuel: null });
     await engine.component('kv-unmetered').upgrade(unmetered);
+    const single = await factory.prepare(withoutBatchExport(stored.bytes), { name: 'kv', version: '1.0.0' }, policy);
+    await engine.component('kv-single').upgrade(single);
     if (!metered.fuel || unmetered.fuel) throw new Error('expected kv-metered to run with fuel and kv-unmetered without');
 
     const replies = new ReplyCounter();
     const events = requests.map((p) => messageEvent(p, replies));
     const js = new JsKvComponent();
-    for (const target of [engine.component('kv-metered'), engine.component('kv-unmetered'), js]) {
+    for (const target of [engine.component('kv-metered'), engine.component('kv-unmetered'), engine.component('kv-single'), js]) {
       for (const p of prefill) target.enqueue(messageEvent(p, replies));
     }
-    await replies.until(3 * prefill.length);
+    await replies.until(4 * prefill.length);
 
     const paths: Record<string, (total: number) => Promise<number> | number> = {
       wasm_component: (n) => throughQueue(engine.component('kv-metered'), events, replies, n),
       wasm_component_unmetered: (n) => throughQueue(engine.component('kv-unmetered'), events, replies, n),
+      wasm_component_single: (n) => throughQueue(engine.component('kv-single'), events, replies, n),
       js_component: (n) => throughQueue(js, events, replies, n),
       wasm_instance: instancePath(metered, requests, prefill),
       wasm_bare: barePath(metered, requests, prefill),
@@ -236,10 +259,14 @@ export async function measureDispatch(quick: boolean): Promise<unknown> {
     // Warm-up: every path once, so the JIT has seen all of them before the rounds.
     for (const run of Object.values(paths)) await run(Math.min(perRound, 100_000));
     const samples: Record<string, number[]> = Object.fromEntries(Object.keys(paths).map((k) => [k, []]));
+    const cpuSamples: Record<string, number[]> = Object.fromEntries(Object.keys(paths).map((k) => [k, []]));
     for (let r = 0; r < rounds; r++) {
       for (const [name, run] of Object.entries(paths)) {
         collectGarbage();
+        const c0 = process.cpuUsage();
         samples[name]!.push(await run(perRound));
+        const cpu = process.cpuUsage(c0);
+        cpuSamples[name]!.push(perRound / ((cpu.user + cpu.system) / 1e6));
       }
       progress(
         'dispatch',
@@ -248,7 +275,7 @@ export async function measureDispatch(quick: boolean): Promise<unknown> {
           .join(', ')}`,
       );
     }
-    for (const name of ['kv-metered', 'kv-unmetered']) {
+    for (const name of ['kv-metered', 'kv-unmetered', 'kv-single']) {
       const c = engine.component(name);
       if (c.status().faults !== 0) throw new Error(`${name} trapped during the benchmark`);
     }
@@ -257,6 +284,8 @@ export async function measureDispatch(quick: boolean): Promise<unknown> {
       if (got !== 'VALUE value-7') throw new Error(`${name}: GET gave ${got}`);
     }
     const rate = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, Math.round(median(v))]));
+    const cpuRate = Object.fromEntries(Object.entries(cpuSamples).map(([k, v]) => [k, Math.round(median(v))]));
+    const cpuRatio = (a: string, b: string): number => round(cpuRate[a]! / cpuRate[b]!, 3);
     const ns = Object.fromEntries(Object.entries(rate).map(([k, v]) => [k, round(1e9 / v, 1)]));
     const r = (a: string, b: string): number => round(rate[a]! / rate[b]!, 3);
     return {
@@ -268,6 +297,12 @@ export async function measureDispatch(quick: boolean): Promise<unknown> {
       ns_per_event: ns,
       dispatch_events_per_s: rate.wasm_component,
       dispatch_ratio_vs_js: r('wasm_component', 'js_component'),
+      batch_ratio_vs_single: r('wasm_component', 'wasm_component_single'),
+      // Events per second of the process's CPU time (all threads): what a loaded machine's
+      // descheduling does not inflate, unlike the wall-clock rates above.
+      cpu_events_per_s: cpuRate,
+      cpu_ratio_vs_js: cpuRatio('wasm_component', 'js_component'),
+      cpu_batch_ratio_vs_single: cpuRatio('wasm_component', 'wasm_component_single'),
       handler_ratio_vs_js: r('wasm_bare', 'js_bare'),
       fuel: {
         // Time per event metered / unmetered − 1.

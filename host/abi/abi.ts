@@ -93,6 +93,31 @@ export const INBOX_DATA = 8192;
 export const INBOX_CAPACITY = 65536;
 
 /**
+ * The batch inbox (optional export `on_messages`, docs/ABI.md "Batched messages"): up to
+ * BATCH_MAX_EVENTS messages at once, one record each in a table between the peer and the data,
+ * their payloads (and each new peer's bytes) packed in the inbox data area. A module walks them
+ * with hs.next_message, which tells the host where each message starts, so the host keeps its
+ * per-message work (reply target, quotas, journal) and the fuel is refilled per message.
+ */
+export const BATCH_TABLE_OFFSET = INBOX_PEER + INBOX_PEER_CAPACITY;
+/** Fields of one record, relative to its start (u32 each). */
+export const BatchField = {
+  /** Address of the payload in the inbox data area. */
+  data: 0,
+  /** Payload length in bytes. */
+  length: 4,
+  channel: 8,
+  /** As InboxField.iface: NO_IFACE when unknown. */
+  iface: 12,
+  /** Address and length of the peer's UTF-8 bytes (records of one peer share them). */
+  peer: 16,
+  peerLength: 20,
+} as const;
+export const BATCH_RECORD_SIZE = 24;
+/** As many records as fit between the table's start and INBOX_DATA. */
+export const BATCH_MAX_EVENTS = Math.floor((INBOX_DATA - BATCH_TABLE_OFFSET) / BATCH_RECORD_SIZE);
+
+/**
  * The dirty-page map: one byte per page below MEMORY_BASE, set to 1 by code that the host
  * instruments into every store, memory.copy and memory.fill (host/modules/dirty-pages.ts).
  * It lets a swap keep a rollback copy of persistent memory by copying only the pages written
@@ -240,6 +265,12 @@ export const HOST_IMPORTS = {
   settings_get: fn({ keyPtr: 'usize', keyLen: 'usize', ptr: 'usize', cap: 'usize' }, 'i32'),
   /** 1 while the engine is shutting down (TERM for good, not for a swap), else 0. */
   engine_stopping: fn({}, 'i32'),
+  /**
+   * Inside `on_messages`: the host starts the batch's next message and returns its record's
+   * index (0, 1, …), or -1 when the batch is over (always -1 outside `on_messages`). Fuel
+   * metering refills the message budget after every call that returns an index.
+   */
+  next_message: fn({}, 'i32'),
 } as const satisfies Record<string, AbiFunction>;
 export type HostImportName = keyof typeof HOST_IMPORTS;
 
@@ -279,6 +310,8 @@ export const EXPORTS = {
   term: required('lifecycle', fn({})),
   hold: required('lifecycle', fn({})),
   on_message: required('message', fn({ channel: 'u32', len: 'u32' })),
+  /** Optional: up to `count` messages of the batch inbox, walked with hs.next_message. */
+  on_messages: optional('message', fn({ count: 'u32' })),
   on_timer: required('timer', fn({ id: 'u32' })),
   on_signal: required('signal', fn({ signo: 'u32' })),
   version: required('lifecycle', fn({})),

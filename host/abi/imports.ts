@@ -39,6 +39,8 @@ export interface HostServices {
   cancelTimer(id: number): boolean;
   timerDueIn(id: number): number;
   output(text: string): void;
+  /** hs.next_message: the batch's next message (its record's index) or -1; absent: never a batch. */
+  nextMessage?(): number;
 }
 
 /** A module called `abort` (AssemblyScript assertion, out of memory, explicit abort). */
@@ -71,6 +73,7 @@ export function buildImports(host: HostServices, capabilities?: HostCapabilities
       host.environment.randomFill(new Uint8Array(mem.memory.buffer, ptr, len));
     },
     data_root: (): number => HEADER_OFFSET,
+    next_message: host.nextMessage ? (): number => host.nextMessage!() : (): number => -1,
     // Host capabilities: denied unless the component's configuration grants them.
     ...capabilityImports(capabilities, mem, gate),
   };

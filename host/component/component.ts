@@ -243,6 +243,11 @@ export class Component {
     };
   }
 
+  /** Batches of messages delivered through the module's on_messages export so far. */
+  get batches(): number {
+    return this.#dispatcher.batches;
+  }
+
   on(listener: Listener): void {
     this.#listeners.push(listener);
   }

@@ -1,21 +1,23 @@
 /**
  * The dispatch loop: the component's bounded FIFO queue and the live instance it feeds, one
- * event at a time, in order, in slices the engine-wide DispatchScheduler hands out. `#dispatch`
- * is THE place every event passes before it reaches the module (the EventTap: where a journal
- * records it); batched dispatch belongs in `runSlice`. Swaps and traps are handed to the
- * component's SwapRunner and FaultRecovery through DispatchHandlers.
+ * event at a time, in order, in slices the engine-wide DispatchScheduler hands out; runs of
+ * messages go in batches (MessageBatch) to a module that exports `on_messages`. `#begin` is THE
+ * place every event passes before it reaches the module (the EventTap, the journal, the
+ * callback's quotas), batched or not. Swaps and traps are handed to the component's SwapRunner
+ * and FaultRecovery through DispatchHandlers.
  */
-import { BUS_CHANNEL } from '../abi/abi.js';
 import type { PersistentMemory } from '../abi/memory.js';
 import type { Logger } from '../log.js';
 import type { PreparedModule } from '../modules/prepared.js';
+import { BoundedQueue } from './bounded-queue.js';
 import type { DispatchScheduler, Sliceable } from './dispatch-scheduler.js';
-import { EventQueue } from './event-queue.js';
-import type { ComponentEvent, EventKind, EventTap, UpgradeEvent } from './events.js';
+import type { ComponentEvent, EventKind, EventTap, MessageEvent, UpgradeEvent } from './events.js';
 import type { ModuleInstance } from './instance.js';
 import type { ComponentJournal } from './journal-port.js';
+import { type BatchSteps, MessageBatch } from './message-batch.js';
 import type { ModuleHost } from './module-host.js';
 import type { PauseClock } from './pause-clock.js';
+import { SliceClock } from './slice-clock.js';
 
 export type ComponentState = 'loading' | 'running' | 'upgrading' | 'failed' | 'stopped';
 
@@ -29,12 +31,9 @@ export interface DispatchHandlers {
   idle(): void;
 }
 
-/** Check the clock after this many events at most (fewer when events are slow): see runSlice. */
-const CLOCK_EVERY = 32;
-
 export class Dispatcher implements Sliceable {
   readonly #name: string;
-  readonly #queue = new EventQueue<ComponentEvent>();
+  readonly #queue: BoundedQueue;
   readonly #memory: PersistentMemory;
   readonly #host: ModuleHost;
   readonly #tap: EventTap;
@@ -43,28 +42,14 @@ export class Dispatcher implements Sliceable {
   readonly #log: Logger;
   readonly #handled: Record<EventKind, number> = { message: 0, timer: 0, signal: 0, upgrade: 0 };
   readonly #scheduler: DispatchScheduler;
-  /** The queue's bound, and the depths where a paused TCP connection stops and resumes reading. */
-  readonly #limit: number;
-  /**
-   * Bus messages the queue may hold at once: a sixteenth of the bound (4,096 by default). A
-   * module that sends to itself or to a neighbour faster than it is served meets this, not the
-   * whole bound, so the queue keeps room for its sockets, and what the garbage collector must
-   * trace during such a flood stays small (docs/SAFETY.md, "Bounded queues").
-   */
-  readonly #busLimit: number;
-  #busQueued = 0;
-  readonly #highWater: number;
-  readonly #lowWater: number;
-  /** Timer ids with an event queued: a timer that fires again meanwhile is coalesced into it. */
-  readonly #queuedTimers = new Set<number>();
-  /** Told once the depth is down to the low-water mark (paused TCP connections); checked per slice. */
-  #belowLowWater: (() => void)[] = [];
-  #dropped = 0;
   #handlers: DispatchHandlers | null = null;
   #instance: ModuleInstance | null = null;
   #module: PreparedModule | null = null;
   #state: ComponentState = 'loading';
   #draining = false;
+  #batches = 0;
+  readonly #clock = new SliceClock();
+  readonly #batch: MessageBatch;
 
   constructor(options: {
     name: string;
@@ -84,12 +69,9 @@ export class Dispatcher implements Sliceable {
     this.#pause = options.pause;
     this.#log = options.log;
     this.#scheduler = options.scheduler;
-    if (!Number.isInteger(options.queueEvents) || options.queueEvents < 4)
-      throw new Error(`${options.name}: queueEvents must be an integer >= 4 (got ${options.queueEvents})`);
-    this.#limit = options.queueEvents;
-    this.#busLimit = Math.max(1, Math.floor(options.queueEvents / 16));
-    this.#highWater = Math.floor(options.queueEvents / 2);
-    this.#lowWater = Math.floor(options.queueEvents / 4);
+    this.#queue = new BoundedQueue(options.name, options.queueEvents);
+    this.#batch = new MessageBatch(this.#memory, this.#batchSteps, this.#clock);
+    this.#host.nextMessage = this.#batch.next;
   }
 
   /** Set once by the component, before the first event (the handlers need the dispatcher). */
@@ -116,19 +98,22 @@ export class Dispatcher implements Sliceable {
   get handled(): Readonly<Record<EventKind, number>> {
     return this.#handled;
   }
+  /** Calls of a module's on_messages so far (each a batch of two or more messages). */
+  get batches(): number {
+    return this.#batches;
+  }
   /** Events refused because the queue was full (UDP datagrams, bus messages, signals). */
   get dropped(): number {
-    return this.#dropped;
+    return this.#queue.dropped;
   }
   /** At or above half the bound: a TCP connection stops reading until `whenBelowLowWater`. */
   get aboveHighWater(): boolean {
-    return this.#queue.length >= this.#highWater;
+    return this.#queue.aboveHighWater;
   }
 
   /** Calls `resume` once the depth is down to a quarter of the bound (now, if it already is). */
   whenBelowLowWater(resume: () => void): void {
-    if (this.#queue.length <= this.#lowWater) resume();
-    else this.#belowLowWater.push(resume);
+    this.#queue.whenBelowLowWater(resume);
   }
 
   /** Makes `instance` the one events go to (null: none, e.g. during a swap or after a trap). */
@@ -140,27 +125,15 @@ export class Dispatcher implements Sliceable {
   /**
    * Adds an event to the FIFO queue and asks the scheduler for a slice. Returns false when the
    * queue is full (the event is refused and counted in `dropped`; the source decides what that
-   * means) or the component stopped. Never refused: an upgrade (an operator's way out must
-   * always get in) and a timer (at most one event per timer id is ever queued: a timer that
-   * fires while its last event still waits is coalesced into it, so timers are bounded by the
-   * timer quota, not by this one).
+   * means; BoundedQueue.push says which events are never refused) or the component stopped.
    */
   enqueue(event: ComponentEvent): boolean {
-    if (this.#state === 'stopped') return false;
-    if (this.#queue.length >= this.#limit && event.kind !== 'upgrade' && event.kind !== 'timer') {
-      this.#dropped++;
-      return false;
-    }
-    if (event.kind === 'timer') {
-      if (this.#queuedTimers.has(event.id)) return true;
-      this.#queuedTimers.add(event.id);
-    } else if (event.kind === 'message' && event.channel === BUS_CHANNEL && !this.reserveBus()) {
-      return false;
-    }
-    this.#queue.push(event);
+    const was = this.#queue.length;
+    if (this.#state === 'stopped' || !this.#queue.push(event)) return false;
     // Only an empty queue can be off the scheduler's list with runnable work coming (a failed
-    // one waits for enqueueFirst's upgrade), so a burst costs one ready() call, not one each.
-    if (this.#queue.length === 1 && !this.#draining) this.#scheduler.ready(this);
+    // one waits for enqueueFirst's upgrade), so a burst costs one ready() call, not one each
+    // (and a timer coalesced into its waiting event none).
+    if (was === 0 && this.#queue.length === 1 && !this.#draining) this.#scheduler.ready(this);
     return true;
   }
 
@@ -170,22 +143,12 @@ export class Dispatcher implements Sliceable {
    * share is full, so the sender learns it at once rather than after the hold.
    */
   reserveBus(): boolean {
-    if (this.#busQueued >= this.#busLimit) {
-      this.#dropped++;
-      return false;
-    }
-    this.#busQueued++;
-    return true;
+    return this.#queue.reserveBus();
   }
 
   /** Queues a bus message whose place reserveBus() took; a refusal gives the place back. */
   enqueueReserved(event: ComponentEvent): boolean {
-    if (this.#state === 'stopped' || this.#queue.length >= this.#limit) {
-      this.#busQueued--;
-      if (this.#state !== 'stopped') this.#dropped++;
-      return false;
-    }
-    this.#queue.push(event);
+    if (!this.#queue.pushReserved(event, this.#state === 'stopped')) return false;
     if (this.#queue.length === 1 && !this.#draining) this.#scheduler.ready(this);
     return true;
   }
@@ -211,9 +174,9 @@ export class Dispatcher implements Sliceable {
     this.#draining = true;
     let more = false;
     try {
-      const start = performance.now();
+      const clock = this.#clock;
+      clock.begin(deadline);
       let n = 0;
-      let check = 1;
       let afterUpgrade = false;
       let event: ComponentEvent | undefined;
       while ((event = this.#queue.peek()) !== undefined) {
@@ -222,15 +185,25 @@ export class Dispatcher implements Sliceable {
           more = true;
           break;
         }
-        if (n === check) {
-          const now = performance.now();
-          if (now >= deadline && !afterUpgrade) {
-            more = true;
-            break;
-          }
-          check = n + clockInterval(n, now - start, deadline - now);
+        if (clock.over(n) && !afterUpgrade) {
+          more = true;
+          break;
         }
-        this.#shift(event);
+        if (event.kind === 'message' && this.#state === 'running' && this.#instance?.batches) {
+          // An upgrade never joins a batch (only messages do): it stays a barrier.
+          const k = this.#batch.run(this.#instance, this.#queue, maxEvents - n, n);
+          if (k > 0) {
+            this.#batches++;
+            n += k;
+            afterUpgrade = false;
+            if (this.#batch.timedOut) {
+              more = true;
+              break;
+            }
+            continue;
+          }
+        }
+        this.#queue.shift(event);
         afterUpgrade = event.kind === 'upgrade';
         this.#dispatch(event);
         n++;
@@ -238,10 +211,9 @@ export class Dispatcher implements Sliceable {
     } finally {
       this.#draining = false;
     }
-    if (this.#belowLowWater.length > 0 && this.#queue.length <= this.#lowWater) {
+    if (this.#queue.resumeIfLow()) {
       // A resumed connection queues its waiting lines right away; this queue is still listed
       // with the scheduler (its ready() was a no-op), so they count as work left.
-      this.#resumeSources();
       const next = this.#queue.peek();
       more = next !== undefined && (this.#state !== 'failed' || next.kind === 'upgrade');
     }
@@ -261,7 +233,7 @@ export class Dispatcher implements Sliceable {
       for (let n = 0; n < queued; n++) {
         const event = this.#queue.peek();
         if (event === undefined || (this.#state === 'failed' && event.kind !== 'upgrade')) break;
-        this.#shift(event);
+        this.#queue.shift(event);
         this.#dispatch(event);
       }
     } finally {
@@ -270,33 +242,30 @@ export class Dispatcher implements Sliceable {
     this.#handlers!.idle();
   }
 
-  /** Takes `event`, the one at the front, off the queue: a timer may be queued again from now on. */
-  #shift(event: ComponentEvent): void {
-    this.#queue.shift();
-    if (event.kind === 'timer') this.#queuedTimers.delete(event.id);
-    else if (event.kind === 'message' && event.channel === BUS_CHANNEL) this.#busQueued--;
-  }
-
-  #resumeSources(): void {
-    const waiting = this.#belowLowWater;
-    this.#belowLowWater = [];
-    for (const resume of waiting) resume();
-  }
-
   /** Recovery: dispatches a journaled event again, now (the journal is replaying; the queue is empty). */
   replay(event: ComponentEvent): void {
     this.#dispatch(event);
   }
 
-  /** THE place every event passes before it reaches the module: the tap, and the journal around it. */
-  #dispatch(event: ComponentEvent): void {
+  /**
+   * THE place every event passes before it reaches the module, batched or not: the tap, the
+   * journal's record (ended by the caller), and the callback's import quotas, whole again (a
+   * swap's TERM + RESTART share one).
+   */
+  #begin(event: ComponentEvent): void {
     this.#tap.beforeDispatch(this.#name, event);
+    this.#journal?.begin(event);
+    this.#host.beginEvent();
+  }
+
+  /** One event alone: through #begin, then the module (or the swap), the journal's record around it. */
+  #dispatch(event: ComponentEvent): void {
+    this.#begin(event);
     const journal = this.#journal;
     if (!journal) {
       this.#run(event);
       return;
     }
-    journal.begin(event);
     try {
       this.#run(event);
     } finally {
@@ -304,8 +273,29 @@ export class Dispatcher implements Sliceable {
     }
   }
 
+  /** A batch's messages, one by one (MessageBatch): each starts and ends as a dispatched one does. */
+  readonly #batchSteps: BatchSteps = {
+    start: (event: MessageEvent): void => {
+      this.#queue.shift(event);
+      this.#begin(event);
+      this.#host.replyTo = event.replyTo;
+    },
+    done: (event: MessageEvent): void => {
+      this.#host.replyTo = undefined;
+      this.#handled.message++;
+      this.#pause.eventHandled();
+      this.#journal?.end(event);
+    },
+    trapped: (event: MessageEvent, error: unknown, inProgress: boolean): void => {
+      this.#host.replyTo = undefined;
+      this.#handlers!.fault(event, error);
+      if (!inProgress) return;
+      this.#pause.eventHandled();
+      this.#journal?.end(event);
+    },
+  };
+
   #run(event: ComponentEvent): void {
-    this.#host.beginEvent(); // the callback's import quotas start whole (a swap's TERM + RESTART share one)
     if (event.kind === 'upgrade') {
       this.#handlers!.swap(event);
       this.#handled.upgrade++;
@@ -339,14 +329,4 @@ export class Dispatcher implements Sliceable {
     }
     this.#pause.eventHandled();
   }
-}
-
-/**
- * How many events until the next clock read: as many as fit in half the time left (`left` ms)
- * at the pace seen so far (`n` events in `elapsed` ms), between 1 and CLOCK_EVERY.
- */
-function clockInterval(n: number, elapsed: number, left: number): number {
-  if (left <= 0) return 1;
-  const fit = elapsed > 0 ? Math.floor((left * n) / elapsed / 2) : CLOCK_EVERY;
-  return Math.max(1, Math.min(CLOCK_EVERY, fit));
 }

@@ -38,6 +38,11 @@ export class EventQueue<T> {
     return this.#length === 0 ? undefined : this.#items[this.#head];
   }
 
+  /** The item `i` places from the front (0 = peek()), or undefined past the end. */
+  at(i: number): T | undefined {
+    return i < this.#length ? this.#items[(this.#head + i) & (this.#items.length - 1)] : undefined;
+  }
+
   #grow(): void {
     const next: (T | undefined)[] = new Array(this.#items.length * 2);
     for (let i = 0; i < this.#length; i++) next[i] = this.#items[(this.#head + i) & (this.#items.length - 1)];

@@ -28,8 +28,10 @@ export class CallbackTrap extends Error {
     readonly callback: string,
     readonly module: PreparedModule,
     detail: string,
+    /** Where in the callback, e.g. a batched message's place in its batch. */
+    context = '',
   ) {
-    super(`${callback} of ${module.name}@${module.version} ${detail}`);
+    super(`${callback}${context ? ` (${context})` : ''} of ${module.name}@${module.version} ${detail}`);
     this.name = 'CallbackTrap';
   }
 }
@@ -59,6 +61,8 @@ export class ModuleInstance {
   readonly #onMessage: Fn;
   readonly #onTimer: Fn;
   readonly #onSignal: Fn;
+  /** The optional batch export; undefined: messages go one by one through on_message. */
+  readonly #onMessages: Fn | undefined;
   readonly #fuel: WebAssembly.Global | undefined;
   readonly #context: InstanceContext | undefined;
 
@@ -81,6 +85,7 @@ export class ModuleInstance {
     this.#onMessage = this.#exports.on_message;
     this.#onTimer = this.#exports.on_timer;
     this.#onSignal = this.#exports.on_signal;
+    this.#onMessages = this.#exports.on_messages;
     this.#fuel = module.fuel ? (instance.exports[FUEL_GLOBAL] as WebAssembly.Global | undefined) : undefined;
     wasi?.flush();
   }
@@ -128,6 +133,28 @@ export class ModuleInstance {
     }
   }
 
+  /** True when the module takes messages in batches (the optional on_messages export). */
+  get batches(): boolean {
+    return this.#onMessages !== undefined;
+  }
+
+  /**
+   * A batch of `count` messages in the batch inbox (MessageBatch); the host learns each one's
+   * start through hs.next_message. A trap is the message's own, so it names `on_message` (the
+   * callback each message runs), and its text the message's place, from `position` (e.g.
+   * "message 3 of 8 in the batch"), asked only then.
+   */
+  onMessages(count: number, position: () => string): void {
+    const pages = this.#context?.memory.pages ?? 0;
+    try {
+      this.#onMessages!(count);
+    } catch (e) {
+      throw this.#explain('on_message', EXPORTS.on_messages.fuel, e, pages, position());
+    } finally {
+      if (this.module.usesWasi) this.#context?.wasi?.flush();
+    }
+  }
+
   migrate(fromLayout: number): number {
     const fn = this.#optional('migrate');
     return this.#call('migrate', () => fn(fromLayout));
@@ -161,26 +188,27 @@ export class ModuleInstance {
    * the memory at its cap. AssemblyScript's allocator traps with `unreachable` when a grow is
    * refused, and Wasm gives no other signal (docs/SAFETY.md).
    */
-  #explain(callback: string, kind: FuelKind, e: unknown, pagesBefore: number): CallbackTrap {
+  #explain(callback: string, kind: FuelKind, e: unknown, pagesBefore: number, context = ''): CallbackTrap {
     const message = e instanceof Error ? e.message : String(e);
     const fuel = this.module.fuel;
     const memory = this.#context?.memory;
     if (fuel && this.#fuel && (this.#fuel.value as number) < 0) {
-      return new CallbackTrap('fuel', callback, this.module, `ran out of fuel (budget ${fuel[kind]} units for ${kind})`);
+      return new CallbackTrap('fuel', callback, this.module, `ran out of fuel (budget ${fuel[kind]} units for ${kind})`, context);
     }
     if (e instanceof RangeError && /call stack/i.test(message)) {
-      return new CallbackTrap('stack', callback, this.module, `overflowed the stack (deep recursion): ${message}`);
+      return new CallbackTrap('stack', callback, this.module, `overflowed the stack (deep recursion): ${message}`, context);
     }
-    if (e instanceof Error && e.name === 'ModuleAbort') return new CallbackTrap('abort', callback, this.module, message);
+    if (e instanceof Error && e.name === 'ModuleAbort') return new CallbackTrap('abort', callback, this.module, message, context);
     if (memory && (memory.pages > pagesBefore || memory.pages >= memory.maxPages)) {
       return new CallbackTrap(
         'memory',
         callback,
         this.module,
         `trapped after growing memory to ${memory.pages} of the component's cap of ${memory.maxPages} pages (out of memory): ${message}`,
+        context,
       );
     }
-    return new CallbackTrap('trap', callback, this.module, `trapped: ${message}`);
+    return new CallbackTrap('trap', callback, this.module, `trapped: ${message}`, context);
   }
 }
 

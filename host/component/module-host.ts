@@ -35,6 +35,8 @@ export class ModuleHost implements HostServices {
    * path costs one store before and one after the call into the module).
    */
   replyTo: ReplyTarget | undefined = undefined;
+  /** hs.next_message: set by the dispatcher to its MessageBatch's (-1 outside a batch). */
+  nextMessage: () => number = () => -1;
   readonly #name: string;
   readonly #log: Logger;
   readonly #bus: BusDeliver | undefined;

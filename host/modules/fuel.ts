@@ -1,7 +1,7 @@
 // Fuel metering: inserts the fuel checks into a module and the trampolines that refill each
 // export's budget, so a callback that loops forever traps instead of holding the engine.
 import binaryen from 'binaryen';
-import { FUEL_GLOBAL } from '../abi/abi.js';
+import { FUEL_GLOBAL, HOST_NAMESPACE, type HostImportName } from '../abi/abi.js';
 import { BINARYEN_FEATURES, binaryenApi, definedFunctions, InstrumentationError, walkFunction } from './dirty-pages.js';
 
 import { EXPORT_FUEL_KIND, type FuelBudgets, MAX_FUEL } from './fuel-budgets.js';
@@ -39,11 +39,14 @@ export function meterFuel(bytes: Uint8Array, budgets: FuelBudgets): Uint8Array {
     const fuel = unusedGlobalName(mod, FUEL_GLOBAL);
     mod.addGlobal(fuel, binaryen.i32, true, mod.i32.const(Math.min(budgets.lifecycle, MAX_FUEL)));
     const imported = new Set<string>();
+    let nextMessage: string | null = null;
     for (let i = 0; i < mod.getNumFunctions(); i++) {
       const f = binaryen.getFunctionInfo(mod.getFunctionByIndex(i));
       if (f.module) imported.add(f.name);
+      if (f.module === HOST_NAMESPACE && f.base === NEXT_MESSAGE) nextMessage = f.name;
     }
-    for (const { ref: fn } of definedFunctions(mod)) new FunctionMeter(mod, fn, fuel, imported).run();
+    const refill = { import: nextMessage, budget: Math.min(budgets.message, MAX_FUEL) };
+    for (const { ref: fn } of definedFunctions(mod)) new FunctionMeter(mod, fn, fuel, imported, refill).run();
     mod.addGlobalExport(fuel, FUEL_GLOBAL);
     addBudgetTrampolines(mod, fuel, budgets);
     if (!mod.validate()) throw new InstrumentationError('fuel metering produced an invalid module');
@@ -86,6 +89,19 @@ function addBudgetTrampolines(mod: binaryen.Module, fuel: string, budgets: FuelB
   }
 }
 
+/**
+ * The import after which each message of a batch gets a whole budget (docs/ABI.md, "Batched
+ * messages"): the host answers it with an index at most once per message it handed over, so a
+ * module cannot refill its fuel by calling it in a loop.
+ */
+const NEXT_MESSAGE = 'next_message' satisfies HostImportName;
+
+/** Where a message's budget is refilled: calls of `import` (null: the module does not import it) that return >= 0. */
+interface Refill {
+  readonly import: string | null;
+  readonly budget: number;
+}
+
 /** A global name the module does not use yet (its name section may name a global anything). */
 function unusedGlobalName(mod: binaryen.Module, wanted: string): string {
   let name = wanted;
@@ -99,15 +115,17 @@ class FunctionMeter {
   readonly #fn: number;
   readonly #fuel: string;
   readonly #imported: ReadonlySet<string>;
+  readonly #refill: Refill;
   /** Scratch locals by value type: each holds a value only between its set and the get right after. */
   readonly #scratch = new Map<number, number>();
   #counter = -1;
 
-  constructor(mod: binaryen.Module, fn: number, fuel: string, imported: ReadonlySet<string>) {
+  constructor(mod: binaryen.Module, fn: number, fuel: string, imported: ReadonlySet<string>, refill: Refill) {
     this.#mod = mod;
     this.#fn = fn;
     this.#fuel = fuel;
     this.#imported = imported;
+    this.#refill = refill;
   }
 
   run(): void {
@@ -115,16 +133,24 @@ class FunctionMeter {
     const loops: number[] = [];
     const calls: Site[] = [];
     const returns: Site[] = [];
+    const refills: Site[] = [];
     walkFunction(this.#fn, (expr, id, replace) => {
       if (id === binaryen.LoopId) loops.push(expr);
       else if (id === binaryen.ReturnId) returns.push({ expr, id, replace });
       else if (id === binaryen.CallIndirectId) calls.push({ expr, id, replace });
-      else if (id === binaryen.CallId && !this.#imported.has(binaryenApi.Call.getTarget(expr))) calls.push({ expr, id, replace });
+      else if (id === binaryen.CallId) {
+        const target = binaryenApi.Call.getTarget(expr);
+        if (target === this.#refill.import) refills.push({ expr, id, replace });
+        else if (!this.#imported.has(target)) calls.push({ expr, id, replace });
+      }
     });
     if (loops.length === 0) {
+      for (const site of refills) site.replace(this.#refillAfter(site.expr, false));
       if (calls.length > 0) this.#setBody([this.#chargeGlobal(), this.#body()]);
       return;
     }
+    // Takes no operands and returns an i32, so it needs none of #syncAround's cases.
+    for (const site of refills) site.replace(this.#refillAfter(site.expr, true));
     // The order matters: a rewrite puts a wrapper into its parent's slot, so a slot must not be
     // rewritten again by a site collected earlier. Calls go innermost first (the walk visits a
     // parent before its children, so reversed), and a site's own slot is only ever written by that site; returns
@@ -192,6 +218,24 @@ class FunctionMeter {
   #chargeLocal(): number {
     const m = this.#mod;
     return m.block(null, [m.local.set(this.#f, m.i32.sub(m.local.get(this.#f, binaryen.i32), m.i32.const(1))), this.#trapIfSpent()]);
+  }
+
+  /**
+   * `r = call; if (r >= 0) fuel = budget; r`: a new message of the batch starts with a whole
+   * budget. With a counter, the counter is written back before the call and read after it,
+   * so the refill is what the function continues with.
+   */
+  #refillAfter(call: number, counter: boolean): number {
+    const m = this.#mod;
+    const r = this.#local(binaryen.i32);
+    const refill = m.if(
+      m.i32.ge_s(m.local.get(r, binaryen.i32), m.i32.const(0)),
+      m.global.set(this.#fuel, m.i32.const(this.#refill.budget)),
+    );
+    const steps = counter
+      ? [this.#writeBack(), m.local.set(r, call), refill, this.#reload(), m.local.get(r, binaryen.i32)]
+      : [m.local.set(r, call), refill, m.local.get(r, binaryen.i32)];
+    return m.block(null, steps, binaryen.i32);
   }
 
   #writeBack(): number {
