@@ -14,7 +14,12 @@ import { waitFor } from './support/wait-for.js';
 // A crash checkpoint every 0.3 s (docs/DURABILITY.md) once records came in.
 process.env.HOTSWAP_CHECKPOINT_MS = '300';
 const site = new CrashSite();
-test.after(() => site.remove());
+let engine: RunningEngine | null = null;
+// A failed check must not leave the engine running: the file would hang until its deadline.
+test.after(async () => {
+  await engine?.stop();
+  site.remove();
+});
 const kv = { name: 'kv', version: '1.0.0' };
 const durable = join(site.dataDir, 'durable', 'kv');
 const files = (dir: string): string[] => {
@@ -53,9 +58,10 @@ async function wrongKeys(engine: RunningEngine, n: number): Promise<string[]> {
 }
 
 test('kv checkpoints as it runs, cuts its journal, and comes back from the checkpoint after SIGKILL', async () => {
-  let engine = await site.start([kv]);
+  engine = await site.start([kv]);
   await setKeys(engine, 0, 1_500);
-  // A checkpoint committed, and the journal segments behind it removed.
+  // A checkpoint committed, and the journal segments behind it removed (also when the component
+  // is idle by then: the checkpoint starts a new segment itself).
   await waitFor(() => files('checkpoint').some((f) => f.endsWith('.ckpt')) && Number(files('journal')[0]?.slice(0, 20)) > 1, {
     what: 'a checkpoint file and the first journal segment removed',
     timeoutMs: 20_000,
@@ -79,7 +85,6 @@ test('kv checkpoints as it runs, cuts its journal, and comes back from the check
   await engine.waitForOutput(/recovered \d+ events from the journal/);
   const wrong = await wrongKeys(engine, 2_500);
   assert.equal(wrong, ['key0: NOT_FOUND'], 'everything but the deleted key');
-  await engine.stop();
 });
 
 test.run();

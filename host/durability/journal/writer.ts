@@ -104,6 +104,9 @@ export class JournalWriter {
   /** The next batch starts a new segment (so the current one can be deleted behind a checkpoint). */
   roll(): void {
     this.#rollPending = true;
+    // Nothing appended since the last write (an idle component): start the new segment now, so
+    // the segments behind the checkpoint go at once, not only once another record comes.
+    if (this.#fd >= 0 && this.#batch.length === 0 && this.#waiting === null && this.#failed === null) this.#segmentFor(this.#nextSeq, 0);
   }
 
   /** Waits until every record appended so far is durable (or the writer failed). */
