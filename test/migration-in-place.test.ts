@@ -6,25 +6,15 @@
 // exactly; writes made in layout 2 survive the way down.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MEMORY_BASE } from '../host/abi/abi.js';
 import { Component } from '../host/component/component.js';
 import { ModuleFactory } from '../host/component/module-factory.js';
-import type { ModulePolicy } from '../host/modules/check.js';
-import { DEFAULT_FUEL } from '../host/modules/fuel-budgets.js';
 import type { PreparedModule } from '../host/modules/prepared.js';
 import { bundled } from './hostile/corpus.js';
-import { requestThrough } from './support/request.js';
+import { KV_TEST_POLICY, requestThrough } from './support/request.js';
 
 const factory = new ModuleFactory();
 const KEYS = 20_000;
-const policy: ModulePolicy = {
-  memoryBase: MEMORY_BASE,
-  maxPages: (MEMORY_BASE >> 16) + 512,
-  maxModuleBytes: 1 << 20,
-  allowWasi: false,
-  fuel: DEFAULT_FUEL,
-};
-const component = new Component({ name: 'kv', policy });
+const component = new Component({ name: 'kv', policy: KV_TEST_POLICY });
 const modules = new Map<string, PreparedModule>();
 const request = (line: string): Promise<string> => requestThrough(component, line);
 
@@ -49,7 +39,7 @@ async function everyRecordReadsBack(step: string): Promise<void> {
 }
 
 test.before(async () => {
-  for (const v of ['2.0.0', '3.0.0']) modules.set(v, await factory.prepare(bundled('kv', v), { name: 'kv', version: v }, policy));
+  for (const v of ['2.0.0', '3.0.0']) modules.set(v, await factory.prepare(bundled('kv', v), { name: 'kv', version: v }, KV_TEST_POLICY));
   await component.load(modules.get('2.0.0')!);
   const sets: string[] = [];
   for (let i = 0; i < KEYS; i++) {

@@ -4,26 +4,16 @@
 // every step every key reads back with its value, through the component's real dispatcher.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MEMORY_BASE } from '../host/abi/abi.js';
 import { Component } from '../host/component/component.js';
 import { ModuleFactory } from '../host/component/module-factory.js';
-import type { ModulePolicy } from '../host/modules/check.js';
-import { DEFAULT_FUEL } from '../host/modules/fuel-budgets.js';
 import type { PreparedModule } from '../host/modules/prepared.js';
 import { bundled } from './hostile/corpus.js';
-import { requestThrough } from './support/request.js';
+import { KV_TEST_POLICY, requestThrough } from './support/request.js';
 
 const factory = new ModuleFactory(); // prepares modules outside an engine
 
 const KEYS = 100_000;
-const policy: ModulePolicy = {
-  memoryBase: MEMORY_BASE,
-  maxPages: (MEMORY_BASE >> 16) + 512,
-  maxModuleBytes: 1 << 20,
-  allowWasi: false,
-  fuel: DEFAULT_FUEL,
-};
-const component = new Component({ name: 'kv', policy });
+const component = new Component({ name: 'kv', policy: KV_TEST_POLICY });
 const modules = new Map<string, PreparedModule>();
 
 /** Sends one request through the FIFO queue and resolves with the module's reply. */
@@ -48,7 +38,7 @@ async function everyKeyReadsBack(step: string): Promise<void> {
 
 test.before(async () => {
   for (const v of ['1.0.0', '2.0.0', '3.0.0']) {
-    modules.set(v, await factory.prepare(bundled('kv', v), { name: 'kv', version: v }, policy));
+    modules.set(v, await factory.prepare(bundled('kv', v), { name: 'kv', version: v }, KV_TEST_POLICY));
   }
   assert.is(modules.get('3.0.0')!.layoutVersion, 2);
   assert.is(modules.get('1.0.0')!.layoutVersion, 1);
