@@ -10,6 +10,7 @@ import * as assert from 'uvu/assert';
 import { restartEngineIn } from './support/netns/engine.js';
 import { netnsAvailable } from './support/netns/index.js';
 import { converge, withRipLine } from './support/netns/rip-line.js';
+import { watchRoutes } from './support/netns/route-watch.js';
 import { skipBecause } from './support/skip.js';
 import { waitFor } from './support/wait-for.js';
 
@@ -48,24 +49,15 @@ if (!avail.ok) {
         assert.ok(before.length >= 2, `routes learned from both neighbours: ${before.join('; ')}`);
 
         const ping = lab.startPing('frr', birdStub.addr, { intervalMs: 50, source: frrStub.addr, maxDurationMs: 120_000 });
-        const missing: string[] = [];
-        let watching = true;
-        const w0 = Date.now();
-        const watcher = (async () => {
-          while (watching) {
-            for (const [host, prefix] of [
-              ['frr', birdStub.subnet],
-              ['frr', ripStub.subnet],
-              ['bird', frrStub.subnet],
-              ['bird', ripStub.subnet],
-              ['rip', frrStub.subnet],
-              ['rip', birdStub.subnet],
-            ] as const) {
-              if (!(await lab.route(host, prefix))) missing.push(`${host} lost ${prefix} at ${Date.now() - w0} ms`);
-            }
-            await new Promise((r) => setTimeout(r, 100));
-          }
-        })();
+        const routes = watchRoutes(lab, [
+          ['frr', birdStub.subnet],
+          ['frr', ripStub.subnet],
+          ['bird', frrStub.subnet],
+          ['bird', ripStub.subnet],
+          ['rip', frrStub.subnet],
+          ['rip', birdStub.subnet],
+        ]);
+        const { missing } = routes;
         let engine = line.engine;
         try {
           await waitFor(() => ping.replies.length >= 20, { what: '20 ping replies before the kill', timeoutMs: 10_000 });
@@ -96,8 +88,7 @@ if (!avail.ok) {
           const seen = ping.replies.length;
           await waitFor(() => ping.replies.length >= seen + 40, { what: '40 more ping replies after the restart', timeoutMs: 20_000 });
         } finally {
-          watching = false;
-          await watcher;
+          await routes.stop();
         }
         const pinged = await ping.stop();
         console.log(`  across the kill and the restart: ${pinged.sent} pings, ${pinged.lost} lost; routes lost: ${missing.length}`);

@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert';
 import { netnsAvailable, sweepStaleLabs, TOOL_PATHS } from './support/netns/index.js';
 import { run } from './support/netns/processes.js';
 import { converge, type RipLine, startRipLine, upgradeUnderPing } from './support/netns/rip-line.js';
+import { watchRoutes } from './support/netns/route-watch.js';
 import { skipBecause } from './support/skip.js';
 import { waitFor } from './support/wait-for.js';
 
@@ -80,25 +81,15 @@ if (!avail.ok) {
       });
       console.log(`  BIRD had all of them through us after ${birdAll} ms`);
 
-      const missing: string[] = [];
-      let watching = true;
-      const w0 = Date.now();
-      const watcher = (async () => {
-        while (watching) {
-          for (const [host, prefix] of [
-            ['frr', line.birdStub.subnet],
-            ['bird', frrStub.subnet],
-            ['rip', frrStub.subnet],
-            ['rip', line.birdStub.subnet],
-          ] as const) {
-            if (!(await lab.route(host, prefix))) missing.push(`${host} lost ${prefix} at ${Date.now() - w0} ms`);
-          }
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      })();
+      const routes = watchRoutes(lab, [
+        ['frr', line.birdStub.subnet],
+        ['bird', frrStub.subnet],
+        ['rip', frrStub.subnet],
+        ['rip', line.birdStub.subnet],
+      ]);
+      const { missing } = routes;
       const result = await upgradeUnderPing(line, ['0.0.2', '0.0.3', '0.0.2', '0.0.1']).finally(async () => {
-        watching = false;
-        await watcher;
+        await routes.stop();
         if (missing.length > 0) console.log(`  routes lost: ${missing.slice(0, 20).join('; ')}`);
         // What the kernels dropped: RIP datagrams a socket had no room for (docs/RIP.md, "Scale").
         const drops = await Promise.all(['frr', 'rip', 'bird'].map(async (h) => `${h} ${await rcvbufErrors(lab, h)}`));
