@@ -1,7 +1,7 @@
 /**
  * A component: the paper's persistent main task module around one swappable implementation
- * module. This class is the façade its owner (the engine) talks to; it builds the parts and
- * wires them together, and each part does one job:
+ * module. This class is the façade its owner (the engine) talks to; wiring.ts builds the parts
+ * and wires them together, and each part does one job:
  *   Dispatcher          the bounded FIFO queue, its slices (the journal's tap, batching)
  *   DispatchScheduler   the round-robin of slices between components (engine-wide; passed in)
  *   SwapRunner          queues swaps as events and runs them (swap.ts's procedure)
@@ -13,28 +13,24 @@
  *   Instantiator        new instances with imports, capabilities and the WASI sandbox
  */
 import { SIGNALS, type SignalName } from '../abi/abi.js';
-import { DirtyPageCheckpoint } from '../abi/checkpoint.js';
-import { type Environment, systemEnvironment } from '../abi/imports.js';
-import { PersistentMemory } from '../abi/memory.js';
-import { Logger } from '../log.js';
+import type { DirtyPageCheckpoint } from '../abi/checkpoint.js';
+import type { Environment } from '../abi/imports.js';
+import type { PersistentMemory } from '../abi/memory.js';
+import type { Logger } from '../log.js';
 import type { ModulePolicy } from '../modules/check.js';
 import type { PreparedModule } from '../modules/prepared.js';
-import { CheckpointScheduler } from './checkpoint-scheduler.js';
-import { DispatchScheduler } from './dispatch-scheduler.js';
-import { type ComponentState, Dispatcher } from './dispatcher.js';
-import { type ComponentEvent, type EventKind, noTap } from './events.js';
-import { type FaultRecord, FaultRecovery } from './fault-recovery.js';
-import { Instantiator } from './instantiator.js';
-import { type OutputGate, openGate } from './journal-port.js';
-import { type Channel, ModuleHost } from './module-host.js';
-import { type ComponentOptions, DEFAULT_QUEUE_EVENTS } from './options.js';
-import { PauseClock } from './pause-clock.js';
-import { Probation } from './probation.js';
-import { type QuotaRecord, QuotaReports } from './quota-reports.js';
-import { DEFAULT_QUOTAS } from './quotas.js';
-import type { SnapshotPolicy, SwapReport } from './swap.js';
-import { SwapRunner } from './swap-runner.js';
-import { nodeScheduler, type TimerSnapshot } from './timers.js';
+import type { CheckpointScheduler } from './checkpoint-scheduler.js';
+import type { ComponentState, Dispatcher } from './dispatcher.js';
+import type { ComponentEvent, EventKind } from './events.js';
+import type { FaultRecord, FaultRecovery } from './fault-recovery.js';
+import type { OutputGate } from './journal-port.js';
+import type { Channel, ModuleHost } from './module-host.js';
+import type { ComponentOptions } from './options.js';
+import type { QuotaRecord, QuotaReports } from './quota-reports.js';
+import type { SwapReport } from './swap.js';
+import type { SwapRunner } from './swap-runner.js';
+import type { TimerSnapshot } from './timers.js';
+import { wireComponent } from './wiring.js';
 
 export { DispatchScheduler } from './dispatch-scheduler.js';
 export type { ComponentState } from './dispatcher.js';
@@ -102,101 +98,29 @@ export class Component {
   constructor(options: ComponentOptions) {
     this.name = options.name;
     this.#policy = options.policy;
-    this.memory = new PersistentMemory({ memoryBase: options.policy.memoryBase, maxBytes: options.policy.maxPages * 65536 });
-    const journal = options.journal;
-    this.environment = journal?.environment ?? options.environment ?? systemEnvironment;
-    this.#gate = journal?.gate ?? openGate;
     this.signals = options.signals ?? [];
-    this.#log = options.logger ?? new Logger(options.name);
-    const snapshotPolicy: SnapshotPolicy = options.snapshotPolicy ?? (options.policy.trackDirtyPages ? 'incremental' : 'always');
-    const checkpoint = snapshotPolicy === 'incremental' ? new DirtyPageCheckpoint(this.memory) : null;
-    this.#sync = checkpoint ? new CheckpointScheduler(checkpoint) : null;
-    const probation = options.probation ? new Probation(options.probation) : null;
-    const log = this.#log;
-    const limits = options.quotas === false ? null : { ...DEFAULT_QUOTAS, ...options.quotas };
-    this.#host = new ModuleHost({
-      name: this.name,
-      memory: this.memory,
-      environment: this.environment,
-      log,
-      bus: options.bus,
-      fireTimer: (id) => {
-        journal?.timerExpired(id);
-        this.enqueue({ kind: 'timer', id });
+    const parts = wireComponent(options, {
+      swapped: (report, replaced) => {
+        for (const l of this.#listeners) l.onSwap?.(report, replaced);
       },
-      journal,
-      quotas: limits,
-      violated: (resource) => this.#faults.quotaViolation(resource),
-      windowEnded: () => this.#reports?.report(),
-      ...(options.timers ? { scheduler: options.timers } : {}),
-    });
-    const quotas = this.#host.quotas;
-    this.#reports = quotas
-      ? new QuotaReports({
-          component: this.name,
-          hits: quotas.hits,
-          running: () => ({ module: this.#dispatcher.module?.name ?? null, version: this.#dispatcher.module?.version ?? null }),
-          record: (record) => {
-            for (const l of this.#listeners) l.onQuota?.(record);
-          },
-          now: () => this.environment.monotonicMs(),
-          scheduler: nodeScheduler,
-        })
-      : null;
-    const capabilities = journal ? journal.capabilities(options.capabilities) : options.capabilities;
-    const instantiator = new Instantiator(this.#host, capabilities, log);
-    const pause = new PauseClock((report, replaced) => {
-      for (const l of this.#listeners) l.onSwap?.(report, replaced);
-    });
-    const dispatcher = new Dispatcher({
-      name: this.name,
-      host: this.#host,
-      tap: options.tap ?? noTap,
-      journal,
-      pause,
-      log,
-      scheduler: options.scheduler ?? new DispatchScheduler(), // alone (tests, benches): its own
-      queueEvents: options.queueEvents ?? DEFAULT_QUEUE_EVENTS,
-    });
-    this.#dispatcher = dispatcher;
-    const rollback = options.rollback;
-    this.#faults = new FaultRecovery({
-      name: this.name,
-      dispatcher,
-      instantiator,
-      probation,
-      log,
-      recorded: (fault) => {
+      faulted: (fault) => {
         for (const l of this.#listeners) l.onFault?.(fault);
       },
-      // A replayed verdict is not acted on: the rollback it caused is a journal record of its own.
-      verdict: (verdict) =>
-        journal?.replaying ? undefined : (rollback ?? ((v) => log.warn(`not rolling back (no rollback handler): ${v}`)))(verdict),
-      ...(limits ? { quotaFaults: limits.quotaFaults } : {}),
-    });
-    this.#swaps = new SwapRunner({
-      name: this.name,
-      memory: this.memory,
-      snapshotPolicy,
-      checkpoint,
-      dispatcher,
-      instantiator,
-      pause,
-      probation,
-      log,
-      timers: this.#host.timers,
-      hooks: { started: () => this.#faults.swapStarted(), finished: () => this.#faults.swapFinished() },
-    });
-    const swaps = this.#swaps;
-    const faults = this.#faults;
-    const sync = this.#sync;
-    dispatcher.handleWith({
-      swap: (event) => swaps.run(event),
-      fault: (event, error) => faults.recover(event, error),
-      idle: () => {
-        if (dispatcher.state !== 'stopped') sync?.idle();
+      quotaHit: (record) => {
+        for (const l of this.#listeners) l.onQuota?.(record);
       },
+      enqueue: (event) => this.enqueue(event),
     });
+    this.memory = parts.memory;
+    this.environment = parts.environment;
+    this.#log = parts.log;
+    this.#gate = parts.gate;
+    this.#host = parts.host;
+    this.#dispatcher = parts.dispatcher;
+    this.#swaps = parts.swaps;
+    this.#faults = parts.faults;
+    this.#sync = parts.sync;
+    this.#reports = parts.reports;
   }
 
   get state(): ComponentState {
