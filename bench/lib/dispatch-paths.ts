@@ -76,7 +76,12 @@ export interface Enqueuer {
 }
 
 /** Events per second through a queue: enqueue in bounded batches, wait for every reply. */
-export async function throughQueue(target: Enqueuer, events: readonly ComponentEvent[], replies: ReplyCounter, total: number): Promise<number> {
+export async function throughQueue(
+  target: Enqueuer,
+  events: readonly ComponentEvent[],
+  replies: ReplyCounter,
+  total: number,
+): Promise<number> {
   const start = replies.count;
   const t0 = performance.now();
   for (let sent = 0; sent < total; ) {
