@@ -27,6 +27,25 @@ const R_NOT_FOUND = String.UTF8.encode("NOT_FOUND");
 const R_DELETED = String.UTF8.encode("DELETED");
 // One tokenizer for every request (no allocation per message).
 const WORDS = new Words();
+/** The end of the line at `ptr`, trailing CR, LF and spaces left out (as Words.reset does). */
+export function lineEnd(ptr: usize, len: u32): usize {
+  let end = ptr + <usize>len;
+  while (end > ptr) {
+    const c = load<u8>(end - 1);
+    if (c != 10 && c != 13 && c != 32) break;
+    end--;
+  }
+  return end;
+}
+
+/**
+ * "SET <key>[ <value>]" written plainly (one space after SET): every parser of kv's versions
+ * reads the same key and value from it, so it can take the fast path.
+ */
+export function isPlainSet(ptr: usize, end: usize): bool {
+  return end - ptr >= 5 && load<u32>(ptr) == SET_ && load<u8>(ptr + 4) != 32;
+}
+
 function replyConst(buf: ArrayBuffer): void { replyBytes(changetype<usize>(buf), <usize>buf.byteLength); }
 
 /** "VALUE <value>", truncated to OUT's capacity. */
@@ -58,15 +77,13 @@ export class KvApp extends App {
     return true;
   }
 
+  /** A plain SET stored entry `e` (a later version keeps per-entry metadata up to date here). */
+  protected stored(e: usize): void {}
+
   onMessage(msg: Message): void {
     const map = this.map!;
     const ptr = msg.ptr;
-    let end = ptr + <usize>msg.length;
-    while (end > ptr) {
-      const c = load<u8>(end - 1);
-      if (c != 10 && c != 13 && c != 32) break;
-      end--;
-    }
+    const end = lineEnd(ptr, msg.length);
     if (end - ptr >= 5) {
       const head = load<u32>(ptr);
       if (head == GET_) {
@@ -77,12 +94,12 @@ export class KvApp extends App {
         else replyValue(map.valuePtr(e), map.valueLen(e));
         return;
       }
-      if (head == SET_ && load<u8>(ptr + 4) != 32) {
+      if (isPlainSet(ptr, end)) {
         const kptr = ptr + 4;
         KEY.scan(kptr, end);
         const kend = kptr + KEY.len;
         const vptr = kend < end ? kend + 1 : end;
-        map.setHashed(kptr, KEY.len, KEY.hash, vptr, end - vptr);
+        this.stored(map.setHashed(kptr, KEY.len, KEY.hash, vptr, end - vptr));
         replyConst(R_OK);
         return;
       }
