@@ -27,6 +27,7 @@ const R_NOT_FOUND = String.UTF8.encode("NOT_FOUND");
 const R_DELETED = String.UTF8.encode("DELETED");
 // One tokenizer for every request (no allocation per message).
 const WORDS = new Words();
+
 /** The end of the line at `ptr`, trailing CR, LF and spaces left out (as Words.reset does). */
 export function lineEnd(ptr: usize, len: u32): usize {
   let end = ptr + <usize>len;
