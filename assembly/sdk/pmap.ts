@@ -17,6 +17,9 @@
 import { palloc, pallocCapacity, pallocHighWater, pfree } from "./palloc";
 import { ARENA_OFFSET, PALLOC_BLOCK_HEADER } from "./generated/abi";
 import { moveWords } from "./move-words";
+// Keys are hashed with FNV-1a, 32 bit (hashBytes): small, no tables, good enough for short
+// keys. Entries store the hash and slots are probed by it, so it is part of the layout.
+import { bytesEqual, copyBytes, hashBytes } from "./fast-bytes";
 
 const ENTRY_HEADER: usize = 12;
 const BLOCK_HEADER: usize = PALLOC_BLOCK_HEADER;
@@ -27,14 +30,6 @@ const M_EXTRA: usize = 12;
 const EMPTY: u32 = 0;
 const TOMBSTONE: u32 = 1;
 
-/** FNV-1a, 32 bit: small, no tables, good enough for short keys. */
-export function hashBytes(ptr: usize, len: usize): u32 {
-  let h: u32 = 0x811c9dc5;
-  for (let i: usize = 0; i < len; i++) {
-    h = (h ^ <u32>load<u8>(ptr + i)) * 0x01000193;
-  }
-  return h;
-}
 
 function newTable(capacity: u32): usize {
   const t = palloc(4 + (<usize>capacity << 2));
@@ -63,21 +58,26 @@ export class PMap {
   get extra(): u32 { return load<u32>(this.ptr + M_EXTRA); }
 
   /** Finds the entry for a key, or 0. */
-  find(kptr: usize, klen: usize): usize {
-    const slot = this.findSlot(kptr, klen, hashBytes(kptr, klen));
+  find(kptr: usize, klen: usize): usize { return this.findHashed(kptr, klen, hashBytes(kptr, klen)); }
+  /** find() with the key's hash (hashBytes) already computed, e.g. by WordHash while parsing. */
+  findHashed(kptr: usize, klen: usize, h: u32): usize {
+    const slot = this.findSlot(kptr, klen, h);
     return slot == 0 ? 0 : <usize>load<u32>(slot);
   }
 
   /** Inserts or replaces; returns the new entry (its extra bytes are copied from the old one, or zeroed). */
   set(kptr: usize, klen: usize, vptr: usize, vlen: usize): usize {
-    const h = hashBytes(kptr, klen);
+    return this.setHashed(kptr, klen, hashBytes(kptr, klen), vptr, vlen);
+  }
+  /** set() with the key's hash (hashBytes) already computed. */
+  setHashed(kptr: usize, klen: usize, h: u32, vptr: usize, vlen: usize): usize {
     const extra = <usize>this.extra;
     const e = palloc(ENTRY_HEADER + extra + klen + vlen);
     store<u32>(e, h);
     store<u32>(e + 4, <u32>klen);
     store<u32>(e + 8, <u32>vlen);
-    memory.copy(e + ENTRY_HEADER + extra, kptr, klen);
-    memory.copy(e + ENTRY_HEADER + extra + klen, vptr, vlen);
+    copyBytes(e + ENTRY_HEADER + extra, kptr, klen);
+    copyBytes(e + ENTRY_HEADER + extra + klen, vptr, vlen);
     const slot = this.findSlot(kptr, klen, h);
     if (slot != 0) {
       const old = <usize>load<u32>(slot);
@@ -260,7 +260,7 @@ export class PMap {
       const e = <usize>load<u32>(slot);
       if (e == EMPTY) return 0;
       if (e != TOMBSTONE && load<u32>(e) == h && <usize>load<u32>(e + 4) == klen &&
-          memory.compare(e + ENTRY_HEADER + <usize>this.extra, kptr, klen) == 0) return slot;
+          bytesEqual(e + ENTRY_HEADER + <usize>this.extra, kptr, klen)) return slot;
       i = (i + 1) & mask;
     }
     return 0;

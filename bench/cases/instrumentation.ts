@@ -20,10 +20,10 @@ import { DEFAULT_FUEL, meterFuel } from '../../host/modules/fuel.js';
 import type { PreparedModule } from '../../host/modules/prepared.js';
 import { BundledModules } from '../../host/repository/bundled.js';
 import { collectGarbage, progress, runCase } from '../lib/case.js';
+import { bareKv, workload } from '../lib/dispatch-paths.js';
 import { engineConfig } from '../lib/kv-engine.js';
 import type { Json } from '../lib/report.js';
 import { round, summarize } from '../peers/stats.js';
-import { bareKv, workload } from './dispatch.js';
 
 const factory = new ModuleFactory(); // prepares modules outside an engine
 

@@ -20,9 +20,9 @@ import { policyOf } from '../../host/engine.js';
 import { Logger } from '../../host/log.js';
 import { BundledModules } from '../../host/repository/bundled.js';
 import { collectGarbage, progress, runCase } from '../lib/case.js';
+import { workload } from '../lib/dispatch-paths.js';
 import { engineConfig, messageEvent, ReplyCounter } from '../lib/kv-engine.js';
 import { round } from '../peers/stats.js';
-import { workload } from './dispatch.js';
 
 const BATCH = 4096;
 

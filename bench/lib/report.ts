@@ -139,13 +139,13 @@ export function targets(cases: Json, h: Headline): TargetRow[] {
   const d = ok(cases.dispatch) ? cases.dispatch : undefined;
   rows.push({
     measure: 'Dispatch in process, 64-byte kv requests (queue + dispatch + Wasm)',
-    target: '≥ 5M events/s and ≥ the plain-JS handler',
+    target: '≥ 5M events/s and ≥ 1.5× the plain-JS handler behind the same queue',
     measured: d
       ? `${mps(h.dispatch_events_per_s)}, ${times(h.dispatch_ratio_vs_js)} the JS handler behind the same queue (${mps(d.events_per_s?.js_component)})`
       : `not measured: ${why(cases.dispatch)}`,
     met:
       h.dispatch_events_per_s != null && h.dispatch_ratio_vs_js != null
-        ? h.dispatch_events_per_s >= 5e6 && h.dispatch_ratio_vs_js >= 1
+        ? h.dispatch_events_per_s >= 5e6 && h.dispatch_ratio_vs_js >= 1.5
         : null,
   });
   const u = ok(cases.udp) ? cases.udp : undefined;
@@ -303,6 +303,7 @@ export function markdown(result: Json): string {
     const rows: [string, string][] = [
       ['wasm_component', 'Component: queue → dispatch → inbox → kv (metered, the default) → reply'],
       ['wasm_component_unmetered', 'the same, kv without fuel metering'],
+      ['wasm_component_single', 'the same, kv without its on_messages export: one inbox write and call per message'],
       ['js_component', 'the same EventQueue and drain, plain-JS kv handler (Map)'],
       ['wasm_instance', 'no queue: writeInbox + ModuleInstance.onMessage + real imports'],
       ['wasm_bare', 'kv export called in a loop, metered (no host glue)'],

@@ -3,7 +3,7 @@
 // New command: META <key> → META <revision> <updated-ms> | NOT_FOUND.
 // It migrates layout 1 (1.0.0, 2.0.0: no extra bytes) up and back down (docs/SAFETY.md).
 import { App, Message, PMap, Bytes, root, reply, clock } from "../../sdk";
-import { KvApp } from "./kv";
+import { KvApp, isPlainSet, lineEnd } from "./kv";
 
 const META_BYTES: u32 = 16;
 const REVISION: usize = 0;
@@ -23,7 +23,20 @@ export class KvApp3 extends KvApp {
     return true;
   }
 
+  /** A SET's entry: one more revision, updated now (the old metadata was copied by PMap.set). */
+  protected stored(e: usize): void {
+    const meta = this.map!.extraPtr(e);
+    store<f64>(meta + UPDATED, clock.now());
+    store<u32>(meta + REVISION, load<u32>(meta + REVISION) + 1);
+  }
+
   onMessage(msg: Message): void {
+    // A plain SET (and GET, and the rest of layout 1's commands) takes KvApp's path, which calls
+    // stored(); only META and unusually written SETs are parsed here, as before.
+    if (isPlainSet(msg.ptr, lineEnd(msg.ptr, msg.length))) {
+      super.onMessage(msg);
+      return;
+    }
     const parts = new Bytes(msg.ptr, msg.length).trimEnd().splitWord();
     const cmd = parts[0];
     const rest = parts[1];
@@ -31,10 +44,7 @@ export class KvApp3 extends KvApp {
     if (cmd.equals("SET")) {
       const kv = rest.splitWord();
       if (kv[0].len == 0) { reply("ERROR usage: SET <key> <value>"); return; }
-      const e = map.set(kv[0].ptr, kv[0].len, kv[1].ptr, kv[1].len); // copies the old metadata
-      const meta = map.extraPtr(e);
-      store<f64>(meta + UPDATED, clock.now());
-      store<u32>(meta + REVISION, load<u32>(meta + REVISION) + 1);
+      this.stored(map.set(kv[0].ptr, kv[0].len, kv[1].ptr, kv[1].len)); // set copies the old metadata
       reply("OK");
     } else if (cmd.equals("META")) {
       const e = map.find(rest.ptr, rest.len);
