@@ -13,11 +13,12 @@
  * comparing them tells the journal's share of the neighbour's extra latency (docs/DURABILITY.md).
  * CL_FLOOD_QUEUE sets the flooder's `limits.queueEvents` (its bus share is a sixteenth of it) and
  * CL_NODE_ARGS adds node options to the engine process (e.g. GC flags), CL_SHARED_MS sets
- * `dispatch.sharedSliceMs` (5: every slice as long as when alone): all three for experiments.
+ * `dispatch.sharedSliceMs` (5: every slice as long as when alone), CL_ENGINE_LOG names a file
+ * for the engine's output (with CL_NODE_ARGS=--trace-gc, its collections): all for experiments.
  */
 import { execFile, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { progress, runCase } from '../lib/case.js';
@@ -109,6 +110,11 @@ runCase(import.meta.url, async ({ quick }) => {
     [...(process.env.CL_NODE_ARGS ? process.env.CL_NODE_ARGS.split(' ') : []), CLI, 'start', '--config', config],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  if (process.env.CL_ENGINE_LOG) {
+    const log = createWriteStream(process.env.CL_ENGINE_LOG);
+    engine.stdout.pipe(log);
+    engine.stderr.pipe(log);
+  }
   let out = '';
   const seen = (re: RegExp): Promise<RegExpMatchArray> =>
     new Promise((resolve, reject) => {
