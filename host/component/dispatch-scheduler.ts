@@ -21,8 +21,9 @@
  * last SHARED_WINDOW_MS: whatever that component waits for next (its next request, a sync's
  * completion that releases its reply) is handled in the event loop's next poll, which comes
  * after the slice running now. 1 ms: a neighbour's extra latency from slices is then about
- * 1 ms per turn it needs, at the cost of a turn (~20 µs of event-loop overhead) per ms for the
- * busy component (docs/SAFETY.md, "The control plane always answers").
+ * 1 ms per turn it needs, at the cost of one turn of the event loop per ms for the busy
+ * component, whose throughput did not move beyond the noise (docs/SAFETY.md, "Short slices
+ * while components share the engine").
  */
 export interface DispatchLimits {
   sliceEvents: number;
