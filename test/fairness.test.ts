@@ -119,4 +119,65 @@ test('a TCP peer faster than the component is paused, not dropped: every line is
   component.stop();
 });
 
+/**
+ * A queue of `slices` slices of work standing in for a component's dispatcher, so the
+ * scheduler's choices can be read: the time each slice was given (its deadline less the time it
+ * started, a little less than the scheduler's grant) and the order of slices and their microtasks.
+ */
+class RecordingQueue {
+  readonly budgets: number[] = [];
+  constructor(
+    readonly name: string,
+    public slices: number,
+    readonly order: string[],
+  ) {}
+  runSlice(_maxEvents: number, deadline: number): boolean {
+    this.budgets.push(deadline - performance.now());
+    this.order.push(`${this.name} slice`);
+    queueMicrotask(() => this.order.push(`${this.name} microtask`));
+    return --this.slices > 0;
+  }
+}
+
+test('a backlog alone gets long slices; while another component had work within the last second, short ones', async () => {
+  const { sliceMs, sharedSliceMs } = DEFAULT_DISPATCH;
+  assert.ok(sharedSliceMs < sliceMs);
+  const scheduler = new DispatchScheduler(DEFAULT_DISPATCH);
+  const order: string[] = [];
+  const backlog = new RecordingQueue('backlog', 3, order);
+  scheduler.ready(backlog);
+  await waitFor(() => backlog.slices === 0, { what: 'three slices of the backlog' });
+  // Alone: the long slice (less the few µs between the scheduler's clock read and the queue's).
+  for (const b of backlog.budgets) assert.ok(b > sharedSliceMs, `a slice of ${b.toFixed(3)} ms while alone`);
+
+  backlog.slices = 1_000_000;
+  backlog.budgets.length = 0;
+  scheduler.ready(backlog);
+  await waitFor(() => backlog.budgets.length >= 2, { what: 'the backlog to run again' });
+  const light = new RecordingQueue('light', 1, order);
+  scheduler.ready(light);
+  await waitFor(() => light.slices === 0, { what: 'the light queue to have its slice' });
+  const from = backlog.budgets.length;
+  await waitFor(() => backlog.budgets.length >= from + 5, { what: 'five more slices of the backlog' });
+  // The light queue is done, but it had work less than a second ago: the backlog's slices stay short.
+  for (const b of backlog.budgets.slice(from)) assert.ok(b <= sharedSliceMs, `a slice of ${b.toFixed(3)} ms next to a neighbour`);
+  backlog.slices = 1; // its next slice is its last
+  await waitFor(() => backlog.slices === 0, { what: 'the backlog to finish' });
+});
+
+test("a newly ready component's microtasks (its journal's group commit) run before the backlog's next slice", async () => {
+  const scheduler = new DispatchScheduler(DEFAULT_DISPATCH);
+  const order: string[] = [];
+  const backlog = new RecordingQueue('backlog', 1_000_000, order);
+  scheduler.ready(backlog);
+  await waitFor(() => backlog.budgets.length >= 2, { what: 'the backlog to run' });
+  const light = new RecordingQueue('light', 1, order);
+  scheduler.ready(light);
+  await waitFor(() => light.slices === 0 && order.at(-1) !== 'light slice', { what: 'the light queue to have its slice' });
+  backlog.slices = 1;
+  await waitFor(() => backlog.slices === 0, { what: 'the backlog to finish' });
+  const at = order.indexOf('light slice');
+  assert.equal(order.slice(at, at + 3), ['light slice', 'light microtask', 'backlog slice']);
+});
+
 test.run();

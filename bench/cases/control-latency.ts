@@ -11,10 +11,14 @@
  *
  * CL_FLOOD and CL_KV set each component's `durability` (default `fsync`, the engine's default):
  * comparing them tells the journal's share of the neighbour's extra latency (docs/DURABILITY.md).
+ * CL_FLOOD_QUEUE sets the flooder's `limits.queueEvents` (its bus share is a sixteenth of it) and
+ * CL_NODE_ARGS adds node options to the engine process (e.g. GC flags), CL_SHARED_MS sets
+ * `dispatch.sharedSliceMs` (5: every slice as long as when alone), CL_ENGINE_LOG names a file
+ * for the engine's output (with CL_NODE_ARGS=--trace-gc, its collections): all for experiments.
  */
 import { execFile, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { progress, runCase } from '../lib/case.js';
@@ -78,13 +82,17 @@ runCase(import.meta.url, async ({ quick }) => {
       dataDir,
       logLevel: 'info',
       control: { host: '127.0.0.1', port: 0 },
+      ...(process.env.CL_SHARED_MS ? { dispatch: { sharedSliceMs: Number(process.env.CL_SHARED_MS) } } : {}),
       components: [
         {
           name: 'flood',
           module: 'kv',
           version: '1.0.0',
           listen: [{ proto: 'udp', host: '127.0.0.1', port: 0 }],
-          limits: { quotaFaults: 1_000_000_000 },
+          limits: {
+            quotaFaults: 1_000_000_000,
+            ...(process.env.CL_FLOOD_QUEUE ? { queueEvents: Number(process.env.CL_FLOOD_QUEUE) } : {}),
+          },
           durability: (process.env.CL_FLOOD ?? 'fsync') as 'fsync',
         },
         {
@@ -97,7 +105,16 @@ runCase(import.meta.url, async ({ quick }) => {
       ],
     }),
   );
-  const engine = spawn(process.execPath, [CLI, 'start', '--config', config], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const engine = spawn(
+    process.execPath,
+    [...(process.env.CL_NODE_ARGS ? process.env.CL_NODE_ARGS.split(' ') : []), CLI, 'start', '--config', config],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  if (process.env.CL_ENGINE_LOG) {
+    const log = createWriteStream(process.env.CL_ENGINE_LOG);
+    engine.stdout.pipe(log);
+    engine.stderr.pipe(log);
+  }
   let out = '';
   const seen = (re: RegExp): Promise<RegExpMatchArray> =>
     new Promise((resolve, reject) => {
@@ -128,7 +145,7 @@ runCase(import.meta.url, async ({ quick }) => {
     const [idle, kvIdle] = await Promise.all([healthz(control, seconds * 1000), kvRequests(kvSocket, kvPort, seconds * 1000)]);
     udp.send('FLOOD flood', port, '127.0.0.1');
     const t0 = performance.now();
-    while ((await depth(control)) < 1000) {
+    while ((await depth(control)) < (process.env.CL_FLOOD_QUEUE ? 100 : 1000)) {
       if (performance.now() - t0 > 10_000) throw new Error('the flood did not start within 10 s');
       await new Promise((r) => setTimeout(r, 10));
     }

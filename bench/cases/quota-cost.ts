@@ -38,8 +38,9 @@ async function interleaved(
   events: readonly ComponentEvent[],
   replies: ReplyCounter,
   total: number,
-): Promise<[number, number]> {
+): Promise<{ wall: [number, number]; cpu: [number, number] }> {
   const spent = [0, 0];
+  const cpu = [0, 0];
   const sides = [a, b];
   let sent = 0;
   for (let batch = 0; sent < total; batch++) {
@@ -48,14 +49,18 @@ async function interleaved(
     const order = batch % 2 === 0 ? [0, 1] : [1, 0];
     for (const side of order) {
       const start = replies.count;
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       for (let i = 0; i < n; i++) sides[side]!.enqueue(events[(sent + i) % events.length]!);
       await replies.until(start + n);
       spent[side]! += performance.now() - t0;
+      const c = process.cpuUsage(c0);
+      cpu[side]! += (c.user + c.system) / 1000;
     }
     sent += n;
   }
-  return [total / (spent[0]! / 1000), total / (spent[1]! / 1000)];
+  const rate = (ms: number) => total / (ms / 1000);
+  return { wall: [rate(spent[0]!), rate(spent[1]!)], cpu: [rate(cpu[0]!), rate(cpu[1]!)] };
 }
 
 /** ns per kv request spent in the quota checks themselves: beginCallback() and one send(). */
@@ -75,12 +80,13 @@ function gateCost(n: number): number {
   return ns;
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+const quantile = (xs: number[], q: number): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) * q)]!;
+const median = (xs: number[]): number => quantile(xs, 0.5);
 
 export async function measureQuotaCost(quick: boolean): Promise<unknown> {
   // Many short rounds: on a shared machine the noise between rounds is far larger than the
   // effect, and the median of many pairs is what stays put.
-  const rounds = quick ? 11 : 41;
+  const rounds = quick ? 21 : 81;
   const perRound = quick ? 100_000 : 200_000;
   const factory = new ModuleFactory();
   const policy = policyOf(engineConfig([{ name: 'kv' }]).components[0]!);
@@ -101,12 +107,15 @@ export async function measureQuotaCost(quick: boolean): Promise<unknown> {
     await interleaved(on, off, events, replies, Math.min(perRound, 100_000));
     const samples = { on: [] as number[], off: [] as number[] };
     const overheads: number[] = [];
+    const cpuOverheads: number[] = [];
     for (let r = 0; r < rounds; r++) {
       collectGarbage();
-      const [withQuotas, without] = await interleaved(on, off, events, replies, perRound);
+      const { wall, cpu } = await interleaved(on, off, events, replies, perRound);
+      const [withQuotas, without] = wall;
       samples.on.push(withQuotas);
       samples.off.push(without);
-      overheads.push(samples.off.at(-1)! / samples.on.at(-1)! - 1);
+      overheads.push(without / withQuotas - 1);
+      cpuOverheads.push(cpu[1] / cpu[0] - 1);
       progress(
         'quota_cost',
         `round ${r + 1}/${rounds}: quotas ${(samples.on.at(-1)! / 1e6).toFixed(2)}M/s, none ${(samples.off.at(-1)! / 1e6).toFixed(2)}M/s`,
@@ -123,6 +132,15 @@ export async function measureQuotaCost(quick: boolean): Promise<unknown> {
       // Time per event with quotas / without − 1, per ABAB pair.
       overhead: round(median(overheads), 4),
       overhead_spread: { min: round(Math.min(...overheads), 4), max: round(Math.max(...overheads), 4) },
+      // The same per pair from CPU time (what the machine's other processes do not inflate),
+      // with its interquartile range: the tighter figure on a shared machine.
+      overhead_cpu: round(median(cpuOverheads), 4),
+      overhead_cpu_spread: {
+        min: round(Math.min(...cpuOverheads), 4),
+        q1: round(quantile(cpuOverheads, 0.25), 4),
+        q3: round(quantile(cpuOverheads, 0.75), 4),
+        max: round(Math.max(...cpuOverheads), 4),
+      },
       // The checks alone, per kv request (beginCallback + one send), and as a share of the
       // time per event with quotas: a bound that machine noise does not blur.
       gate_ns_per_event: round(gateNs, 2),

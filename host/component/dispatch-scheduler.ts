@@ -4,7 +4,10 @@
  * work remains, so sockets, timers, signals and the control API are served between slices and
  * no component's deep queue starves another's. A component that became ready since the last
  * turn goes before the ones still working through a backlog: it has had no slice yet, and its
- * event (a request that just arrived) then waits for no flooder's slice at all.
+ * event (a request that just arrived) then waits for no flooder's slice at all. While components
+ * share the engine, each slice is short (`sharedSliceMs`), so a neighbour's next request, or the
+ * completion of its journal's sync, waits for at most a short slice; alone, a component gets
+ * the long one.
  */
 
 /**
@@ -13,12 +16,29 @@
  * 256 kv requests take ~0.3 ms, so a healthy component finishes a burst in one slice and pays
  * one setImmediate per 256 events (docs/PERFORMANCE.md); 5 ms keeps a component with slow
  * handlers from adding more than that to anyone else's latency.
+ *
+ * `sharedSliceMs` replaces `sliceMs` while another component has work or had some within the
+ * last SHARED_WINDOW_MS: whatever that component waits for next (its next request, a sync's
+ * completion that releases its reply) is handled in the event loop's next poll, which comes
+ * after the slice running now. 1 ms: a neighbour's extra latency from slices is then about
+ * 1 ms per turn it needs, at the cost of one turn of the event loop per ms for the busy
+ * component, whose throughput did not move beyond the noise (docs/SAFETY.md, "Short slices
+ * while components share the engine").
  */
 export interface DispatchLimits {
   sliceEvents: number;
   sliceMs: number;
+  sharedSliceMs: number;
 }
-export const DEFAULT_DISPATCH: DispatchLimits = Object.freeze({ sliceEvents: 256, sliceMs: 5 });
+export const DEFAULT_DISPATCH: DispatchLimits = Object.freeze({ sliceEvents: 256, sliceMs: 5, sharedSliceMs: 1 });
+
+/**
+ * A component that became ready this recently counts as sharing the engine: requests come in
+ * streams, and its outputs wait for its journal's sync (a few ms, tens on a busy disk) after
+ * its queue went empty. A second is long enough for both and short enough that a component
+ * working alone again soon has its long slices back.
+ */
+const SHARED_WINDOW_MS = 1000;
 
 /** A queue the scheduler can run a slice of (the component's Dispatcher). */
 export interface Sliceable {
@@ -40,13 +60,27 @@ export class DispatchScheduler {
   #carried: Sliceable[] = [];
   #spareFresh: Sliceable[] = [];
   #spareCarried: Sliceable[] = [];
+  /** The lists the running turn took (its carried half runs in a microtask, see #turn). */
+  #turnFresh: Sliceable[] = [];
+  #turnCarried: Sliceable[] = [];
   readonly #listed = new Set<Sliceable>();
   #scheduled = false;
+  /**
+   * The last component that became ready and when, and when a different one last did before
+   * it: enough to tell, for any component, when another one was last ready (#shared).
+   */
+  #lastReady: Sliceable | null = null;
+  #lastReadyAt = Number.NEGATIVE_INFINITY;
+  #otherReadyAt = Number.NEGATIVE_INFINITY;
 
-  constructor(limits: DispatchLimits = DEFAULT_DISPATCH) {
-    if (!(limits.sliceEvents >= 1) || !(limits.sliceMs > 0))
-      throw new Error(`dispatch: sliceEvents must be >= 1 and sliceMs > 0 (got ${limits.sliceEvents}, ${limits.sliceMs})`);
-    this.#limits = { sliceEvents: limits.sliceEvents, sliceMs: limits.sliceMs };
+  constructor(limits: Pick<DispatchLimits, 'sliceEvents' | 'sliceMs'> & Partial<DispatchLimits> = DEFAULT_DISPATCH) {
+    // Never longer than the long slice (a configuration that only shortened sliceMs).
+    const sharedSliceMs = Math.min(limits.sliceMs, limits.sharedSliceMs ?? DEFAULT_DISPATCH.sharedSliceMs);
+    if (!(limits.sliceEvents >= 1) || !(limits.sliceMs > 0) || !(sharedSliceMs > 0))
+      throw new Error(
+        `dispatch: sliceEvents must be >= 1, sliceMs and sharedSliceMs > 0 (got ${limits.sliceEvents}, ${limits.sliceMs}, ${sharedSliceMs})`,
+      );
+    this.#limits = { sliceEvents: limits.sliceEvents, sliceMs: limits.sliceMs, sharedSliceMs };
   }
 
   get limits(): Readonly<DispatchLimits> {
@@ -56,6 +90,12 @@ export class DispatchScheduler {
   /** `queue` has work: it gets a slice in this turn or the next one (no-op when already listed). */
   ready(queue: Sliceable): void {
     if (this.#listed.has(queue)) return;
+    // One clock read per burst (ready() is called when a queue goes from empty to not).
+    if (this.#lastReady !== queue) {
+      this.#otherReadyAt = this.#lastReadyAt;
+      this.#lastReady = queue;
+    }
+    this.#lastReadyAt = performance.now();
     this.#listed.add(queue);
     this.#fresh.push(queue);
     if (!this.#scheduled) {
@@ -68,39 +108,67 @@ export class DispatchScheduler {
    * One round: a slice for every component that was ready when it began, the newly ready ones
    * first, each list in order; one that still has work is carried to the next round, after the
    * event loop had its turn. A component that became ready during the round (a bus message) is
-   * served in the next one.
+   * served in the next one. The carried ones run in a microtask queued after the fresh ones'
+   * slices, so the microtasks those slices queued run first: a journal's group commit (its
+   * write and the start of its sync) does not wait for a backlog's slice.
    */
   readonly #turn = (): void => {
-    const fresh = this.#fresh;
-    const carried = this.#carried;
+    this.#turnFresh = this.#fresh;
+    this.#turnCarried = this.#carried;
     this.#fresh = this.#spareFresh;
     this.#carried = this.#spareCarried;
+    let deferred = false;
     try {
-      this.#run(fresh);
-      this.#run(carried);
+      this.#run(this.#turnFresh);
+      if (this.#turnCarried.length > 0) {
+        queueMicrotask(this.#runCarried);
+        deferred = true;
+      }
     } finally {
-      // A slice that threw (a handler's bug) must not strand the others: #run left them in
-      // their list, and they keep their turn.
-      for (const queue of fresh) this.#carried.push(queue);
-      for (const queue of carried) this.#carried.push(queue);
-      fresh.length = 0;
-      carried.length = 0;
-      this.#spareFresh = fresh;
-      this.#spareCarried = carried;
-      if (this.#fresh.length > 0 || this.#carried.length > 0) setImmediate(this.#turn);
-      else this.#scheduled = false;
+      if (!deferred) this.#endTurn();
     }
   };
 
+  readonly #runCarried = (): void => {
+    try {
+      this.#run(this.#turnCarried);
+    } finally {
+      this.#endTurn();
+    }
+  };
+
+  #endTurn(): void {
+    const fresh = this.#turnFresh;
+    const carried = this.#turnCarried;
+    // A slice that threw (a handler's bug) must not strand the others: #run left them in
+    // their list, and they keep their turn.
+    for (const queue of fresh) this.#carried.push(queue);
+    for (const queue of carried) this.#carried.push(queue);
+    fresh.length = 0;
+    carried.length = 0;
+    this.#spareFresh = fresh;
+    this.#spareCarried = carried;
+    if (this.#fresh.length > 0 || this.#carried.length > 0) setImmediate(this.#turn);
+    else this.#scheduled = false;
+  }
+
   /** A slice for each queue of `list`, in order; each is taken off `list` once it had its slice. */
   #run(list: Sliceable[]): void {
-    const { sliceEvents, sliceMs } = this.#limits;
+    const { sliceEvents, sliceMs, sharedSliceMs } = this.#limits;
     while (list.length > 0) {
       const queue = list[0]!;
-      const more = queue.runSlice(sliceEvents, performance.now() + sliceMs);
+      const now = performance.now();
+      const more = queue.runSlice(sliceEvents, now + (this.#shared(queue, now) ? sharedSliceMs : sliceMs));
       list.shift();
       if (more) this.#carried.push(queue);
       else this.#listed.delete(queue);
     }
+  }
+
+  /** Another component has work now, or became ready within SHARED_WINDOW_MS. */
+  #shared(queue: Sliceable, now: number): boolean {
+    if (this.#listed.size > 1) return true;
+    const other = this.#lastReady === queue ? this.#otherReadyAt : this.#lastReadyAt;
+    return now - other < SHARED_WINDOW_MS;
   }
 }

@@ -125,6 +125,7 @@ export const ENGINE_CONFIG_SCHEMA = {
       properties: {
         sliceEvents: { type: 'integer', minimum: 1 },
         sliceMs: { type: 'number', exclusiveMinimum: 0 },
+        sharedSliceMs: { type: 'number', exclusiveMinimum: 0 },
       },
     },
     // What a component created over the control API (POST /v1/components) may be granted.
@@ -173,7 +174,7 @@ export interface CheckedConfig {
   logLevel: LogLevelName;
   logFormat: LogFormat;
   control: { host: string; port: number; token?: string; uploadLimitBytes?: number; trustedKey?: string };
-  dispatch?: { sliceEvents?: number; sliceMs?: number };
+  dispatch?: { sliceEvents?: number; sliceMs?: number; sharedSliceMs?: number };
   deploy: { capabilities: DeployAllowList };
   fleet?: { servers: string[]; node: string; domain?: string; heartbeatMs?: number; pollMs?: number };
   components: CheckedComponent[];
