@@ -1,13 +1,17 @@
 /**
- * The journal writer's syncs in mode `fsync`: `fdatasync` on libuv's pool, up to `maxInFlight` of
- * them at once, each covering every record written before it started. A sync that returns makes
- * its records durable whatever the others do (fdatasync returns once everything written to the
- * file before the call is on the disk, and waits itself for pages another sync is writing), so
+ * The journal writer's syncs in mode `fsync`: `fdatasync` on libuv's pool, at most `maxInFlight`
+ * of them at once (one by default), each covering every record written before it started; the
+ * next starts from the callback of the one that returned, and `durable(seq)` is told from there
+ * too, so the held outputs leave in that same turn. With several, a sync that returns makes its
+ * records durable whatever the others do (fdatasync returns once everything written to the
+ * file before the call is on the disk, waiting itself for pages another sync is writing), so
  * `durable(seq)` is told the highest covered seq of each returning sync that passed the last one.
  *
- * Why more than one at a time (docs/DURABILITY.md "What it costs"): with one, a batch written
- * just after a sync started waits for it to return and then for a whole sync of its own (~2
- * syncs); a second sync started at once beside the first returns about when a sync alone would.
+ * Why one at a time (docs/DURABILITY.md "What it costs"): a batch written just after a sync
+ * started waits for it and then for a whole sync of its own, and a second sync started at once
+ * beside the first could spare that; on this project's disk it did not (the second waits for
+ * the pages the first is writing: measured interleaved, two in flight were no faster). The
+ * limit stays a setting (HOTSWAP_JOURNAL_SYNCS) so that a disk where they overlap can be measured.
  *
  * Segments rolled away (retired) may still hold records no returned sync covered: every sync
  * started after the roll syncs them too, and they are closed only once no sync uses them (a
@@ -17,7 +21,7 @@
 import { closeSync, fdatasync } from 'node:fs';
 
 /** Syncs of one journal running at once, unless HOTSWAP_JOURNAL_SYNCS says otherwise (for measurements). */
-export const SYNCS_IN_FLIGHT = 2;
+export const SYNCS_IN_FLIGHT = 1;
 
 /** How many syncs' durations are kept for syncStats() (the most recent ones). */
 const KEPT_SAMPLES = 8192;

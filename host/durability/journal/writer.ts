@@ -4,7 +4,7 @@
  * event loop (a microtask after the first append, so every event of a dispatch slice shares it)
  * the whole batch goes to the segment with one `write` on the main thread (a copy into the page
  * cache). In mode `os` that is the commit. In mode `fsync` `fdatasync`s run on libuv's thread
- * pool (group-sync.ts: up to two at once), each covering every batch written before it started,
+ * pool (group-sync.ts: one at a time), each covering every batch written before it started,
  * while later batches keep being written: the write of a batch overlaps the syncs before it.
  * `onDurable(seq)` is told once every record up to `seq` is written (`os`) or on the disk (`fsync`).
  *
