@@ -2,7 +2,8 @@
 // ByteSink reallocates decodes back whole (a write into the buffer being replaced was lost).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ByteSink, decodeRecord, encodeRecord, RecordKind } from '../host/durability/journal/record.js';
+import { ByteSink } from '../host/durability/journal/byte-sink.js';
+import { decodeRecord, encodeRecord, RecordKind } from '../host/durability/journal/record.js';
 
 test('records encoded across many growths of the batch buffer decode back exactly', () => {
   const sink = new ByteSink(16);

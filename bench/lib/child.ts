@@ -125,11 +125,25 @@ export class ServerProcess {
 /**
  * One closed-loop run of bench/peers/udp-load.ts against `port` (32 in flight over 1,024 keys,
  * bounded by `seconds`): the setting every UDP throughput comparison in this bench shares.
+ * A larger `window` keeps more requests in flight (to saturate the server, not its latency).
  */
-export function udpLoad(port: number, mix: string, seconds: number): Promise<Record<string, unknown>> {
+export function udpLoad(port: number, mix: string, seconds: number, window = 32): Promise<Record<string, unknown>> {
   return runJson(
     'peers/udp-load.ts',
-    ['--port', String(port), '--mix', mix, '--seconds', String(seconds), '--count', '50000000', '--window', '32', '--keys', '1024'],
+    [
+      '--port',
+      String(port),
+      '--mix',
+      mix,
+      '--seconds',
+      String(seconds),
+      '--count',
+      '50000000',
+      '--window',
+      String(window),
+      '--keys',
+      '1024',
+    ],
     (seconds + 90) * 1000,
   );
 }

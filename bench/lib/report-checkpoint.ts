@@ -38,14 +38,25 @@ export function durabilityTargets(c: Json | undefined): TargetRow[] {
       ? `\`${s.durability}\` ${s.ratio_vs_dgram.median}× dgram (${s.ratio_vs_dgram.min}–${s.ratio_vs_dgram.max}), ${s.ratio_vs_none.median}× none, +${s.added_median_latency_us.median} µs p50`
       : 'n/a';
   const load = measured ? ` (${measured.rounds} rounds, load ${measured.load_average.before} → ${measured.load_average.after})` : '';
+  // The target is judged with each side saturated (docs/DURABILITY.md "Which load the target is
+  // judged on"); the 32-in-flight ratio, which is latency-bound, is reported beside it.
+  const saturated = (measured?.saturated?.settings as Json[] | undefined)?.find((s) => s.durability === 'fsync');
   return [
     {
-      measure: 'kv over UDP with `fsync` durability, against `none` (median of interleaved rounds)',
-      target: '≥ 0.5×, added median latency reported',
+      measure: `kv over UDP with \`fsync\` durability, against \`none\`, each saturated (${measured?.saturated?.window ?? '?'} in flight)`,
+      target: '≥ 0.5×',
+      measured: saturated
+        ? `${saturated.ratio_vs_none.median}× (spread ${saturated.ratio_vs_none.min}–${saturated.ratio_vs_none.max})${load}`
+        : why,
+      met: saturated ? saturated.ratio_vs_none.median >= 0.5 : null,
+    },
+    {
+      measure: 'the same with 32 in flight (latency-bound: throughput = 32 / latency)',
+      target: 'reported, with the added median latency',
       measured: fsync
         ? `${fsync.ratio_vs_none.median}× (spread ${fsync.ratio_vs_none.min}–${fsync.ratio_vs_none.max}), +${fsync.added_median_latency_us.median} µs p50${load}`
         : why,
-      met: fsync ? fsync.ratio_vs_none.median >= 0.5 : null,
+      met: null,
     },
     {
       measure: 'UDP kv against the plain dgram server at each durability setting',

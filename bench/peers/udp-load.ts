@@ -49,69 +49,16 @@
  * ends the process regardless. Only loopback targets are accepted.
  */
 import dgram from 'node:dgram';
-import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { isLoopback } from './dgram-kv-server.js';
 import { round } from './stats.js';
+import { type LoadOptions, parseArgs } from './udp-load-options.js';
+import { Histogram, type PhaseResult, Trace } from './udp-load-stats.js';
 
-export type Mix = 'get' | 'set' | 'mixed';
-
-export interface LoadOptions {
-  host: string;
-  port: number;
-  count: number;
-  seconds: number;
-  window: number;
-  mix: Mix;
-  keys: number;
-  timeoutMs: number;
-  prefill: boolean;
-  /** Requests per second for the measured phase; 0 = as fast as the window allows. */
-  rate: number;
-  /** Where to write the per-reply trace of the measured phase (see the header). */
-  trace: string | null;
-}
-
-/** Microseconds on the machine-wide monotonic clock, shared by every process (uv_hrtime). */
-export function monotonicUs(): number {
-  return Number(process.hrtime.bigint() / 1000n);
-}
-
-/** Growable (send µs, latency µs) pairs. */
-class Trace {
-  private data = new Float64Array(1 << 16);
-  private n = 0;
-  // performance.now() and process.hrtime share one clock: the offset between them is fixed.
-  private readonly offsetUs = monotonicUs() - performance.now() * 1000;
-  add(sentMs: number, latencyUs: number): void {
-    if (this.n + 2 > this.data.length) {
-      const next = new Float64Array(this.data.length * 2);
-      next.set(this.data);
-      this.data = next;
-    }
-    this.data[this.n++] = sentMs * 1000 + this.offsetUs;
-    this.data[this.n++] = latencyUs;
-  }
-  write(file: string): void {
-    writeFileSync(file, new Uint8Array(this.data.buffer, 0, this.n * 8));
-  }
-}
-
-export interface PhaseResult {
-  sent: number;
-  received: number;
-  lost: number;
-  duplicated: number;
-  reordered: number;
-  late: number;
-  unexpected: number;
-  send_errors: number;
-  seconds: number;
-  rps: number;
-  latency_us: { p50: number; p99: number; p999: number; max: number; mean: number };
-}
+export type { LoadOptions, Mix } from './udp-load-options.js';
+export { monotonicUs, type PhaseResult } from './udp-load-stats.js';
 
 const GET = 0;
 const SET = 1;
@@ -121,46 +68,6 @@ interface Req {
   kind: typeof GET | typeof SET;
   key: number;
   t: number; // performance.now() at send, ms
-}
-
-/**
- * Latency histogram at 1 µs resolution up to the timeout (a reply can never
- * be slower than that, it would be lost): exact percentiles, constant memory.
- */
-class Histogram {
-  private readonly buckets: Uint32Array;
-  private n = 0;
-  private sum = 0;
-  private maxSeen = 0;
-  constructor(maxUs: number) {
-    this.buckets = new Uint32Array(Math.ceil(maxUs) + 1);
-  }
-  add(us: number): void {
-    const i = Math.min(this.buckets.length - 1, Math.max(0, Math.round(us)));
-    this.buckets[i]!++;
-    this.n++;
-    this.sum += us;
-    if (us > this.maxSeen) this.maxSeen = us;
-  }
-  percentile(p: number): number {
-    if (this.n === 0) return NaN;
-    const rank = Math.ceil((p / 100) * this.n); // nearest rank, as in stats.ts
-    let acc = 0;
-    for (let i = 0; i < this.buckets.length; i++) {
-      acc += this.buckets[i]!;
-      if (acc >= rank) return i;
-    }
-    return this.buckets.length - 1;
-  }
-  summary(): PhaseResult['latency_us'] {
-    return {
-      p50: this.percentile(50),
-      p99: this.percentile(99),
-      p999: this.percentile(99.9),
-      max: round(this.maxSeen, 1),
-      mean: round(this.n ? this.sum / this.n : NaN, 1),
-    };
-  }
 }
 
 /**
@@ -404,36 +311,6 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const r = await runPhase(o, o.count, o.seconds, pick as (seq: number) => typeof GET | typeof SET, (seq) => seq % o.keys, o.rate, trace);
   if (trace && o.trace) trace.write(o.trace);
   return { ...r, accounted: r.sent === r.received + r.lost, config: { ...o }, ...(prefill ? { prefill } : {}) };
-}
-
-function parseArgs(argv: string[]): LoadOptions {
-  const get = (name: string, dflt?: string): string | undefined => {
-    const i = argv.indexOf(name);
-    return i >= 0 ? argv[i + 1] : dflt;
-  };
-  const num = (name: string, dflt: number): number => {
-    const v = Number(get(name, String(dflt)));
-    if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} must be a positive number`);
-    return v;
-  };
-  const port = Number(get('--port', process.env.KV_PORT));
-  if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new Error('--port P is required');
-  const mix = get('--mix', 'get') as Mix;
-  if (!['get', 'set', 'mixed'].includes(mix)) throw new Error('--mix must be get|set|mixed');
-  const window = Math.floor(num('--window', 32));
-  return {
-    host: get('--host', '127.0.0.1')!,
-    port,
-    count: Math.floor(num('--count', 100_000)),
-    seconds: num('--seconds', 10),
-    window,
-    mix,
-    keys: Math.floor(num('--keys', Math.max(1024, window))),
-    timeoutMs: Math.min(10_000, num('--timeout-ms', 1000)), // caps histogram memory at 40 MB
-    prefill: !argv.includes('--no-prefill'),
-    rate: argv.includes('--rate') ? num('--rate', 1) : 0,
-    trace: get('--trace') ?? null,
-  };
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -11,6 +11,7 @@
  *  33  u8  n, n bytes    the component's name
  *      ...               the kind's body (see encodeBody), then u32 + the tape (what it observed)
  */
+import type { ByteSink } from './byte-sink.js';
 import { crc32Range } from './crc.js';
 
 export const HEADER_BYTES = 33;
@@ -45,84 +46,18 @@ export interface JournalRecord {
   tape: Buffer;
 }
 
-/** A growable byte buffer records are encoded into, one after another (the writer's batch). */
-export class ByteSink {
-  #buf: Buffer;
-  #len = 0;
-
-  constructor(initial = 1 << 16) {
-    this.#buf = Buffer.allocUnsafe(initial);
-  }
-  get length(): number {
-    return this.#len;
-  }
-  /** The bytes written so far (a view: valid until the next write or reset). */
-  view(): Buffer {
-    return this.#buf.subarray(0, this.#len);
-  }
-  reset(): void {
-    this.#len = 0;
-  }
-  reserve(n: number): number {
-    const at = this.#len;
-    if (at + n > this.#buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, at + n));
-      this.#buf.copy(bigger, 0, 0, at);
-      this.#buf = bigger;
-    }
-    this.#len = at + n;
-    return at;
-  }
-  // Each writer reserves first, then reads #buf: reserve() may replace it with a larger one.
-  u8(v: number): void {
-    const at = this.reserve(1);
-    this.#buf[at] = v;
-  }
-  u16(v: number): void {
-    const at = this.reserve(2);
-    this.#buf.writeUInt16LE(v, at);
-  }
-  u32(v: number): void {
-    const at = this.reserve(4);
-    this.#buf.writeUInt32LE(v >>> 0, at);
-  }
-  i32(v: number): void {
-    const at = this.reserve(4);
-    this.#buf.writeInt32LE(v | 0, at);
-  }
-  f64(v: number): void {
-    const at = this.reserve(8);
-    this.#buf.writeDoubleLE(v, at);
-  }
-  bytes(b: Uint8Array): void {
-    const at = this.reserve(b.byteLength);
-    this.#buf.set(b, at);
-  }
-  /** A short string: u8 length + UTF-8 (names, versions). */
-  shortText(s: string): void {
-    const b = Buffer.from(s, 'utf8');
-    if (b.byteLength > 255) throw new Error(`journal: "${s.slice(0, 40)}…" is longer than 255 bytes`);
-    this.u8(b.byteLength);
-    this.bytes(b);
-  }
-  /** Patches a u32 at `at` (a length or CRC written once the rest is known). */
-  setU32(at: number, v: number): void {
-    this.#buf.writeUInt32LE(v >>> 0, at);
-  }
-  crcOf(from: number, to: number): number {
-    return crc32Range(this.#buf, from, to);
-  }
-}
-
-/** Appends one whole record to `sink`; returns its length in bytes. */
-export function encodeRecord(sink: ByteSink, r: JournalRecord): number {
+/**
+ * Appends one whole record to `sink` with sequence number `seq` (default: `r.seq`); returns its
+ * length in bytes. The writer passes `seq` apart so that it need not copy the record to add it.
+ */
+export function encodeRecord(sink: ByteSink, r: Omit<JournalRecord, 'seq'> & { seq?: number }, seq = r.seq ?? 0): number {
   const start = sink.reserve(8); // length and CRC, patched below
-  sink.u32(r.seq % 2 ** 32);
-  sink.u32(Math.floor(r.seq / 2 ** 32));
+  sink.u32(seq % 2 ** 32);
+  sink.u32(Math.floor(seq / 2 ** 32));
   sink.f64(r.wallMs);
   sink.f64(r.monoMs);
   sink.u8(r.body.kind);
-  sink.shortText(r.component);
+  sink.name(r.component);
   encodeBody(sink, r.body);
   sink.u32(r.tape.byteLength);
   sink.bytes(r.tape);
@@ -137,8 +72,7 @@ function encodeBody(sink: ByteSink, body: RecordBody): void {
     case RecordKind.message:
       sink.u32(body.channel);
       sink.i32(body.iface);
-      sink.u16(Buffer.byteLength(body.peer));
-      sink.bytes(Buffer.from(body.peer, 'utf8'));
+      sink.text16(body.peer);
       sink.u32(body.payload.byteLength);
       sink.bytes(body.payload);
       sink.u8(body.repliable ? 1 : 0);

@@ -4,7 +4,7 @@
  * Live, each value is taken from the real source and recorded; during replay the same values
  * are handed back in the same order and the real source is not asked (so no output is repeated).
  */
-import { ByteSink } from './record.js';
+import { ByteSink } from './byte-sink.js';
 
 enum Tag {
   number = 1,

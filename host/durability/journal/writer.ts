@@ -3,21 +3,23 @@
  * group commit. Records are encoded on the main thread into a batch buffer; once per turn of the
  * event loop (a microtask after the first append, so every event of a dispatch slice shares it)
  * the whole batch goes to the segment with one `write` on the main thread (a copy into the page
- * cache). In mode `os` that is the commit. In mode `fsync` one `fdatasync` at a time runs on
- * libuv's thread pool and covers every batch written before it started, while later batches
- * keep being written: the write of a batch overlaps the previous batch's sync.
+ * cache). In mode `os` that is the commit. In mode `fsync` `fdatasync`s run on libuv's thread
+ * pool (group-sync.ts: one at a time), each covering every batch written before it started,
+ * while later batches keep being written: the write of a batch overlaps the syncs before it.
  * `onDurable(seq)` is told once every record up to `seq` is written (`os`) or on the disk (`fsync`).
  *
  * Why the write is synchronous (docs/DURABILITY.md "What it costs"): a `write` on the pool made
  * every record wait for a round trip through the pool and for the batch written before it,
  * which cost ~0.5 ms at the median even in mode `os`; a `write` into the page cache takes a few
- * microseconds, and the pool then carries at most one job per journal (its sync).
+ * microseconds, and the pool then carries only the journal's syncs.
  */
-import { closeSync, fdatasync, fsyncSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../log.js';
+import { ByteSink } from './byte-sink.js';
+import { GroupSync } from './group-sync.js';
 import { segmentName } from './reader.js';
-import { ByteSink, encodeRecord, type JournalRecord } from './record.js';
+import { encodeRecord, type JournalRecord } from './record.js';
 
 export type SyncMode = 'os' | 'fsync';
 
@@ -32,8 +34,6 @@ export const SEGMENT_BYTES = 64 * 1024 * 1024;
  */
 export const PREALLOCATE_BYTES = 1 << 20;
 const ZEROS: Readonly<Buffer> = Buffer.alloc(PREALLOCATE_BYTES);
-
-const datasync = (fd: number): Promise<void> => new Promise((resolve, reject) => fdatasync(fd, (e) => (e ? reject(e) : resolve())));
 
 export class JournalWriter {
   readonly #dir: string;
@@ -52,10 +52,9 @@ export class JournalWriter {
   #rollPending = false;
   /** Bytes of the open segment that exist (records, then preallocated zeros). */
   #allocated = 0;
-  /** Segments rolled away whose last records still wait for their sync (mode fsync), then close. */
-  #retired: number[] = [];
   #scheduled = false;
-  #syncing: Promise<void> | null = null;
+  /** Mode fsync: the syncs on the pool (and the segments rolled away they still have to cover). */
+  readonly #syncs: GroupSync | null;
   /** Set while module blobs the batch's records name are still being written (they go first). */
   #waiting: Promise<void> | null = null;
   #failed: Error | null = null;
@@ -70,6 +69,10 @@ export class JournalWriter {
     this.#nextSeq = options.nextSeq;
     this.#writtenSeq = options.nextSeq - 1;
     this.#durableSeq = options.nextSeq - 1;
+    this.#syncs =
+      this.#mode === 'fsync'
+        ? new GroupSync({ durableSeq: this.#durableSeq, durable: (seq) => this.#markDurable(seq), fail: (e) => this.#fail(e) })
+        : null;
     mkdirSync(this.#dir, { recursive: true });
   }
 
@@ -85,7 +88,7 @@ export class JournalWriter {
   append(record: Omit<JournalRecord, 'seq'>): number {
     const seq = this.#nextSeq++;
     if (this.#batch.length === 0) this.#batchFirst = seq;
-    encodeRecord(this.#batch, { ...record, seq } as JournalRecord);
+    encodeRecord(this.#batch, record, seq);
     if (!this.#scheduled) {
       this.#scheduled = true;
       queueMicrotask(() => {
@@ -113,16 +116,19 @@ export class JournalWriter {
   async flush(): Promise<void> {
     for (;;) {
       this.#commit();
+      if (this.#failed) return;
       if (this.#waiting) await this.#waiting;
-      else if (this.#syncing) await this.#syncing;
-      else if (this.#batch.length === 0 || this.#failed) return;
+      else if (this.#batch.length === 0 && this.#durableSeq >= this.#writtenSeq) return;
+      else await this.#syncs?.settled();
     }
   }
 
   async close(): Promise<void> {
     await this.flush();
-    for (const fd of this.#retired) closeSync(fd);
-    this.#retired = [];
+    // For measurements (docs/DURABILITY.md): the syncs' durations, on stderr whatever the log level.
+    if (process.env.HOTSWAP_JOURNAL_STATS && this.#syncs)
+      process.stderr.write(`journal syncs ${JSON.stringify(this.#syncs.syncStats())}\n`);
+    this.#syncs?.closeAll();
     if (this.#fd >= 0) {
       // A clean stop leaves the segment exactly as long as its records.
       if (!this.#failed) ftruncateSync(this.#fd, this.#segmentSize);
@@ -168,29 +174,8 @@ export class JournalWriter {
       this.#fail(e as Error);
       return;
     }
-    if (this.#mode === 'os') this.#markDurable(this.#writtenSeq);
-    else this.#syncing ??= this.#syncLoop();
-  }
-
-  /** One fdatasync at a time, each covering every record written before it started. */
-  async #syncLoop(): Promise<void> {
-    try {
-      while (this.#durableSeq < this.#writtenSeq && !this.#failed) {
-        const covered = this.#writtenSeq;
-        const retired = this.#retired;
-        this.#retired = [];
-        for (const fd of retired) {
-          await datasync(fd);
-          closeSync(fd);
-        }
-        await datasync(this.#fd);
-        this.#markDurable(covered);
-      }
-    } catch (e) {
-      this.#fail(e as Error);
-    } finally {
-      this.#syncing = null;
-    }
+    if (this.#syncs) this.#syncs.request(this.#fd, this.#writtenSeq);
+    else this.#markDurable(this.#writtenSeq);
   }
 
   #markDurable(seq: number): void {
@@ -210,10 +195,10 @@ export class JournalWriter {
     if (this.#fd >= 0 && !this.#rollPending && this.#segmentSize + adding <= SEGMENT_BYTES) return this.#fd;
     this.#rollPending = false;
     if (this.#fd >= 0) {
-      // Its last records may still wait for a sync: the sync loop closes it after syncing it.
-      if (this.#mode === 'fsync') {
+      // Its last records may still wait for a sync: the syncs close it once one covered it.
+      if (this.#syncs) {
         ftruncateSync(this.#fd, this.#segmentSize);
-        this.#retired.push(this.#fd);
+        this.#syncs.retire(this.#fd);
       } else closeSync(this.#fd);
     }
     this.#fd = openSync(join(this.#dir, segmentName(firstSeq)), 'w');
