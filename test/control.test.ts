@@ -175,10 +175,10 @@ test('upgrade answers with the swap report; rollback goes back; history has ever
   assert.is(up.body.from, '1.0.0');
   assert.is(up.body.to, '1.0.5');
   assert.is(up.body.result, 'ok');
-  for (const phase of ['hold', 'term', 'instantiate', 'bind', 'migrate', 'restart', 'drain']) {
+  for (const phase of ['hold', 'term', 'instantiate', 'activate', 'bind', 'migrate', 'restart', 'drain']) {
     assert.ok(phase in up.body.phasesUs, `phase ${phase} reported`);
   }
-  assert.type(up.body.phasesUs.instantiate, 'number');
+  assert.type(up.body.phasesUs.activate, 'number'); // instantiated ahead: only activated in the pause
   assert.type(up.body.queued, 'number');
   assert.type(up.body.pauseUs, 'number');
 

@@ -135,7 +135,7 @@ test('the stream needs no token: it starts with the phases and the backlog, then
   assert.is(upgraded.status, 200);
   const swap = await stream.next('swap', () => true, mark);
   assert.equal([swap.component, swap.from, swap.to, swap.reason, swap.result], ['kv', '1.0.0', '2.0.0', 'upgrade', 'ok']);
-  assert.type(swap.phasesUs.instantiate, 'number');
+  assert.type(swap.phasesUs.activate, 'number');
   await stream.next('sample', (s) => s.components[0].version === '2.0.0', mark);
 
   const refused = await post('/v1/components/kv/upgrade', { version: '9.9.9' });

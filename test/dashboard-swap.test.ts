@@ -131,7 +131,7 @@ if (missing) {
       await page.getByRole('img', { name: /^Phases of 1\.0\.0 → 2\.0\.0: snapshot \d/ }).waitFor({ timeout: 1000 });
       console.log(`  2.0.0 on the page ${shownMs.toFixed(0)} ms after the click`);
       const phases = await page.getByRole('img', { name: /^Phases of 1\.0\.0 → 2\.0\.0/ }).getAttribute('aria-label');
-      for (const phase of ['term', 'hold', 'instantiate', 'bind', 'restart', 'drain']) {
+      for (const phase of ['term', 'hold', 'activate', 'bind', 'restart', 'drain']) {
         assert.match(phases!, new RegExp(`${phase} [\\d,]+ µs`), `${phase} drawn with its µs`);
       }
       assert.match(phases!, /migrate did not run/);

@@ -1,7 +1,7 @@
 /**
  * Measure 1: the swap pause of a precompiled module.
  *
- *   node --import tsx --expose-gc bench/cases/swap-pause.ts [--quick]
+ *   node --import tsx --expose-gc bench/cases/swap-pause.ts [--quick] [--pause-only]
  *
  * Pause = from the upgrade event leaving the queue until the new module handled the first event
  * that waited behind it (`SwapReport.pauseUs`, with one GET always waiting), broken down by the
@@ -14,6 +14,12 @@
  * when build/modules/kv/3.0.0.wasm exists; back down with 3.0.0's `migrate_down` when it has one
  * (the 1M-record comparison with Erlang is bench/cases/migration.ts).
  * The instantiate phase is taken apart by bench/lib/instantiate-parts.ts (`instantiate_parts`).
+ *
+ * A swap instantiates its new module when it is requested and only activates it in the pause
+ * (phase `activate`; modules/activation.ts). Every series interleaves, in rounds of two swaps
+ * (AABB…, so both versions meet both ways), swaps done that way with swaps of the same modules
+ * marked as not instantiable ahead, which instantiate inside the pause (phase `instantiate`):
+ * `on_the_spot` is that baseline, measured in the same process at the same time.
  */
 import type { Component } from '../../host/component/component.js';
 import type { SnapshotPolicy, SwapPhase, SwapReport } from '../../host/component/swap.js';
@@ -45,22 +51,33 @@ export interface PauseSeries {
   phases_us: Partial<Record<SwapPhase, { p50: number; p99: number }>>;
   snapshot_bytes: number;
   persistent_bytes: number;
+  /** The baseline interleaved with them: the same swaps instantiating inside the pause. */
+  on_the_spot: { swaps: number; pause_us: Summary; phases_us: Partial<Record<SwapPhase, { p50: number; p99: number }>> };
 }
 
-/** Swaps back and forth between `a` and `b` and summarises the reports after a warm-up. */
+/** The same module, marked as not instantiable ahead: its swap instantiates inside the pause. */
+const onTheSpot = (m: PreparedModule): PreparedModule => ({ ...m, deferredActivation: false });
+
+/**
+ * Swaps back and forth between the two modules, `swaps` times each way of instantiating
+ * (ahead, then on the spot, in rounds of two swaps), after a warm-up of both.
+ */
 async function alternate(
   component: Component,
   modules: readonly [PreparedModule, PreparedModule],
   swaps: number,
   warmup = WARMUP,
-): Promise<SwapReport[]> {
-  const reports: SwapReport[] = [];
+): Promise<{ ahead: SwapReport[]; spot: SwapReport[] }> {
+  const ahead: SwapReport[] = [];
+  const spot: SwapReport[] = [];
+  const spotModules = [onTheSpot(modules[0]), onTheSpot(modules[1])] as const;
   const start = component.module?.version === modules[0].version ? 1 : 0;
-  for (let i = 0; i < swaps + warmup; i++) {
-    const report = await swapWithWaitingEvent(component, modules[(start + i) % 2]!);
-    if (i >= warmup) reports.push(report);
+  for (let i = 0; i < 2 * (swaps + warmup); i++) {
+    const early = Math.floor(i / 2) % 2 === 0;
+    const report = await swapWithWaitingEvent(component, (early ? modules : spotModules)[(start + i) % 2]!);
+    if (i >= 2 * warmup) (early ? ahead : spot).push(report);
   }
-  return reports;
+  return { ahead, spot };
 }
 
 export function phaseSummary(reports: readonly SwapReport[]): PauseSeries['phases_us'] {
@@ -76,7 +93,13 @@ export function phaseSummary(reports: readonly SwapReport[]): PauseSeries['phase
   return out;
 }
 
-function series(component: Component, keys: number, policy: SnapshotPolicy, reports: SwapReport[]): PauseSeries {
+function series(
+  component: Component,
+  keys: number,
+  policy: SnapshotPolicy,
+  runs: { ahead: SwapReport[]; spot: SwapReport[] },
+): PauseSeries {
+  const reports = runs.ahead;
   return {
     keys,
     policy,
@@ -88,6 +111,14 @@ function series(component: Component, keys: number, policy: SnapshotPolicy, repo
     phases_us: phaseSummary(reports),
     snapshot_bytes: reports[0]?.snapshotBytes ?? 0,
     persistent_bytes: component.memory.persistentBytesInUse(),
+    on_the_spot: {
+      swaps: runs.spot.length,
+      pause_us: summarize(
+        runs.spot.map((r) => r.pauseUs),
+        0,
+      ),
+      phases_us: phaseSummary(runs.spot),
+    },
   };
 }
 
@@ -161,7 +192,7 @@ async function migrations(engine: Engine, name: string, policy: SnapshotPolicy, 
   };
 }
 
-export async function measureSwapPause(quick: boolean): Promise<unknown> {
+export async function measureSwapPause(quick: boolean, pauseOnly = false): Promise<unknown> {
   const big = 1_000_000;
   const reps = quick
     ? { empty: 200, k10: 200, m1Cheap: 100, m1Copy: 5, migrate10k: 5, migrate500k: 1, migrate1m: 1 }
@@ -189,7 +220,11 @@ export async function measureSwapPause(quick: boolean): Promise<unknown> {
         collectGarbage();
         const s = series(component, keys, policy, await alternate(component, modules, swaps));
         await verifyStore(component, keys);
-        progress('swap-pause', `${name} ${keys} keys: pause p50 ${s.pause_us.p50} µs p99 ${s.pause_us.p99} µs`);
+        progress(
+          'swap-pause',
+          `${name} ${keys} keys: pause p50 ${s.pause_us.p50} µs p99 ${s.pause_us.p99} µs; ` +
+            `instantiated on the spot: p50 ${s.on_the_spot.pause_us.p50} µs p99 ${s.on_the_spot.pause_us.p99} µs`,
+        );
         results.push(s);
       }
     }
@@ -199,7 +234,9 @@ export async function measureSwapPause(quick: boolean): Promise<unknown> {
   collectGarbage();
 
   let migration: { skipped: string } | (MigrationResult | { keys: number; policy: SnapshotPolicy; error: string })[];
-  if (!hasKvVersion('3.0.0')) {
+  if (pauseOnly) {
+    migration = { skipped: '--pause-only' };
+  } else if (!hasKvVersion('3.0.0')) {
     migration = { skipped: 'build/modules/kv/3.0.0.wasm does not exist (kv 3.0.0 with migrate not built yet: npm run build:modules)' };
   } else {
     migration = [];
@@ -233,7 +270,7 @@ export async function measureSwapPause(quick: boolean): Promise<unknown> {
     }
   }
   // The instantiate phase taken apart: V8's instantiation, the start function, the floor.
-  const instantiateParts = measureInstantiateParts(quick ? 300 : 2000);
+  const instantiateParts = pauseOnly ? { skipped: '--pause-only' } : measureInstantiateParts(quick ? 300 : 2000);
   progress('swap-pause', `instantiate parts (µs p50): ${JSON.stringify(instantiateParts)}`);
   const pick = (keys: number, policy: SnapshotPolicy) => results.find((r) => r.keys === keys && r.policy === policy)!;
   return {
@@ -247,4 +284,5 @@ export async function measureSwapPause(quick: boolean): Promise<unknown> {
   };
 }
 
-runCase(import.meta.url, (o) => measureSwapPause(o.quick));
+// --pause-only: the pause series alone (no migrations, no instantiate parts), for a short run.
+runCase(import.meta.url, (o) => measureSwapPause(o.quick, process.argv.includes('--pause-only')));

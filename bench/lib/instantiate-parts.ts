@@ -4,12 +4,16 @@
  * AssemblyScript runtime's and the module's top-level initialisation), next to a hand-written
  * module with the same imports and exports and nothing to initialise: the floor of instantiating
  * a module over an imported memory. Alternating rounds, one process, no engine: only V8 and the
- * module bytes (as built, without the engine's fuel and dirty-page rewrites).
+ * module bytes (as built, without the engine's fuel and dirty-page rewrites). Also the same kv
+ * after the activation rewrite (host/modules/activation.ts): its instantiation, which a swap now
+ * does ahead, and its activation (`memory.init` of the static data, then the start code), which
+ * is what is left of this phase inside the pause.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import binaryen from 'binaryen';
-import { MEMORY_BASE } from '../../host/abi/abi.js';
+import { ACTIVATE_EXPORT, MEMORY_BASE } from '../../host/abi/abi.js';
+import { deferActivation } from '../../host/modules/activation.js';
 import { inspectModule } from '../../host/modules/inspect.js';
 import { bundledModulesDir } from '../../host/paths.js';
 import { summarize } from '../peers/stats.js';
@@ -76,6 +80,9 @@ export interface InstantiateParts {
   /** The same module without its start function, then that function called alone. */
   kv_without_start_us: { p50: number; p99: number };
   kv_start_function_us: { p50: number; p99: number };
+  /** kv after the activation rewrite: instantiation (writes nothing; done ahead of a swap), then hs_activate alone. */
+  kv_deferred_instance_us: { p50: number; p99: number };
+  kv_activation_us: { p50: number; p99: number };
   /** Hand-written, kv's imports and exports, nothing to initialise. */
   hand_written_us: { p50: number; p99: number };
   /** Hand-written, the memory and one export: the floor of an instance over an imported memory. */
@@ -91,13 +98,22 @@ export function measureInstantiateParts(rounds: number, version = '2.0.0'): Inst
   const split = new WebAssembly.Module(withoutStart(bytes));
   const floor = new WebAssembly.Module(handWritten(asBuilt, true));
   const minimal = new WebAssembly.Module(handWritten(asBuilt, false));
+  const deferred = new WebAssembly.Module(new Uint8Array(deferActivation(bytes, null)));
   const memory = new WebAssembly.Memory({ initial: (MEMORY_BASE >> 16) + 256, maximum: (MEMORY_BASE >> 16) + 4096 });
-  const imports = [importsFor(asBuilt, memory), importsFor(split, memory), importsFor(floor, memory), importsFor(minimal, memory)] as const;
+  const imports = [
+    importsFor(asBuilt, memory),
+    importsFor(split, memory),
+    importsFor(floor, memory),
+    importsFor(minimal, memory),
+    importsFor(deferred, memory),
+  ] as const;
   const full: number[] = [];
   const bare: number[] = [];
   const start: number[] = [];
   const hand: number[] = [];
   const least: number[] = [];
+  const ahead: number[] = [];
+  const activation: number[] = [];
   for (let i = 0; i < rounds + 20; i++) {
     let t0 = performance.now();
     new WebAssembly.Instance(asBuilt, imports[0]);
@@ -114,12 +130,20 @@ export function measureInstantiateParts(rounds: number, version = '2.0.0'): Inst
     t0 = performance.now();
     new WebAssembly.Instance(minimal, imports[3]);
     const e = performance.now() - t0;
+    t0 = performance.now();
+    const f = new WebAssembly.Instance(deferred, imports[4]);
+    const g = performance.now() - t0;
+    t0 = performance.now();
+    (f.exports[ACTIVATE_EXPORT] as () => void)();
+    const h = performance.now() - t0;
     if (i < 20) continue; // warm-up
     full.push(a * 1000);
     bare.push(b * 1000);
     start.push(c * 1000);
     hand.push(d * 1000);
     least.push(e * 1000);
+    ahead.push(g * 1000);
+    activation.push(h * 1000);
   }
   const pp = (xs: number[]) => {
     const s = summarize(xs, 1);
@@ -131,6 +155,8 @@ export function measureInstantiateParts(rounds: number, version = '2.0.0'): Inst
     kv_instance_us: pp(full),
     kv_without_start_us: pp(bare),
     kv_start_function_us: pp(start),
+    kv_deferred_instance_us: pp(ahead),
+    kv_activation_us: pp(activation),
     hand_written_us: pp(hand),
     minimal_us: pp(least),
     function_imports: WebAssembly.Module.imports(asBuilt).filter((x) => x.kind === 'function').length,

@@ -7,6 +7,7 @@
 import { checkpointTargets, durabilityTargets } from './report-checkpoint.js';
 import { fleetSection } from './report-fleet.js';
 import { type MigrationHeadline, migrationHeadline, migrationTarget } from './report-migration.js';
+import { swapPauseSection, swapTargets } from './report-swap.js';
 
 /** Results as parsed from the cases' JSON lines: loosely typed on purpose, checked where read. */
 // biome-ignore lint/suspicious/noExplicitAny: the cases' JSON is untyped data; every read site checks what it uses
@@ -40,10 +41,7 @@ const pct = (x: Json | undefined | null): Pct | null =>
 const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
 const ok = (c: Json | undefined): c is Json => !!c && !('error' in c) && !('skipped' in c);
 
-/** Our pause counts as "the same" with 1M keys when its median moved by ≤ 10 µs or ≤ 25%. */
-export function sameMedian(a: number, b: number): boolean {
-  return Math.abs(a - b) <= Math.max(10, 0.25 * Math.min(a, b));
-}
+export { sameMedian } from './report-swap.js';
 
 export function headline(cases: Json): Headline {
   const swap = ok(cases.swap_pause) ? cases.swap_pause : undefined;
@@ -73,46 +71,9 @@ const percent = (x: number | null | undefined): string => (x == null ? 'n/a' : `
 const why = (c: Json | undefined): string => (c ? String(c.error ?? c.skipped ?? '') : 'not run');
 
 export function targets(cases: Json, h: Headline): TargetRow[] {
-  const rows: TargetRow[] = [];
+  const rows: TargetRow[] = swapTargets(cases, h);
   const swap = ok(cases.swap_pause) ? cases.swap_pause : undefined;
-  const series = (keys: number, policy: string): Json | undefined =>
-    swap?.series?.find((s: Json) => s.keys === keys && s.policy === policy);
-  for (const policy of ['incremental', 'always']) {
-    const empty = series(0, policy);
-    const big = series(1_000_000, policy);
-    if (!empty || !big) {
-      rows.push({
-        measure: `Swap pause, precompiled, layout unchanged (snapshot '${policy}')`,
-        target: 'median ≤ 50 µs, p99 ≤ 500 µs, the same with 1M keys as with none',
-        measured: `not measured: ${why(cases.swap_pause)}`,
-        met: null,
-      });
-      continue;
-    }
-    const a = empty.pause_us as Pct;
-    const b = big.pause_us as Pct;
-    rows.push({
-      measure: `Swap pause, precompiled, layout unchanged (snapshot '${policy}'${policy === 'incremental' ? ', the default' : ''})`,
-      target: 'median ≤ 50 µs, p99 ≤ 500 µs, the same with 1M keys as with none',
-      measured: `empty: ${pp(a)}; 1M keys: ${pp(b)}${policy === 'always' ? ` (copies ${(big.snapshot_bytes / 1048576).toFixed(0)} MiB per swap)` : ''}`,
-      met: a.p50 <= 50 && a.p99 <= 500 && b.p50 <= 50 && b.p99 <= 500 && sameMedian(a.p50, b.p50),
-    });
-  }
   const erl = ok(cases.erlang) ? cases.erlang : undefined;
-  const erlId0 = num(erl?.identity_pause_us?.n0?.p50);
-  const erlId1m = num(erl?.identity_pause_us?.n1m?.p50);
-  const ours0 = h.swap_pause_us?.p50 ?? null;
-  const ours1m = h.swap_pause_1m_keys_us?.p50 ?? null;
-  const r0 = erlId0 && ours0 ? erlId0 / ours0 : null;
-  const r1m = erlId1m && ours1m ? erlId1m / ours1m : null;
-  rows.push({
-    measure: "Swap pause vs Erlang's identity code_change (same run)",
-    target: '≥ 10× shorter',
-    measured: erl
-      ? `empty: ${us(ours0)} vs ${us(erlId0)} = ${times(r0)}; 1M entries: ${us(ours1m)} vs ${us(erlId1m)} = ${times(r1m)}`
-      : `Erlang skipped: ${why(cases.erlang)}`,
-    met: r0 != null && r1m != null ? r0 >= 10 && r1m >= 10 : null,
-  });
   const migs = Array.isArray(swap?.migration) ? (swap!.migration as Json[]).filter((m) => m.policy === 'incremental' && !m.error) : [];
   const mig = migs.find((m) => m.keys === 1_000_000);
   const erlT1m = num(erl?.transform_pause_us?.n1m?.p50);
@@ -238,65 +199,7 @@ export function markdown(result: Json): string {
   out.push('## Targets');
   out.push('');
   out.push(targetTable(result.targets as TargetRow[]));
-  const sp = c.swap_pause;
-  if (ok(sp)) {
-    out.push('', '## Swap pause by store size and snapshot policy (µs)', '');
-    out.push(
-      'Upgrade event leaving the queue → the new module handled the GET that waited behind it. kv 1.0.0 ↔ 2.0.0, both prepared beforehand.',
-      '',
-    );
-    const phases = ['snapshot', 'term', 'hold', 'instantiate', 'bind', 'restart'];
-    out.push(
-      table(
-        ['keys', 'snapshot policy', 'swaps', 'p50', 'p99', 'max', 'copied', ...phases.map((p) => `${p} p50/p99`)],
-        (sp.series as Json[]).map((s) => [
-          s.keys.toLocaleString('en'),
-          s.policy,
-          s.swaps,
-          s.pause_us.p50,
-          s.pause_us.p99,
-          s.pause_us.max,
-          `${(s.snapshot_bytes / 1048576).toFixed(1)} MiB`,
-          ...phases.map((p) => (s.phases_us[p] ? `${s.phases_us[p].p50}/${s.phases_us[p].p99}` : '–')),
-        ]),
-      ),
-    );
-    if (Array.isArray(sp.migration)) {
-      out.push('', '### Layout migration kv 2.0.0 (layout 1) → 3.0.0 (layout 2)', '');
-      out.push(
-        table(
-          [
-            'records',
-            'snapshot policy',
-            'result',
-            'swaps',
-            'pause p50',
-            'pause p99',
-            'migrate p50',
-            'snapshot p50',
-            'down (migrate_down) p50',
-          ],
-          (sp.migration as Json[]).map((x) =>
-            x.error
-              ? [x.keys.toLocaleString('en'), x.policy, `benchmark error: ${x.error}`, '', '', '', '', '', '']
-              : [
-                  x.keys.toLocaleString('en'),
-                  x.policy,
-                  x.result === 'ok' ? 'ok' : `${x.result}: ${x.cause}`,
-                  x.up.swaps,
-                  us(x.up.pause_us.p50),
-                  us(x.up.pause_us.p99),
-                  us(x.up.phases_us.migrate?.p50),
-                  us(x.up.phases_us.snapshot?.p50 ?? 0),
-                  x.down ? us(x.down.pause_us.p50) : 'n/a',
-                ],
-          ),
-        ),
-      );
-    } else {
-      out.push('', `Layout migration: not measured (${sp.migration?.skipped}).`);
-    }
-  }
+  out.push(...swapPauseSection(c.swap_pause));
   const d = c.dispatch;
   if (ok(d)) {
     out.push('', '## In-process dispatch, 64-byte kv requests (GET and SET alternating)', '');

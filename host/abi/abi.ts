@@ -352,6 +352,16 @@ export const WASI_ALLOWED = ['fd_write', 'clock_time_get', 'random_get', 'proc_e
  */
 export const FUEL_GLOBAL = 'hs_fuel';
 
+/**
+ * Name of the function the host adds to every module it prepares (host/modules/activation.ts)
+ * and exports: it copies the module's data segments, made passive, to where they were meant to
+ * land (`memory.init`, `data.drop`) and then runs what was the module's start function. With it
+ * `new WebAssembly.Instance` writes no memory and runs no module code, so a swap can create the
+ * new instance while the old one still serves and only activate it inside the pause
+ * (docs/ABI.md, "Activation"). A module may not export this name itself.
+ */
+export const ACTIVATE_EXPORT = 'hs_activate';
+
 /** `n` rounded up to a multiple of `to`. */
 function alignUp(n: number, to: number): number {
   return Math.ceil(n / to) * to;

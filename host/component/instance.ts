@@ -1,6 +1,7 @@
 // One live instance of a module: its ABI exports bound once, each call turning a trap into a
 // CallbackTrap that says why (fuel, memory, stack, abort).
 import {
+  ACTIVATE_EXPORT,
   EXPORT_NAMES,
   EXPORTS,
   type ExportName,
@@ -65,8 +66,16 @@ export class ModuleInstance {
   readonly #onMessages: Fn | undefined;
   readonly #fuel: WebAssembly.Global | undefined;
   readonly #context: InstanceContext | undefined;
+  /** Until activate() ran: the instance and its WASI sandbox, bound to each other only then. */
+  #pending: { instance: WebAssembly.Instance; wasi: WasiSandbox | undefined } | null;
 
-  constructor(module: PreparedModule, imports: WebAssembly.Imports, context?: InstanceContext) {
+  /**
+   * Instantiates `module`. A prepared module's instantiation writes no memory and runs no code
+   * (modules/activation.ts); with `activate` (the default) its data segments and top-level code
+   * run right away, as instantiation did before. A swap passes false to create the instance
+   * while the old one still serves, and calls activate() inside the pause.
+   */
+  constructor(module: PreparedModule, imports: WebAssembly.Imports, context?: InstanceContext, activate = true) {
     this.module = module;
     this.#context = context;
     const wasi = module.usesWasi ? context?.wasi : undefined;
@@ -80,14 +89,37 @@ export class ModuleInstance {
     } catch (e) {
       throw this.#explain('instantiation (top-level code)', 'lifecycle', e, context?.memory.pages ?? 0);
     }
-    wasi?.bind(instance);
     this.#exports = bindExports(instance, module);
     this.#onMessage = this.#exports.on_message;
     this.#onTimer = this.#exports.on_timer;
     this.#onSignal = this.#exports.on_signal;
     this.#onMessages = this.#exports.on_messages;
     this.#fuel = module.fuel ? (instance.exports[FUEL_GLOBAL] as WebAssembly.Global | undefined) : undefined;
-    wasi?.flush();
+    this.#pending = { instance, wasi };
+    if (activate) this.activate();
+  }
+
+  /**
+   * Copies the module's static data into place and runs its top-level code (the ACTIVATE_EXPORT
+   * the preparation added; a module without it ran both when it was instantiated). Once: later
+   * calls do nothing. A trap names the callback as an instantiation's did, so a module whose
+   * top-level code fails is reported the same whether it was instantiated ahead or not.
+   */
+  activate(): this {
+    const pending = this.#pending;
+    if (!pending) return this;
+    this.#pending = null;
+    pending.wasi?.bind(pending.instance);
+    const run = pending.instance.exports[ACTIVATE_EXPORT];
+    const pages = this.#context?.memory.pages ?? 0;
+    try {
+      if (typeof run === 'function') (run as () => void)();
+    } catch (e) {
+      throw this.#explain('instantiation (top-level code)', 'lifecycle', e, pages);
+    } finally {
+      pending.wasi?.flush();
+    }
+    return this;
   }
 
   abiVersion(): number {

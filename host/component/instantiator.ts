@@ -28,12 +28,28 @@ export class Instantiator {
     this.#log = log;
   }
 
-  /** A new instance of `module` over this component's memory, imports and WASI sandbox. */
+  /** A new instance of `module` over this component's memory, imports and WASI sandbox, activated (ready to run). */
   create(module: PreparedModule): ModuleInstance {
+    return this.#instance(module, true);
+  }
+
+  /**
+   * An instance of `module` created ahead of its swap, while the running one still serves, or
+   * null when that would not be safe: the module was not rewritten to instantiate without side
+   * effects (modules/activation.ts), it imports WASI (the sandbox is shared and would be bound
+   * to it before the swap), or the memory is still smaller than it declares (growing it now
+   * would change what the running module sees). Its caller activates it inside the swap.
+   */
+  createAhead(module: PreparedModule): ModuleInstance | null {
+    if (!module.deferredActivation || module.usesWasi || this.#host.memory.pages < module.minPages) return null;
+    return this.#instance(module, false);
+  }
+
+  #instance(module: PreparedModule, activate: boolean): ModuleInstance {
     if (module.usesWasi) {
       this.#wasi ??= new WasiSandbox((stream, line) => this.#log.log(stream === 'stderr' ? 'warn' : 'info', `${stream}: ${line}`));
     }
     const imports = (this.#imports ??= buildImports(this.#host, this.#capabilities));
-    return new ModuleInstance(module, imports, { memory: this.#host.memory, ...(this.#wasi ? { wasi: this.#wasi } : {}) });
+    return new ModuleInstance(module, imports, { memory: this.#host.memory, ...(this.#wasi ? { wasi: this.#wasi } : {}) }, activate);
   }
 }

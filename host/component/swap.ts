@@ -7,7 +7,18 @@ import { CallbackTrap, type ModuleInstance, type TrapKind } from './instance.js'
 import type { TimerSnapshot } from './timers.js';
 
 /** The phases of a swap, in the order they run (a report lists the ones that ran). */
-export const SWAP_PHASES = ['snapshot', 'term', 'hold', 'migrate_down', 'instantiate', 'bind', 'migrate', 'restart', 'drain'] as const;
+export const SWAP_PHASES = [
+  'snapshot',
+  'term',
+  'hold',
+  'migrate_down',
+  'instantiate',
+  'activate',
+  'bind',
+  'migrate',
+  'restart',
+  'drain',
+] as const;
 export type SwapPhase = (typeof SWAP_PHASES)[number];
 
 const DIRTY_PAGE_BYTES = 1 << DIRTY_PAGE_SHIFT;
@@ -60,8 +71,13 @@ export interface SwapTarget {
   readonly checkpoint: DirtyPageCheckpoint | null;
   /** The live instance; null only before the first module was loaded. */
   current(): ModuleInstance | null;
-  /** Creates an instance of `module` wired to this component's host services. */
+  /** Creates an instance of `module` wired to this component's host services, activated. */
   instantiate(module: PreparedModule): ModuleInstance;
+  /**
+   * The instance of `module` created ahead of the swap (ModuleInstance with activation
+   * deferred), handed over once, or null: the swap then instantiates on the spot.
+   */
+  takeAhead?(module: PreparedModule): ModuleInstance | null;
   /** Makes `instance` the one the dispatcher calls (re-binds the callbacks). */
   bind(instance: ModuleInstance | null): void;
   /** The component's timer table: snapshotted before TERM, restored exactly by a rollback. */
@@ -90,7 +106,8 @@ export class SwapFailure extends Error {
 /**
  * The paper's upgrade procedure (section 2.2), made transactional:
  *   snapshot → TERM → HOLD → [migrate_down on the old module] → drop the old instance →
- *   instantiate the new one → bind → [migrate on the new module] → RESTART.
+ *   activate the new one (instantiated ahead, while the old one served; else instantiated now)
+ *   → bind → [migrate on the new module] → RESTART.
  * Any trap or failure after the snapshot restores the persistent bytes exactly, instantiates the
  * old module again and restarts it, so the running version keeps serving.
  * Runs synchronously: no other event can be dispatched in between.
@@ -170,7 +187,10 @@ export function swapModule(target: SwapTarget, next: PreparedModule, reason: Swa
     }
     target.bind(null); // drop the old instance: nothing can call it any more
     target.memory.ensurePages(next.minPages);
-    const instance = run('instantiate', next, () => target.instantiate(next));
+    // Created ahead, it has written nothing yet: its data segments and top-level code run now,
+    // after TERM and HOLD, exactly where instantiation used to run them.
+    const ahead = target.takeAhead?.(next) ?? null;
+    const instance = ahead ? run('activate', next, () => ahead.activate()) : run('instantiate', next, () => target.instantiate(next));
     run('bind', next, () => target.bind(instance));
     if (!header.initialised) {
       run('restart', next, () => checkCode('init', instance.init()));

@@ -1,6 +1,7 @@
 // Checks a module's bytes against the ABI and the component's policy before anything of it runs:
 // imports, exports and their signatures, memory, data segments, WASI. Every problem is named.
 import {
+  ACTIVATE_EXPORT,
   ENV_IMPORTS,
   EXPORT_NAMES,
   EXPORTS,
@@ -108,6 +109,9 @@ export function checkModule(info: ModuleInspection, policy: ModulePolicy): strin
   }
   if (info.exports.has(FUEL_GLOBAL)) {
     problems.push(`export ${FUEL_GLOBAL}: the name is reserved for the host's fuel counter`);
+  }
+  if (info.exports.has(ACTIVATE_EXPORT)) {
+    problems.push(`export ${ACTIVATE_EXPORT}: the name is reserved for the host's activation function (data segments and start code)`);
   }
   return problems;
 }

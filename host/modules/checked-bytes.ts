@@ -1,9 +1,11 @@
 // Turns handed-over module bytes into checked, instrumented bytes: size, inspection, the ABI and
-// policy checks, then fuel metering and dirty-page tracking; the part of preparing that runs in the worker.
+// policy checks, then fuel metering, dirty-page tracking and the activation rewrite; the part of
+// preparing that runs in the worker.
+import { deferActivation } from './activation.js';
 import { checkModule, type ModulePolicy } from './check.js';
 import { instrumentDirtyPages } from './dirty-pages.js';
 import { ModuleRejected } from './errors.js';
-import { DEFAULT_FUEL, type FuelBudgets, meterFuel } from './fuel.js';
+import { DEFAULT_FUEL, type FuelBudgets, MAX_FUEL, meterFuel } from './fuel.js';
 import { inspectModule, type ModuleInspection } from './inspect.js';
 
 /** What a module claims to be when it is handed over: the name it is stored under, maybe a version. */
@@ -14,7 +16,10 @@ export interface ClaimedModule {
 
 /** A module's bytes after the checks, rewritten to run under the policy (metered, dirty-tracked). */
 export interface CheckedModule {
-  /** The bytes to compile: the input, fuel-metered and/or dirty-page instrumented as the policy says. */
+  /**
+   * The bytes to compile: the input, fuel-metered and/or dirty-page instrumented as the policy
+   * says, and always rewritten so that instantiating it writes nothing (modules/activation.ts).
+   */
   readonly runnable: Uint8Array;
   /** What binaryen read from the input before any rewriting. */
   readonly info: ModuleInspection;
@@ -28,7 +33,7 @@ export const fuelOf = (policy: ModulePolicy): FuelBudgets | null => (policy.fuel
 
 /**
  * Everything of preparing a module that is bytes in, bytes out: validation, binaryen inspection,
- * the ABI/policy checks, fuel metering and dirty-page instrumentation. It uses no host state and
+ * the ABI/policy checks, fuel metering, dirty-page instrumentation and the activation rewrite. It uses no host state and
  * takes 100+ ms for kv (binaryen), which is why the ModulePreparer runs it in a worker thread
  * (host/modules/prepare-worker.ts) instead of on the engine's event loop. Throws ModuleRejected
  * naming the module, the version and every problem found.
@@ -74,6 +79,11 @@ export async function checkAndInstrument(
     } catch (e) {
       reject(`dirty-page instrumentation: ${(e as Error).message}`);
     }
+  }
+  try {
+    runnable = deferActivation(runnable, fuel ? Math.min(fuel.lifecycle, MAX_FUEL) : null);
+  } catch (e) {
+    reject(`activation rewrite: ${(e as Error).message}`);
   }
   return { runnable, info };
 }

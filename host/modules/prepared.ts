@@ -7,6 +7,7 @@
 
 import { createHash } from 'node:crypto';
 import v8 from 'node:v8';
+import { ACTIVATE_EXPORT } from '../abi/abi.js';
 import type { ModulePolicy } from './check.js';
 import { type ClaimedModule, fuelOf } from './checked-bytes.js';
 import type { FuelBudgets } from './fuel-budgets.js';
@@ -33,6 +34,12 @@ export interface PreparedModule {
   readonly dirtyTracking: boolean;
   /** Whether the module imports WASI (it then runs with the component's WasiSandbox). */
   readonly usesWasi: boolean;
+  /**
+   * Whether instantiating it writes no memory and runs no code, its data segments and top-level
+   * code waiting for ACTIVATE_EXPORT (modules/activation.ts): it may then be instantiated ahead
+   * of its swap. True for every module prepared here.
+   */
+  readonly deferredActivation: boolean;
   /** Milliseconds spent checking, compiling and warming up (all before the swap). */
   readonly prepareMs: number;
 }
@@ -80,5 +87,6 @@ export async function compileModule(
     fuel: fuelOf(policy),
     dirtyTracking: policy.trackDirtyPages === true,
     usesWasi: wasi,
+    deferredActivation: WebAssembly.Module.exports(compiled).some((e) => e.name === ACTIVATE_EXPORT && e.kind === 'function'),
   };
 }
