@@ -69,7 +69,7 @@ test('push → upgrade → rollback → history round trip, finding the token wi
   assert.match(up.stdout, /kv: 1\.0\.0 -> 1\.0\.5 ok/);
   assert.match(up.stdout, /pause: \d+ µs/);
   assert.match(up.stdout, /events queued during the swap: \d+/);
-  assert.match(up.stdout, /phases \(µs\): .*hold \d+.*instantiate \d+.*restart \d+/);
+  assert.match(up.stdout, /phases \(µs\): .*hold \d+.*activate \d+.*restart \d+/);
 
   const back = await engine.hotswap('rollback', 'kv');
   assert.is(back.code, 0, back.stderr);

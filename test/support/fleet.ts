@@ -61,15 +61,27 @@ export function startNode(name: string, servers: string[], trustedKey?: string, 
 }
 
 /** Runs `hotswap rollout …` against the fleet; resolves with its exit code and output. */
+const ROLLOUT_CLI_MS = 90_000;
+
+/**
+ * Runs `hotswap rollout …` against `fleet`. A rollout that has not ended within `ROLLOUT_CLI_MS`
+ * is killed and reported as exit 1 with a line saying so, so a stuck rollout fails its test with
+ * the CLI's output instead of holding the file until the runner's deadline.
+ */
 export function rolloutCli(fleet: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [cli, 'rollout', ...args, '--fleet', fleet],
-      { cwd: repoRoot, env: { ...process.env, HOTSWAP_FLEET: '' } },
+      { cwd: repoRoot, env: { ...process.env, HOTSWAP_FLEET: '' }, timeout: ROLLOUT_CLI_MS },
       (err, stdout, stderr) => {
+        const killed = err !== null && (err as { killed?: boolean }).killed === true;
         const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-        resolve({ code, stdout, stderr });
+        resolve({
+          code,
+          stdout,
+          stderr: killed ? `${stderr}\n(hotswap rollout ${args[0]} killed: no end within ${ROLLOUT_CLI_MS} ms)` : stderr,
+        });
       },
     );
   });
