@@ -6,7 +6,7 @@
  */
 
 import binaryen from 'binaryen';
-import { HEADER_OFFSET, INBOX_DATA, INBOX_OFFSET, InboxField } from '../../host/abi/abi.js';
+import { ACTIVATE_EXPORT, HEADER_OFFSET, INBOX_DATA, INBOX_OFFSET, InboxField } from '../../host/abi/abi.js';
 import { buildImports, type HostServices } from '../../host/abi/imports.js';
 import { inertHost } from '../../host/abi/inert-host.js';
 import { PersistentMemory } from '../../host/abi/memory.js';
@@ -135,6 +135,9 @@ export function bareKv(module: PreparedModule): {
   const imports = buildImports(replyingHost(memory, new ReplyCounter()));
   (imports.hs as Record<string, unknown>).reply = (): number => 0;
   const ex = new WebAssembly.Instance(module.compiled, imports).exports as Record<string, (...a: number[]) => number>;
+  // A prepared module's data segments and top-level code wait in its activation export
+  // (docs/ABI.md, "Activation"): a component runs it in the swap, a bare instance here.
+  ex[ACTIVATE_EXPORT]?.();
   if (ex.init!(HEADER_OFFSET) !== 0) throw new Error('init failed');
   return {
     onMessage: ex.on_message!,
@@ -166,6 +169,7 @@ export function callFloor(module: PreparedModule, payloads: readonly Buffer[]) {
     string,
     () => number
   >;
+  ex[ACTIVATE_EXPORT]?.(); // as in bareKv
   const trivial = ex.layout_version!;
   const bytes = new Uint8Array(memory.memory.buffer);
   const meta = new Uint32Array(memory.memory.buffer, INBOX_OFFSET, 4);
