@@ -60,10 +60,8 @@ export function wireComponent(options: ComponentOptions, events: ComponentEvents
   const sync = checkpoint ? new CheckpointScheduler(checkpoint) : null;
   const probation = options.probation ? new Probation(options.probation) : null;
   const limits = options.quotas === false ? null : { ...DEFAULT_QUOTAS, ...options.quotas };
-  // The host's callbacks reach parts built after it (faults, reports): they run only once events
-  // flow, after this function returned, so the `let`s below are set by then.
-  let faults: FaultRecovery | undefined;
-  let reports: QuotaReports | null = null;
+  // The host's callbacks reach parts built after it (recovery, reports): they run only once
+  // events flow, after this function returned, so those consts are initialised by then.
   const host = new ModuleHost({
     name,
     memory,
@@ -76,7 +74,7 @@ export function wireComponent(options: ComponentOptions, events: ComponentEvents
     },
     journal,
     quotas: limits,
-    violated: (resource) => faults!.quotaViolation(resource),
+    violated: (resource) => recovery.quotaViolation(resource),
     windowEnded: () => reports?.report(),
     ...(options.timers ? { scheduler: options.timers } : {}),
   });
@@ -92,7 +90,7 @@ export function wireComponent(options: ComponentOptions, events: ComponentEvents
     queueEvents: options.queueEvents ?? DEFAULT_QUEUE_EVENTS,
   });
   const quotas = host.quotas;
-  reports = quotas
+  const reports = quotas
     ? new QuotaReports({
         component: name,
         hits: quotas.hits,
@@ -117,7 +115,6 @@ export function wireComponent(options: ComponentOptions, events: ComponentEvents
       journal?.replaying ? undefined : (rollback ?? ((v) => log.warn(`not rolling back (no rollback handler): ${v}`)))(verdict),
     ...(limits ? { quotaFaults: limits.quotaFaults } : {}),
   });
-  faults = recovery;
   const swaps = new SwapRunner({
     name,
     memory,
