@@ -3,8 +3,7 @@
 import { createPrivateKey, type KeyObject, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
-import { UPLOADER_HEADER } from '../control/server.js';
-import { decodeSignature, SIGNATURE_HEADER } from '../control/signatures.js';
+import { decodeSignature, SIGNATURE_HEADER, UPLOADER_HEADER } from '../control/signatures.js';
 import { CliError, UsageError } from './client.js';
 import { kib } from './format.js';
 

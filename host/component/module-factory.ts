@@ -15,7 +15,7 @@ import { buildImports, type ImportGate } from '../abi/imports.js';
 import { inertHost } from '../abi/inert-host.js';
 import { PersistentMemory } from '../abi/memory.js';
 import type { ModulePolicy } from '../modules/check.js';
-import { type ClaimedModule, labelOf } from '../modules/checked-bytes.js';
+import { type ClaimedModule, labelOf } from '../modules/claimed.js';
 import { ModuleRejected } from '../modules/errors.js';
 import { type CompiledModule, compileEagerly, compileModule, type PreparedModule } from '../modules/prepared.js';
 import { ModulePreparer } from '../modules/preparer.js';

@@ -8,9 +8,8 @@ import type { UpgradeHistory } from '../repository/history.js';
 import type { ModuleStore } from '../repository/store.js';
 import { HttpError } from './errors.js';
 import { NAME_PARAMS, type NameParams } from './schemas.js';
-import { decodeSignature, SIGNATURE_HEADER, type SignatureCheck } from './signatures.js';
+import { decodeSignature, SIGNATURE_HEADER, type SignatureCheck, UPLOADER_HEADER } from './signatures.js';
 import type { MutateHooks } from './swap-routes.js';
-import { UPLOADER_HEADER } from './swap-routes.js';
 
 export interface ComponentParts {
   engine: Engine;

@@ -16,7 +16,6 @@ import { readRoutes } from './read-routes.js';
 import type { SignatureCheck } from './signatures.js';
 import { SwapRoutes } from './swap-routes.js';
 
-export { UPLOADER_HEADER } from './swap-routes.js';
 export const DEFAULT_UPLOAD_LIMIT = 16 * 1024 * 1024;
 
 export interface ControlServerOptions {

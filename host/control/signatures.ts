@@ -5,6 +5,10 @@ import { existsSync, readFileSync } from 'node:fs';
 /** The header an upload's detached Ed25519 signature travels in (base64 of the 64 bytes). */
 export const SIGNATURE_HEADER = 'x-hotswap-signature';
 
+/** The header an upload names its uploader in (`user@host`), for the history. Here, in a leaf
+ * module, so that the CLI can import it without loading the server. */
+export const UPLOADER_HEADER = 'x-hotswap-uploader';
+
 export class SignatureRejected extends Error {
   constructor(message: string) {
     super(message);

@@ -18,10 +18,7 @@ import {
   type VersionBody,
   type VersionParams,
 } from './schemas.js';
-import { decodeSignature, SIGNATURE_HEADER, type SignatureCheck, SignatureRejected } from './signatures.js';
-
-/** Who uploaded a version, as the CLI reports it (user@host); free text, so kept short and plain. */
-export const UPLOADER_HEADER = 'x-hotswap-uploader';
+import { decodeSignature, SIGNATURE_HEADER, type SignatureCheck, SignatureRejected, UPLOADER_HEADER } from './signatures.js';
 
 export interface SwapParts {
   engine: Engine;

@@ -3,16 +3,11 @@
 // preparing that runs in the worker.
 import { deferActivation } from './activation.js';
 import { checkModule, type ModulePolicy } from './check.js';
+import { type ClaimedModule, fuelOf, labelOf } from './claimed.js';
 import { instrumentDirtyPages } from './dirty-pages.js';
 import { ModuleRejected } from './errors.js';
-import { DEFAULT_FUEL, type FuelBudgets, MAX_FUEL, meterFuel } from './fuel.js';
+import { MAX_FUEL, meterFuel } from './fuel.js';
 import { inspectModule, type ModuleInspection } from './inspect.js';
-
-/** What a module claims to be when it is handed over: the name it is stored under, maybe a version. */
-export interface ClaimedModule {
-  name: string;
-  version?: string;
-}
 
 /** A module's bytes after the checks, rewritten to run under the policy (metered, dirty-tracked). */
 export interface CheckedModule {
@@ -24,12 +19,6 @@ export interface CheckedModule {
   /** What binaryen read from the input before any rewriting. */
   readonly info: ModuleInspection;
 }
-
-/** The version a rejection names: the claimed one, or a placeholder until the module has told its own. */
-export const labelOf = (claimed: ClaimedModule): string => claimed.version ?? '(unversioned)';
-
-/** The budgets a policy meters with: DEFAULT_FUEL when it says nothing, null when it runs unmetered. */
-export const fuelOf = (policy: ModulePolicy): FuelBudgets | null => (policy.fuel === undefined ? DEFAULT_FUEL : policy.fuel);
 
 /**
  * Everything of preparing a module that is bytes in, bytes out: validation, binaryen inspection,

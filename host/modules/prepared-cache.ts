@@ -1,7 +1,7 @@
 /** The engine's cache of prepared modules, so going back to a version skips preparing it again. */
 import { createHash } from 'node:crypto';
 import type { ModulePolicy } from './check.js';
-import { type ClaimedModule, fuelOf } from './checked-bytes.js';
+import { type ClaimedModule, fuelOf } from './claimed.js';
 import type { PreparedModule } from './prepared.js';
 
 /** How many prepared modules an engine keeps by default (kv is ~20 KB of code compiled). */

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import v8 from 'node:v8';
 import { ACTIVATE_EXPORT } from '../abi/abi.js';
 import type { ModulePolicy } from './check.js';
-import { type ClaimedModule, fuelOf } from './checked-bytes.js';
+import { type ClaimedModule, fuelOf } from './claimed.js';
 import type { FuelBudgets } from './fuel-budgets.js';
 import type { ModulePreparer } from './preparer.js';
 import { usesWasi, wasiReady } from './wasi.js';

@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ModulePolicy } from './check.js';
-import type { CheckedModule, ClaimedModule } from './checked-bytes.js';
+import type { CheckedModule } from './checked-bytes.js';
+import type { ClaimedModule } from './claimed.js';
 import { ModuleRejected } from './errors.js';
 import type { ModuleInspection } from './inspect.js';
 

@@ -5,7 +5,7 @@
  */
 import { ModuleFactory } from '../component/module-factory.js';
 import type { ModulePolicy } from '../modules/check.js';
-import type { ClaimedModule } from '../modules/checked-bytes.js';
+import type { ClaimedModule } from '../modules/claimed.js';
 import type { PreparedModule } from '../modules/prepared.js';
 
 export class ModuleChecks {
