@@ -3,6 +3,7 @@
  * signal router, and runs upgrades and rollbacks. The control API and the CLI are thin layers
  * over its public methods; everything it needs comes in through EngineConfig and EngineOptions.
  */
+import { join } from 'node:path';
 import { BUS_CHANNEL, HostResult, type SignalName } from './abi/abi.js';
 import {
   type Component,
@@ -24,8 +25,11 @@ import { type DeploymentFile, Deployments } from './engine/deployments.js';
 import { policyOf } from './engine/policy.js';
 import { RollbackRule, type RollbackTarget } from './engine/rollback-rule.js';
 import { Logger } from './log.js';
+import { CheckedModuleStore } from './modules/checked-store.js';
 import { compileEagerly, type PreparedModule } from './modules/prepared.js';
 import { PreparedModuleCache } from './modules/prepared-cache.js';
+import { ModulePreparer } from './modules/preparer.js';
+import { seededPreparedDir } from './paths.js';
 import { BundledModules } from './repository/bundled.js';
 import { type ModuleRepository, NotFound } from './repository/repository.js';
 import { SignalRouter } from './sources/signals.js';
@@ -75,7 +79,7 @@ export class Engine {
   readonly #rollbacks: RollbackRule;
   #signals: SignalRouter | null = null;
   /** Prepares modules: its worker thread does the binaryen work, off this event loop. */
-  readonly #factory = new ModuleFactory();
+  readonly #factory: ModuleFactory;
   /** Modules already prepared: going back to a version skips preparing it again. */
   readonly #prepared = new PreparedModuleCache();
   /** One round-robin of dispatch slices for all components: a deep queue cannot starve another. */
@@ -101,6 +105,11 @@ export class Engine {
       this.#log,
     );
     this.#durable = options.durable === true;
+    // A durable engine owns its data directory, so it keeps the worker's output there too: a
+    // restart (after a SIGKILL, say) then skips binaryen for every module it ran before. Every
+    // engine reads the build's seeds (the bundled modules under the default policies).
+    const kept = this.#durable ? join(config.dataDir, 'prepared') : null;
+    this.#factory = new ModuleFactory(new ModulePreparer({ store: new CheckedModuleStore(kept, [seededPreparedDir]) }));
   }
 
   /** Creates every configured component, loads its module, and opens its sockets. */

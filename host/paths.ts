@@ -17,3 +17,6 @@ export const packageRoot: string = (() => {
 /** Where `npm run build:modules` puts the bundled example modules: build/modules/<name>/<version>.wasm */
 export const bundledModulesDir = join(packageRoot, 'build', 'modules');
 export const defaultConfigPath = join(packageRoot, 'config', 'default.json');
+
+/** Where `npm run build:prepared` seeds checked modules: the bundled ones under the default policies. */
+export const seededPreparedDir = join(packageRoot, 'build', 'prepared');

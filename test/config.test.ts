@@ -418,7 +418,7 @@ test('hotswap start --log-format json: one JSON object per line, the request log
       }
     });
   const find = (pattern: RegExp) => lines.find((l) => pattern.test(String(l.msg)));
-  const loaded = find(/^loaded kv@1\.0\.0 in \d+ µs$/);
+  const loaded = find(/^loaded kv@1\.0\.0 in \d+ µs \(prepared in \d+ ms(, checked bytes kept from before)?\)$/);
   assert.equal([loaded?.level, loaded?.scope], ['info', 'kv'], JSON.stringify(loaded));
   assert.ok(typeof loaded?.time === 'string' && !Number.isNaN(Date.parse(loaded.time)), 'an ISO time');
   const request = find(/^GET \/v1\/components\/kv 200/);

@@ -70,7 +70,10 @@ export class ComponentEntry {
     } else {
       const first = await module();
       const report = await component.load(first);
-      this.log.info(`loaded ${config.module}@${first.version} in ${report.pauseUs} µs`);
+      const checked = first.checkedFrom === 'store' ? ', checked bytes kept from before' : '';
+      this.log.info(
+        `loaded ${config.module}@${first.version} in ${report.pauseUs} µs (prepared in ${first.prepareMs.toFixed(0)} ms${checked})`,
+      );
     }
     journal?.noteConfig(JSON.stringify(config), recovered?.lastConfig ?? null);
     journal?.startCheckpoints(component.recovery);

@@ -18,6 +18,8 @@ export interface CheckedModule {
   readonly runnable: Uint8Array;
   /** What binaryen read from the input before any rewriting. */
   readonly info: ModuleInspection;
+  /** Set when the result was read from a CheckedModuleStore instead of made now. */
+  readonly stored?: true;
 }
 
 /**

@@ -1,7 +1,6 @@
 /** The engine's cache of prepared modules, so going back to a version skips preparing it again. */
-import { createHash } from 'node:crypto';
 import type { ModulePolicy } from './check.js';
-import { type ClaimedModule, fuelOf } from './claimed.js';
+import { type ClaimedModule, preparationKey } from './claimed.js';
 import type { PreparedModule } from './prepared.js';
 
 /** How many prepared modules an engine keeps by default (kv is ~20 KB of code compiled). */
@@ -33,7 +32,7 @@ export class PreparedModuleCache {
     policy: ModulePolicy,
     prepare: () => Promise<PreparedModule>,
   ): Promise<PreparedModule> {
-    const key = cacheKey(bytes, claimed, policy);
+    const key = preparationKey(bytes, claimed, policy);
     const cached = this.#modules.get(key);
     // A claimed version the module doesn't report is a rejection: prepare() words it.
     if (cached && (claimed.version === undefined || claimed.version === cached.version)) {
@@ -54,19 +53,4 @@ export class PreparedModuleCache {
   clear(): void {
     this.#modules.clear();
   }
-}
-
-function cacheKey(bytes: Uint8Array, claimed: ClaimedModule, policy: ModulePolicy): string {
-  const fuel = fuelOf(policy);
-  return JSON.stringify([
-    createHash('sha256').update(bytes).digest('hex'),
-    claimed.name,
-    policy.memoryBase,
-    policy.maxPages,
-    policy.maxModuleBytes,
-    policy.allowWasi,
-    policy.trackDirtyPages === true,
-    // Keys sorted: the same budgets written in another order are the same instrumentation.
-    fuel && Object.fromEntries(Object.entries(fuel).sort(([a], [b]) => a.localeCompare(b))),
-  ]);
 }

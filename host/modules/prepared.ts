@@ -40,6 +40,11 @@ export interface PreparedModule {
    * of its swap. True for every module prepared here.
    */
   readonly deferredActivation: boolean;
+  /**
+   * Where its checked bytes came from: the prepare worker, or a CheckedModuleStore (an earlier
+   * run's, in the data directory, or the build's seeds; modules/checked-store.ts), which skips binaryen.
+   */
+  readonly checkedFrom: 'worker' | 'store';
   /** Milliseconds spent checking, compiling and warming up (all before the swap). */
   readonly prepareMs: number;
 }
@@ -72,7 +77,7 @@ export async function compileModule(
   const bytes = new Uint8Array(input);
   const size = bytes.byteLength;
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  const { runnable, info } = await preparer.check(bytes, claimed, policy);
+  const { runnable, info, stored } = await preparer.check(bytes, claimed, policy);
   const compiled = await WebAssembly.compile(new Uint8Array(runnable));
   const wasi = usesWasi(compiled);
   if (wasi) await wasiReady();
@@ -88,5 +93,6 @@ export async function compileModule(
     dirtyTracking: policy.trackDirtyPages === true,
     usesWasi: wasi,
     deferredActivation: WebAssembly.Module.exports(compiled).some((e) => e.name === ACTIVATE_EXPORT && e.kind === 'function'),
+    checkedFrom: stored ? 'store' : 'worker',
   };
 }

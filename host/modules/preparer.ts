@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ModulePolicy } from './check.js';
 import type { CheckedModule } from './checked-bytes.js';
-import type { ClaimedModule } from './claimed.js';
+import type { CheckedModuleStore } from './checked-store.js';
+import { type ClaimedModule, preparationKey } from './claimed.js';
 import { ModuleRejected } from './errors.js';
 import type { ModuleInspection } from './inspect.js';
 
@@ -97,19 +98,32 @@ function startWorker(): Worker {
  */
 export class ModulePreparer {
   #worker: Worker | null = null;
+  /** Checked modules kept on disk by an earlier run on the same data directory (null: none kept). */
+  readonly #store: CheckedModuleStore | null;
   readonly #queue: Job[] = [];
   #current: Job | null = null;
   #nextId = 1;
 
+  constructor(options: { store?: CheckedModuleStore } = {}) {
+    this.#store = options.store ?? null;
+  }
+
   /**
-   * Checks and instruments `bytes` in the worker. The bytes are transferred: the caller's view is
-   * left detached, so hand over a copy you don't need any more.
+   * Checks and instruments `bytes` in the worker, or reads the result an earlier run kept in the
+   * store. The bytes may be transferred: the caller's view can be left detached, so hand over a
+   * copy you don't need any more.
    */
-  check(bytes: Uint8Array<ArrayBuffer>, claimed: ClaimedModule, policy: ModulePolicy): Promise<CheckedModule> {
-    return new Promise((resolve, reject) => {
+  async check(bytes: Uint8Array<ArrayBuffer>, claimed: ClaimedModule, policy: ModulePolicy): Promise<CheckedModule> {
+    const store = this.#store;
+    const key = store ? preparationKey(bytes, claimed, policy) : '';
+    const stored = store?.read(key);
+    if (stored) return stored;
+    const checked = await new Promise<CheckedModule>((resolve, reject) => {
       this.#queue.push({ request: { id: this.#nextId++, bytes, claimed, policy }, resolve, reject });
       this.#pump();
     });
+    store?.write(key, checked);
+    return checked;
   }
 
   /** Terminates the worker; a request in flight or queued fails. A later request starts a new one. */
