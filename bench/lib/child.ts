@@ -8,10 +8,12 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 export const BENCH_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** tsx, with binaryen loaded past it (scripts/loader/plain-binaryen.mjs says why). */
+const LOADER = join(BENCH_DIR, '..', 'scripts', 'loader', 'register.mjs');
 
 /** Node with the tsx loader (the benchmarks run from the TypeScript sources), plus extra flags. */
 export function nodeArgs(script: string, args: readonly string[], flags: readonly string[] = []): string[] {
-  return ['--import', 'tsx', ...flags, join(BENCH_DIR, script), ...args];
+  return ['--import', LOADER, ...flags, join(BENCH_DIR, script), ...args];
 }
 
 /** The last stdout line that parses as a JSON object, or null. */
