@@ -34,7 +34,7 @@ const { preparationKey } = (await import(host('modules/claimed.js'))) as Claimed
 const modules = readdirSync(bundledModulesDir, { recursive: true, encoding: 'utf8' })
   .filter((f) => f.endsWith('.wasm'))
   .sort()
-  .map((f) => ({ name: f.split('/')[0]!, file: join(bundledModulesDir, f) }));
+  .map((f) => ({ name: f.split('/')[0]!, bytes: readFileSync(join(bundledModulesDir, f)) }));
 
 // The policies: a component with nothing but the required fields (what tests and embedders
 // write), the same with WASI, and every component of the shipped configuration files.
@@ -66,7 +66,7 @@ let made = 0;
 try {
   for (const m of modules) {
     for (const policy of policies.values()) {
-      const bytes = new Uint8Array(readFileSync(m.file));
+      const bytes = new Uint8Array(m.bytes); // a copy per check: the worker takes the one it is given
       const file = store.fileOf(preparationKey(bytes, { name: m.name }, policy));
       try {
         const checked = await preparer.check(bytes, { name: m.name }, policy);

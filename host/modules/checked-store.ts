@@ -33,7 +33,8 @@ interface Entry {
 
 export class CheckedModuleStore {
   readonly #dir: string | null;
-  readonly #seeds: readonly string[];
+  /** Where `read` looks, in order: our own directory first, then the seeds. */
+  readonly #dirs: readonly string[];
   readonly #code: string;
 
   /**
@@ -44,14 +45,14 @@ export class CheckedModuleStore {
    */
   constructor(dir: string | null, seeds: readonly string[] = []) {
     this.#dir = dir;
-    this.#seeds = seeds;
+    this.#dirs = dir === null ? seeds : [dir, ...seeds];
     this.#code = preparerDigest();
   }
 
   /** The checked module stored under `key`, or null (absent, damaged, or from other code). */
   read(key: string): CheckedModule | null {
     const name = this.fileOf(key);
-    for (const dir of this.#dir === null ? this.#seeds : [this.#dir, ...this.#seeds]) {
+    for (const dir of this.#dirs) {
       const path = join(dir, name);
       let file: Buffer;
       try {

@@ -98,7 +98,7 @@ function startWorker(): Worker {
  */
 export class ModulePreparer {
   #worker: Worker | null = null;
-  /** Checked modules kept on disk by an earlier run on the same data directory (null: none kept). */
+  /** Checked modules kept on disk: an earlier run's on the same data directory, the build's seeds (null: none). */
   readonly #store: CheckedModuleStore | null;
   readonly #queue: Job[] = [];
   #current: Job | null = null;
