@@ -4,14 +4,13 @@
  * over its public methods; everything it needs comes in through EngineConfig and EngineOptions.
  */
 import { join } from 'node:path';
-import { BUS_CHANNEL, HostResult, type SignalName } from './abi/abi.js';
+import type { SignalName } from './abi/abi.js';
 import {
   type Component,
   type ComponentStatus,
   DEFAULT_DISPATCH,
   DispatchScheduler,
   type FaultRecord,
-  openGate,
   UpgradeInProgress,
 } from './component/component.js';
 import { type EventTap, noTap } from './component/events.js';
@@ -20,6 +19,7 @@ import type { SwapReport } from './component/swap.js';
 import type { ComponentConfig, EngineConfig } from './config.js';
 import { DEFAULT_DURABILITY, dropDurable, openDurable } from './durability/levels.js';
 import { Attempts, isRefusal, type Rejection, type UpgradeLog } from './engine/attempts.js';
+import { ComponentBus } from './engine/bus.js';
 import { ComponentEntry } from './engine/component-entry.js';
 import { type DeploymentFile, Deployments } from './engine/deployments.js';
 import { policyOf } from './engine/policy.js';
@@ -72,6 +72,7 @@ export class Engine {
   readonly config: EngineConfig;
   readonly repository: ModuleRepository;
   readonly #entries = new Map<string, ComponentEntry>();
+  readonly #bus = new ComponentBus((name) => this.#entries.get(name)?.component);
   readonly #log: Logger;
   readonly #tap: EventTap;
   readonly #busy = new Set<string>();
@@ -135,7 +136,7 @@ export class Engine {
       {
         policy: policyOf(config),
         tap: this.#tap,
-        bus: (to, from, bytes) => this.#deliverBus(to, from, bytes),
+        bus: (to, from, bytes) => this.#bus.deliver(to, from, bytes),
         rollback: (verdict) => this.#rollBackAutomatically(config.name, verdict),
         scheduler: this.#scheduler,
       },
@@ -167,6 +168,7 @@ export class Engine {
     const entry = this.#entries.get(name);
     if (!entry) return;
     this.#entries.delete(name);
+    this.#bus.forget(name);
     await entry.close();
     this.#rollbacks.forget(name);
   }
@@ -321,28 +323,6 @@ export class Engine {
    * answer everything, errors included, would otherwise bounce each message between them (or
    * within one component, to itself) forever.
    */
-  #deliverBus(to: string, from: string, bytes: Buffer, repliable = true): number {
-    const target = this.#entries.get(to);
-    if (!target) return HostResult.unknownPeer;
-    // The target's bus share is taken now, so a sender that outruns its receiver learns it at
-    // once (-6, a busBacklog hit) even while its message waits for its journal record.
-    if (!target.component.reserveBus()) return HostResult.quotaExceeded;
-    let queued = true;
-    // A bus message leaves its sender: it waits for the sender's record like a datagram would.
-    // Held, it answers ok; a full queue then refuses it at release (the target counts it).
-    (this.#entries.get(from)?.component.outputGate ?? openGate).pass(() => {
-      queued = target.component.enqueueReserved({
-        kind: 'message',
-        channel: BUS_CHANNEL,
-        peer: from,
-        payload: bytes,
-        ...(repliable ? { replyTo: { reply: (answer: Buffer) => this.#deliverBus(from, to, answer, false) } } : {}),
-      });
-    });
-    // A full queue refuses the message: the sender learns it (the target counts it as dropped).
-    return queued ? HostResult.ok : HostResult.quotaExceeded;
-  }
-
   #deliverSignal(name: SignalName): void {
     this.#log.info(`received ${name}`);
     for (const e of this.#entries.values()) e.component.deliverSignal(name);

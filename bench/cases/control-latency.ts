@@ -2,9 +2,11 @@
  * The control API's latency while a component floods itself (docs/PERFORMANCE.md): a real engine
  * process (`bin/hotswap.js start`) with two components: `flood`, upgraded to
  * build/hostile/flood-self.wasm (every message it handles sends two more to itself over the bus),
- * and a healthy kv next to it. GET /healthz and kv's UDP requests are timed from this process,
- * idle first, then during the flood, in the same run; then the flooder is rolled back and the
- * engine stopped. The flooder's `quotaFaults` is raised so that probation, which would roll it
+ * and a healthy kv next to it. GET /healthz and kv's UDP requests are timed from this process
+ * in alternating idle and flooding phases (5 of each, 2 s each; 2 of 1.5 s with --quick), each
+ * flood ended by a rollback; each side's latencies are pooled over its phases, so the machine's
+ * drift between phases hits both alike (a single idle phase followed by a single flood phase
+ * gave extra p99s of 1.3 to 9.4 ms in back-to-back runs at load 3-4). The flooder's `quotaFaults` is raised so that probation, which would roll it
  * back within a fraction of a second, lets the flood last the whole window.
  *
  *   node --import tsx bench/cases/control-latency.ts [--quick]
@@ -69,11 +71,29 @@ async function kvRequests(socket: dgram.Socket, port: number, ms: number): Promi
   return out;
 }
 
-const depth = async (control: string): Promise<number> =>
-  ((await (await fetch(`http://${control}/v1/components/flood`)).json()) as { queueDepth: number }).queueDepth;
+const FLOOD_VERSION = '6.6.6-flood-self';
+
+interface FloodStatus {
+  version: string;
+  queueDepth: number;
+  handled: { message: number };
+}
+const component = async (control: string): Promise<FloodStatus> =>
+  (await (await fetch(`http://${control}/v1/components/flood`)).json()) as FloodStatus;
+const depth = async (control: string): Promise<number> => (await component(control)).queueDepth;
+const handledBy = async (control: string): Promise<number> => (await component(control)).handled.message;
+
+/** Waits (10 s at most) until the flooder's queue is empty: the rollback's kv drained it. */
+async function untilIdle(control: string): Promise<void> {
+  const t0 = performance.now();
+  while ((await depth(control)) > 0) {
+    if (performance.now() - t0 > 10_000) throw new Error('the flooder queue did not drain within 10 s of its rollback');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 
 runCase(import.meta.url, async ({ quick }) => {
-  const seconds = quick ? 3 : 10;
+  const seconds = quick ? 3 : 10; // per side, over all its phases
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-control-'));
   const config = join(dataDir, 'config.json');
   writeFileSync(
@@ -140,25 +160,46 @@ runCase(import.meta.url, async ({ quick }) => {
     const port = Number((await seen(/\[flood\] channel 0: udp [\d.]+:(\d+)/))[1]);
     const kvPort = Number((await seen(/\[kv\] channel 0: udp [\d.]+:(\d+)/))[1]);
     await seen(/ready: /);
-    await hotswap(control, 'upgrade', 'flood', join(ROOT, 'build', 'hostile', 'flood-self.wasm'));
-    progress('control_latency', `idle: GET /healthz for ${seconds} s`);
-    const [idle, kvIdle] = await Promise.all([healthz(control, seconds * 1000), kvRequests(kvSocket, kvPort, seconds * 1000)]);
-    udp.send('FLOOD flood', port, '127.0.0.1');
-    const t0 = performance.now();
-    while ((await depth(control)) < (process.env.CL_FLOOD_QUEUE ? 100 : 1000)) {
-      if (performance.now() - t0 > 10_000) throw new Error('the flood did not start within 10 s');
-      await new Promise((r) => setTimeout(r, 10));
+    // Idle and flooding phases alternate (idle, flood, idle, flood, ...), each `phase` long, and
+    // each side's latencies are pooled over its phases: a stretch of machine noise then lands on
+    // both sides alike instead of on whichever phase ran during it. The flood is ended between
+    // its phases by a rollback to kv 1.0.0 (which drains the flooder's queue) and begun again by
+    // an upgrade to the stored flood-self and a kick.
+    const rounds = quick ? 2 : 5;
+    const phase = (seconds * 1000) / rounds;
+    const idle: number[] = [];
+    const kvIdle: number[] = [];
+    const flooding: number[] = [];
+    const kvFlooding: number[] = [];
+    const perRound: { idle_p99: number; flooding_p99: number }[] = [];
+    const handled: number[] = [];
+    let floodLasted = true;
+    for (let round = 0; round < rounds; round++) {
+      await untilIdle(control);
+      progress('control_latency', `round ${round + 1}/${rounds}: idle for ${phase} ms, then flooding for ${phase} ms`);
+      const [h0, k0] = await Promise.all([healthz(control, phase), kvRequests(kvSocket, kvPort, phase)]);
+      await hotswap(control, 'upgrade', 'flood', round === 0 ? join(ROOT, 'build', 'hostile', 'flood-self.wasm') : FLOOD_VERSION);
+      const before = await handledBy(control);
+      udp.send('FLOOD flood', port, '127.0.0.1');
+      const t0 = performance.now();
+      while ((await depth(control)) < (process.env.CL_FLOOD_QUEUE ? 100 : 1000)) {
+        if (performance.now() - t0 > 10_000) throw new Error('the flood did not start within 10 s');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const [h1, k1] = await Promise.all([healthz(control, phase), kvRequests(kvSocket, kvPort, phase)]);
+      const f = await component(control);
+      if (f.version !== FLOOD_VERSION || f.queueDepth < 1000) {
+        progress('control_latency', `round ${round + 1}: the flood did not last (version ${f.version}, queue ${f.queueDepth})`);
+        floodLasted = false;
+      }
+      handled.push(f.handled.message - before);
+      await hotswap(control, 'rollback', 'flood');
+      idle.push(...h0);
+      kvIdle.push(...k0);
+      flooding.push(...h1);
+      kvFlooding.push(...k1);
+      perRound.push({ idle_p99: summarize(k0, 2).p99, flooding_p99: summarize(k1, 2).p99 });
     }
-    progress('control_latency', `flooding: GET /healthz for ${seconds} s`);
-    const [flooding, kvFlooding] = await Promise.all([healthz(control, seconds * 1000), kvRequests(kvSocket, kvPort, seconds * 1000)]);
-    const status = JSON.parse(await hotswap(control, 'status', '--json')) as {
-      name: string;
-      version: string;
-      dropped?: number;
-      handled: { message: number };
-    }[];
-    await hotswap(control, 'rollback', 'flood');
-    const f = status.find((s) => s.name === 'flood')!;
     const ms = (xs: number[]) => {
       const s = summarize(xs, 2);
       return { p50: s.p50, p99: s.p99, max: s.max, n: s.count };
@@ -168,8 +209,10 @@ runCase(import.meta.url, async ({ quick }) => {
       healthz_ms: { idle: ms(idle), flooding: ms(flooding) },
       neighbour_kv_ms: { idle: ms(kvIdle), flooding: ms(kvFlooding) },
       neighbour_extra_p99_ms: Math.round((ms(kvFlooding).p99 - ms(kvIdle).p99) * 100) / 100,
-      flood_lasted: f.version === '6.6.6-flood-self',
-      flood: { handled: f.handled.message, dropped: f.dropped ?? null },
+      rounds,
+      neighbour_extra_p99_per_round_ms: perRound.map((r) => Math.round((r.flooding_p99 - r.idle_p99) * 100) / 100),
+      flood_lasted: floodLasted,
+      flood: { handled_per_s: Math.round(handled.reduce((a, b) => a + b, 0) / seconds) },
     };
   } finally {
     udp.close();
