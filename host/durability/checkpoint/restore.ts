@@ -42,7 +42,7 @@ export interface ScannedFile {
 
 /** Where each restored page's bytes are in the chain: the newest file that holds the page. */
 export interface RestoredLayout {
-  /** One byte per page: 1 when the chain restored it. */
+  /** One byte per page: 1 when the chain restored it (handed to the shadow, which clears it as it copies). */
   pages: Uint8Array;
   /** Per page, the index of its file in the chain and the byte offset of its bytes there. */
   file: Uint16Array;
@@ -150,7 +150,10 @@ export class ChainPageSource implements RestoredPageSource {
       fd = openSync(path, 'r');
       this.#fds.set(index, fd);
     }
-    if (this.#layout.pages[page] !== 1 || readFully(fd, into, at, PAGE, this.#layout.offset[page]!) !== PAGE)
+    // Offset 0 is a header, never a page's bytes: the page was not restored. (Not `layout.pages`,
+    // which the shadow clears as it copies the pages.)
+    const from = this.#layout.offset[page]!;
+    if (from === 0 || readFully(fd, into, at, PAGE, from) !== PAGE)
       throw new Error(`checkpoint ${path}: restored page ${page} cannot be read back (the file changed since the restore)`);
   }
 
