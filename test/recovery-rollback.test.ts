@@ -3,8 +3,7 @@
 // restored bytes (read back from the files), before and after the shadow caught up in steps; and
 // in an embedded durable engine, a swap that fails right after recovery is rolled back exactly,
 // the first checkpoint after it copies the restored pages, and a third start has every key.
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -13,7 +12,7 @@ import { fillKeys, keyOf, request, valueAt } from '../bench/lib/kv-engine.js';
 import { DirtyPageCheckpoint } from '../host/abi/checkpoint.js';
 import { PersistentMemory } from '../host/abi/memory.js';
 import type { EngineConfig } from '../host/config.js';
-import { CheckpointCorruptError, CheckpointWriter, openCheckpoint } from '../host/durability/checkpoint/index.js';
+import { CheckpointWriter, openCheckpoint } from '../host/durability/checkpoint/index.js';
 import { Engine } from '../host/engine.js';
 import { Logger } from '../host/log.js';
 import { hostile, TEST_MEMORY_BYTES } from './hostile/corpus.js';
@@ -40,12 +39,6 @@ async function checkpointed(): Promise<{ dir: string; expected: string }> {
   await writer.close();
   return { dir, expected: persistentHash(memory) };
 }
-
-const dirHash = (dir: string): string => {
-  const h = createHash('sha256');
-  for (const name of readdirSync(dir).sort()) h.update(name).update(readFileSync(join(dir, name)));
-  return h.digest('hex');
-};
 
 test('restored pages are adopted lazily: rollbacks read them back from the files until the steps copied them', async () => {
   const { dir, expected } = await checkpointed();
@@ -97,35 +90,6 @@ test('a base written right after a restore (no presync) holds every restored pag
   const again = newMemory();
   openCheckpoint(dir, 'kv')!.restoreInto(again);
   assert.is(persistentHash(again), expected);
-  rmSync(dir, { recursive: true });
-});
-
-test('a flipped page byte is found while restoring, naming the file and offset; nothing on disk changes', async () => {
-  const { dir } = await checkpointed();
-  const ckptDir = join(dir, 'kv', 'checkpoint');
-  for (const name of readdirSync(ckptDir).sort()) {
-    const path = join(ckptDir, name);
-    const whole = readFileSync(path);
-    for (const at of [200, 5000, Math.floor(whole.length / 2)]) {
-      const flipped = Buffer.from(whole);
-      flipped[at] = flipped[at]! ^ 0x04;
-      writeFileSync(path, flipped);
-      const before = dirHash(ckptDir);
-      const memory = newMemory();
-      try {
-        // The structure may already be wrong (a page number); else the pages' CRC says so.
-        openCheckpoint(dir, 'kv')!.restoreInto(memory, new DirtyPageCheckpoint(memory));
-        assert.unreachable(`${name}: a flipped byte at ${at} was not noticed`);
-      } catch (e) {
-        assert.instance(e, CheckpointCorruptError, `${name} at ${at}: ${(e as Error).message}`);
-        const err = e as CheckpointCorruptError;
-        assert.is(err.file, path);
-        assert.ok(err.offset <= at, `${name}: reported offset ${err.offset} is at or before the flipped byte ${at}`);
-      }
-      assert.is(dirHash(ckptDir), before, 'nothing on disk changed');
-      writeFileSync(path, whole);
-    }
-  }
   rmSync(dir, { recursive: true });
 });
 
