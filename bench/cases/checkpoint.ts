@@ -11,10 +11,13 @@
  * `request()` (sync of the shadow + capture) and the longest write slice (copy + CRC of one block).
  *
  * Recovery: one component is filled to about 240 MiB (1 KiB values), checkpointed as a base plus
- * increments, then `loadCheckpoint` + `restoreInto` a fresh memory (+ the shadow sync) is timed
- * (page cache warm: the files were just written), then 100k journal records written after the
- * checkpoint (SETs, by the journal's own writer) are read back and dispatched over the restored
- * memory with replies dropped.
+ * increments, then what recovery runs is timed (page cache warm: the files were just written):
+ * `openCheckpoint` (structure), `restoreInto` a fresh memory with its shadow (every page block
+ * read once and checked there; the shadow adopts the pages lazily), the shadow sync a swap does
+ * first; then 100k journal records written after the checkpoint (SETs, by the journal's own
+ * writer) are read back and dispatched over the restored memory with replies dropped. The copy
+ * of the restored pages into the shadow, done later in steps by the first checkpoint's presync,
+ * is timed apart (not part of the recovery).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,7 +26,7 @@ import { crc32 } from 'node:zlib';
 import { DirtyPageCheckpoint } from '../../host/abi/checkpoint.js';
 import { PersistentMemory } from '../../host/abi/memory.js';
 import type { Component } from '../../host/component/component.js';
-import { type CheckpointResult, CheckpointWriter, loadCheckpoint } from '../../host/durability/checkpoint/index.js';
+import { type CheckpointResult, CheckpointWriter, openCheckpoint } from '../../host/durability/checkpoint/index.js';
 import { readJournal } from '../../host/durability/journal/reader.js';
 import { RecordKind } from '../../host/durability/journal/record.js';
 import { JournalWriter } from '../../host/durability/journal/writer.js';
@@ -217,14 +220,14 @@ async function measureRecovery(quick: boolean): Promise<unknown> {
       'recovery',
       `${keys} keys, ${round(memory.persistentBytesInUse() / MiB)} MiB in use; base ${round(base.bytes / MiB)} MiB + 4 increments`,
     );
-    const samples: { scan: number; restore: number; sync: number; journal: number; replay: number; total: number }[] = [];
+    const samples: { scan: number; restore: number; sync: number; journal: number; replay: number; total: number; later: number }[] = [];
     for (let run = 0; run < (quick ? 1 : 3); run++) {
       const t0 = performance.now();
-      const loaded = loadCheckpoint(dir, 'big');
+      const loaded = openCheckpoint(dir, 'big');
       const t1 = performance.now();
       const fresh = new PersistentMemory({ maxBytes: MEMORY_BYTES });
       const shadow = new DirtyPageCheckpoint(fresh);
-      loaded!.restoreInto(fresh);
+      loaded!.restoreInto(fresh, shadow);
       const t2 = performance.now();
       shadow.sync();
       const t3 = performance.now();
@@ -236,7 +239,21 @@ async function measureRecovery(quick: boolean): Promise<unknown> {
       for (const r of records) if (r.body.kind === RecordKind.message) replayer.send(r.body.payload.toString('latin1'));
       const t6 = performance.now();
       if (records.length !== REPLAYED) throw new Error(`read ${records.length} journal records, wrote ${REPLAYED}`);
-      samples.push({ scan: t1 - t0, restore: t2 - t1, sync: t3 - t2, journal: t5 - t4, replay: t6 - t5, total: t3 - t0 + (t6 - t4) });
+      // After recovery, off its path: the presync of the first checkpoint copies the restored
+      // pages into the shadow in steps of 1,024 pages (summed here, without the turns between).
+      const t7 = performance.now();
+      while (shadow.syncSome(1024) === 1024);
+      const later = performance.now() - t7;
+      if (shadow.restoredPending() !== 0) throw new Error('restored pages left uncopied');
+      samples.push({
+        scan: t1 - t0,
+        restore: t2 - t1,
+        sync: t3 - t2,
+        journal: t5 - t4,
+        replay: t6 - t5,
+        total: t3 - t0 + (t6 - t4),
+        later,
+      });
     }
     // Same-run baselines: a plain copy and a CRC32 of the bytes in use.
     const bytes = Buffer.from(memory.memory.buffer, 0, memory.persistentBytesInUse());
@@ -252,7 +269,7 @@ async function measureRecovery(quick: boolean): Promise<unknown> {
         samples.map((s) => s[k]),
         1,
       );
-    const loaded = loadCheckpoint(dir, 'big')!;
+    const loaded = openCheckpoint(dir, 'big')!;
     return {
       keys,
       persistent_mib: round(memory.persistentBytesInUse() / MiB),
@@ -268,6 +285,7 @@ async function measureRecovery(quick: boolean): Promise<unknown> {
         read_100k_journal_records: pick('journal'),
         replay_100k_sets: pick('replay'),
         total: pick('total'),
+        after_recovery_shadow_copy_in_steps: pick('later'),
       },
     };
   } finally {

@@ -11,6 +11,27 @@ const FIRST_UNTRACKED = INBOX_OFFSET >>> DIRTY_PAGE_SHIFT;
 const FIRST_TRACKED_AFTER = ARENA_OFFSET >>> DIRTY_PAGE_SHIFT;
 
 /**
+ * Where the bytes of pages restored from a crash checkpoint can be read back (its files) until
+ * the shadow holds its own copy of them (`DirtyPageCheckpoint.adoptRestored`).
+ */
+export interface RestoredPageSource {
+  /** Copies the restored bytes of `page` (one whole page) into `into` at `at`. */
+  read(page: number, into: Uint8Array, at: number): void;
+  /** Nothing more is read for now: close what reading opened (a later read may open it again). */
+  release(): void;
+}
+
+/** Pages restored but not copied into the shadow yet: their shadow bytes are the source's. */
+interface Restored {
+  source: RestoredPageSource;
+  /** One byte per page, 1 while the page's shadow bytes are still only in the source. */
+  pending: Uint8Array;
+  count: number;
+  /** No pending page lies below this one (pages only ever leave `pending`). */
+  cursor: number;
+}
+
+/**
  * An incremental rollback copy of persistent memory, kept page by page.
  *
  * Modules run instrumented (host/modules/dirty-pages.ts): every write to a page below MEMORY_BASE
@@ -37,6 +58,8 @@ export class DirtyPageCheckpoint {
   readonly #sinceDisk = new Uint8Array(PAGES);
   /** The disk capture still being written, whose frozen pages a sync must not lose. */
   #capture: ShadowCapture | null = null;
+  /** Pages a crash checkpoint restored whose shadow copy is still only in its files (null: none). */
+  #restored: Restored | null = null;
 
   constructor(memory: PersistentMemory) {
     this.#memory = memory;
@@ -65,13 +88,41 @@ export class DirtyPageCheckpoint {
   }
 
   /**
+   * The memory was just restored from a crash checkpoint (no module ran over it yet): the pages
+   * marked in `pages` (a byte each) hold what `source` reads back. The shadow takes them lazily:
+   * until a page is copied its shadow bytes are the source's, so a rollback reads a page written
+   * since back from the source, and a sync copies only pages written since, as usual. `syncSome`
+   * (the checkpoint writer's presync) copies them in bounded steps, and a disk capture copies
+   * what is left first, so the source is needed only until the first checkpoint after the restore.
+   */
+  adoptRestored(source: RestoredPageSource, pages: Uint8Array): void {
+    if (this.#highestSynced > 0 || this.#restored) throw new Error('dirty-page checkpoint: adoptRestored needs a fresh shadow');
+    let count = 0;
+    for (let page = 0; page < PAGES; page++) {
+      if (pages[page] === 0) continue;
+      count++;
+      // Restored pages count as synced: a rollback covers them, a full disk capture includes them.
+      this.#highestSynced = page + 1;
+    }
+    if (count > 0) this.#restored = { source, pending: pages, count, cursor: 0 };
+    this.#syncedLimit = this.#limit();
+  }
+
+  /** Restored pages whose shadow copy is still only in the checkpoint's files. */
+  restoredPending(): number {
+    return this.#restored?.count ?? 0;
+  }
+
+  /**
    * Copies at most `maxPages` dirty pages into the shadow: a step of catching up after a burst of
    * writes, one event-loop turn at a time, so that the full `sync()` that follows is short. Until
    * that full sync the shadow is not a consistent image (a swap's rollback always syncs fully
-   * first). Returns the pages copied; fewer than `maxPages` means nothing was left.
+   * first). With budget left, it also copies restored pages still pending (adoptRestored).
+   * Returns the pages copied; fewer than `maxPages` means nothing was left.
    */
   syncSome(maxPages: number): number {
-    return this.#sync(maxPages);
+    const copied = this.#sync(maxPages);
+    return copied < maxPages ? copied + this.#copyRestored(maxPages - copied) : copied;
   }
 
   #sync(maxPages: number): number {
@@ -90,10 +141,55 @@ export class DirtyPageCheckpoint {
       map[page] = 0;
       this.#sinceDisk[page] = 1;
       if (page >= this.#highestSynced) this.#highestSynced = page + 1;
+      this.#settleRestored(page);
       copied++;
       return true;
     });
     if (copied < maxPages) this.#syncedLimit = limit;
+    return copied;
+  }
+
+  /** `page` now has its own shadow copy: it no longer needs the restored source. */
+  #settleRestored(page: number): void {
+    const restored = this.#restored;
+    if (restored === null || restored.pending[page] === 0) return;
+    restored.pending[page] = 0;
+    if (--restored.count === 0) {
+      restored.source.release();
+      this.#restored = null;
+    }
+  }
+
+  /**
+   * Copies up to `maxPages` restored pages still pending into the shadow, lowest first: from
+   * memory when the page is clean (unwritten since the restore or the last rollback, so memory
+   * holds the restored bytes), from the source when it is dirty. Returns the pages copied.
+   */
+  #copyRestored(maxPages: number): number {
+    const restored = this.#restored;
+    if (restored === null || maxPages <= 0) return 0;
+    const bytes = new Uint8Array(this.#memory.memory.buffer);
+    const map = this.#map();
+    this.#ensureShadow(this.#highestSynced);
+    const { source, pending } = restored;
+    let copied = 0;
+    try {
+      let page = restored.cursor;
+      for (; page < PAGES && copied < maxPages; page++) {
+        if (pending[page] === 0) continue;
+        const start = page * PAGE;
+        this.#capture?.preserve(page, this.#shadow);
+        if (map[page] === 0) this.#shadow.set(bytes.subarray(start, start + PAGE), start);
+        else source.read(page, this.#shadow, start);
+        this.#sinceDisk[page] = 1;
+        copied++;
+        restored.cursor = page + 1;
+        this.#settleRestored(page);
+        if (this.#restored === null) return copied; // the last one: the source is released
+      }
+    } finally {
+      this.#restored?.source.release();
+    }
     return copied;
   }
 
@@ -106,6 +202,8 @@ export class DirtyPageCheckpoint {
    */
   captureForDisk(full: boolean): ShadowCapture {
     if (this.#capture) throw new Error('dirty-page checkpoint: a disk capture is still open; close it before the next one');
+    // The writer's presync has normally copied them in steps already; what is left goes now.
+    this.#copyRestored(PAGES);
     const pages: number[] = [];
     const since = this.#sinceDisk;
     if (full) {
@@ -146,15 +244,22 @@ export class DirtyPageCheckpoint {
   rollback(): number {
     const bytes = new Uint8Array(this.#memory.memory.buffer);
     const map = this.#map();
+    const pending = this.#restored?.pending;
     let restored = 0;
-    this.#forEachDirty(Math.max(this.#syncedLimit, this.#limit()), (page) => {
-      const start = page * PAGE;
-      if (start + PAGE <= this.#shadow.length) bytes.set(this.#shadow.subarray(start, start + PAGE), start);
-      else bytes.fill(0, start, start + PAGE); // never synced: it was still zero
-      map[page] = 0;
-      restored++;
-      return true;
-    });
+    try {
+      this.#forEachDirty(Math.max(this.#syncedLimit, this.#limit()), (page) => {
+        const start = page * PAGE;
+        // A restored page not copied yet: its rollback copy is in the checkpoint's files.
+        if (pending?.[page]) this.#restored!.source.read(page, bytes, start);
+        else if (start + PAGE <= this.#shadow.length) bytes.set(this.#shadow.subarray(start, start + PAGE), start);
+        else bytes.fill(0, start, start + PAGE); // never synced: it was still zero
+        map[page] = 0;
+        restored++;
+        return true;
+      });
+    } finally {
+      this.#restored?.source.release();
+    }
     return restored;
   }
 

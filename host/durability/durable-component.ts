@@ -14,7 +14,7 @@ import type { ComponentEvent } from '../component/events.js';
 import type { ComponentJournal, OutputGate } from '../component/journal-port.js';
 import type { Logger } from '../log.js';
 import type { PreparedModule } from '../modules/prepared.js';
-import { type LoadedCheckpoint, loadCheckpoint } from './checkpoint/index.js';
+import { type LoadedCheckpoint, openCheckpoint } from './checkpoint/index.js';
 import { type CheckpointState, CrashCheckpoints } from './crash-checkpoints.js';
 import { deleteSegmentsThrough, readJournal } from './journal/reader.js';
 import { type JournalRecord, type RecordBody, RecordKind } from './journal/record.js';
@@ -62,12 +62,16 @@ export class DurableComponent implements ComponentJournal {
     this.#dir = dir;
     this.#journalDir = journalDir;
     this.#fsync = mode === 'fsync';
-    // The checkpoint first: the journal is read from the record after it.
-    this.#checkpoint = loadCheckpoint(join(dir, '..'), component, log);
+    // The checkpoint first: the journal is read from the record after it. Its page blocks are
+    // checked as recover() restores them, so each byte is read once.
+    this.#checkpoint = openCheckpoint(join(dir, '..'), component, log);
     const meta = this.#checkpoint?.meta;
     const covered = meta?.journalSeq ?? 0;
     const contents = readJournal(journalDir, covered);
     if (contents.torn) {
+      // Cutting the tail changes the disk: check the checkpoint's pages first, so a damaged one
+      // still stops the start with nothing changed (a second read of it, only after a torn write).
+      this.#checkpoint?.checkPages();
       const { file, offset, reason } = contents.torn;
       log.warn(`journal: dropped the torn last record of ${file} at byte offset ${offset} (${reason}); it was never acknowledged`);
       truncateSync(file, offset);
@@ -166,17 +170,20 @@ export class DurableComponent implements ComponentJournal {
     if (records.length === 0 && !checkpoint) return null;
     const started = performance.now();
     const state = checkpoint ? (checkpoint.meta.state as CheckpointState) : null;
+    // The pages first: reading them checks them, so a damaged checkpoint stops the start before
+    // any module is prepared (nothing runs over the memory until the replay below).
+    if (checkpoint && state) checkpoint.restoreInto(target.memory, target.pages ?? undefined);
+    const restoreMs = performance.now() - started;
     const blob = (sha256: string, version: string) => prepare(this.#blobs.read(sha256), version);
     const first = state?.module ? await blob(state.module.sha256, state.module.version) : null;
     const modules = await prepareNamed(records, blob);
-    const prepareMs = performance.now() - started;
+    const prepareMs = performance.now() - started - restoreMs;
     const tape = this.#tape;
     this.#replaying = true;
     let result: ReturnType<typeof replayRecords>;
     try {
       if (checkpoint && state) {
-        // The pages, then the module over them (RESTART: its memory is initialised), then the timers.
-        checkpoint.restoreInto(target.memory, target.pages ?? undefined);
+        // The module over the restored pages (RESTART: its memory is initialised), then the timers.
         if (first) target.replay({ kind: 'upgrade', module: first, reason: 'upgrade', done: () => {} });
         target.restoreTimers(state.timers);
         for (const id of state.unhandledTimers) this.#unhandledTimers.add(id);

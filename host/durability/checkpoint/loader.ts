@@ -1,8 +1,8 @@
-// Finds a component's newest complete checkpoint, checks every block of its chain, and restores
-// the pages into a fresh persistent memory.
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+// Finds a component's newest complete checkpoint, checks its chain's structure, and restores
+// the pages into a fresh persistent memory, checking each page block as it is read there.
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
-import { ARENA_OFFSET, DIRTY_MAP_OFFSET, DIRTY_PAGE_SHIFT, DIRTY_PAGE_SIZE, INBOX_OFFSET, MEMORY_BASE } from '../../abi/abi.js';
+import { ARENA_OFFSET, DIRTY_PAGE_SHIFT, DIRTY_PAGE_SIZE, INBOX_OFFSET, MEMORY_BASE } from '../../abi/abi.js';
 import type { DirtyPageCheckpoint } from '../../abi/checkpoint.js';
 import type { PersistentMemory } from '../../abi/memory.js';
 import type { Logger } from '../../log.js';
@@ -14,10 +14,10 @@ import {
   chainCrc,
   decodeHeader,
   decodeTrailer,
-  type FileHeader,
   pageBlockSize,
   TRAILER_SIZE,
 } from './format.js';
+import { ChainPageSource, checkBlocks, markRestored, readFully, restoreChain, type ScannedFile } from './restore.js';
 import type { CheckpointMeta } from './types.js';
 
 const PAGE = DIRTY_PAGE_SIZE;
@@ -29,32 +29,48 @@ export interface LoadedCheckpoint {
   generation: number;
   /** The chain's files, base first. */
   files: string[];
-  /** Bytes read and checked. */
+  /** Bytes of the chain's files. */
   bytes: number;
   /**
-   * Writes the pages into `memory`, which no module may have initialised yet, and marks them in
-   * the dirty map. With `pages`, syncs its shadow at once, so the next sync has nothing to copy.
+   * Reads the pages into `memory`, which no module may have initialised yet, checking every page
+   * block's CRC as it lands (CheckpointCorruptError, file and offset, on a mismatch: the memory
+   * is then half restored and must be thrown away). With `pages`, the component's shadow adopts
+   * the restored pages lazily (DirtyPageCheckpoint.adoptRestored: they are copied in steps later,
+   * read back from these files meanwhile); without, they are marked dirty.
    */
   restoreInto(memory: PersistentMemory, pages?: DirtyPageCheckpoint): void;
-}
-
-interface ScannedFile {
-  path: string;
-  header: FileHeader;
-  /** Where each page block starts and how many pages it holds. */
-  blocks: { offset: number; count: number }[];
-  meta: CheckpointMeta & { persistentBytes: number };
-  bytes: number;
+  /** Reads every page block now and checks its CRC (CheckpointCorruptError, file and offset). */
+  checkPages(): void;
 }
 
 /**
  * The newest complete checkpoint of `component` under `dir` (`<dataDir>/durable`), or null when it
- * has none. Every block of every file in the chain is read and its CRC checked here, so a damaged
- * file throws CheckpointCorruptError (file and byte offset) before anything is restored. A newest
- * file that does not end in a commit trailer was cut short by a crash: it is ignored, with a log
- * line, in favour of the one before; so are files that were never committed (`.partial`).
+ * has none. Every file of the chain is checked here except the bytes of its page blocks: the
+ * header, every block's frame and page numbers, the meta block's CRC, and the trailer against
+ * the blocks' stored CRCs; damage throws CheckpointCorruptError (file and byte offset). The page
+ * blocks' CRCs are checked by `restoreInto` as it reads them into the memory, so each byte is read
+ * once (docs/DURABILITY.md "Recovery time"). A newest file that does not end in a commit trailer
+ * was cut short by a crash: it is ignored, with a log line, in favour of the one before; so are
+ * files that were never committed (`.partial`). Nothing on disk is changed.
+ */
+export function openCheckpoint(dir: string, component: string, log?: Logger): LoadedCheckpoint | null {
+  const chain = openChain(dir, component, log);
+  return chain && checkpointOf(chain);
+}
+
+/**
+ * openCheckpoint, then every page block of the chain read and its CRC checked at once, so a
+ * damaged file throws before anything is restored. It reads the chain twice in all (here, then
+ * in restoreInto); recovery uses openCheckpoint, which reads it once.
  */
 export function loadCheckpoint(dir: string, component: string, log?: Logger): LoadedCheckpoint | null {
+  const loaded = openCheckpoint(dir, component, log);
+  loaded?.checkPages();
+  return loaded;
+}
+
+/** The newest complete file's chain, base first, its structure checked; null when there is none. */
+function openChain(dir: string, component: string, log?: Logger): ScannedFile[] | null {
   const files = listCheckpointFiles(checkpointDir(dir, component));
   for (const f of files) if (f.partial) log?.warn(`checkpoint ${f.path} was never committed (a crash while writing it): ignored`);
   const committed = new Map<number, CheckpointFile>();
@@ -70,22 +86,28 @@ export function loadCheckpoint(dir: string, component: string, log?: Logger): Lo
   }
   if (!head) return null;
   const chain = [head];
-  for (let file = head; file.header.kind === 'increment'; ) {
-    const parent = committed.get(file.header.parent);
-    if (!parent) throw new CheckpointCorruptError(file.path, 20, `its parent, generation ${file.header.parent}, is missing`);
+  for (let file = head; file.kind === 'increment'; ) {
+    const parent = committed.get(file.parent);
+    if (!parent) throw new CheckpointCorruptError(file.path, 20, `its parent, generation ${file.parent}, is missing`);
     const scanned = scanFile(parent, component);
     if (scanned === 'torn') throw new CheckpointCorruptError(parent.path, 0, 'file inside the chain has no commit trailer');
     chain.unshift(scanned);
     file = scanned;
   }
+  return chain;
+}
+
+function checkpointOf(chain: ScannedFile[]): LoadedCheckpoint {
+  const head = chain.at(-1)!;
   const { journalSeq, state, persistentBytes } = head.meta;
   return {
     meta: { journalSeq, state },
-    generation: head.header.generation,
+    generation: head.generation,
     files: chain.map((f) => f.path),
     bytes: chain.reduce((n, f) => n + f.bytes, 0),
     restoreInto: (memory, pages) => {
-      restoreChain(chain, memory);
+      if (memory.header().initialised) throw new Error(`checkpoint ${head.path}: restoreInto needs a memory no module has initialised`);
+      const layout = restoreChain(chain, memory);
       if (memory.persistentBytesInUse() !== persistentBytes) {
         throw new CheckpointCorruptError(
           head.path,
@@ -93,22 +115,29 @@ export function loadCheckpoint(dir: string, component: string, log?: Logger): Lo
           `restored state has ${memory.persistentBytesInUse()} bytes in use, the checkpoint recorded ${persistentBytes}`,
         );
       }
-      pages?.sync();
+      if (pages) pages.adoptRestored(new ChainPageSource(chain, layout), layout.pages);
+      else markRestored(memory, layout);
+    },
+    checkPages: () => {
+      for (const file of chain) checkBlocks(file);
     },
   };
 }
 
-/** Checks one file from end to end; 'torn' when it has no commit trailer. */
+/**
+ * Checks one file's structure from end to end, reading the frames, page numbers and stored CRC
+ * of its page blocks (not their pages) and the whole meta block; 'torn' when it has no commit
+ * trailer.
+ */
 function scanFile(file: CheckpointFile, component: string): ScannedFile | 'torn' {
   const fd = openSync(file.path, 'r');
   try {
     const size = fstatSync(fd).size;
-    // One scratch buffer for the whole file: a fresh one per block spent most of the scan in
-    // allocation and page faults.
-    let scratch = Buffer.allocUnsafeSlow(1 << 20);
+    // One scratch buffer for the small reads: a fresh one per block cost allocation each time.
+    let scratch = Buffer.allocUnsafeSlow(64 * 1024);
     const read = (offset: number, length: number): Buffer => {
       if (length > scratch.length) scratch = Buffer.allocUnsafeSlow(length);
-      return readAt(fd, offset, length, scratch);
+      return scratch.subarray(0, readFully(fd, scratch, 0, length, offset));
     };
     if (size < TRAILER_SIZE) return 'torn';
     const trailer = decodeTrailer(file.path, read(size - TRAILER_SIZE, TRAILER_SIZE), size);
@@ -145,30 +174,42 @@ function scanFile(file: CheckpointFile, component: string): ScannedFile | 'torn'
       expect(magic === BLOCK_PAGES || magic === BLOCK_META, at, `unknown block type 0x${magic.toString(16)}`);
       const blockSize = magic === BLOCK_PAGES ? pageBlockSize(count, PAGE) : 8 + count + 4;
       expect(at + blockSize <= trailer.bodyLength, at + 4, `block of ${blockSize} bytes runs past the body`);
-      const block = read(at, blockSize);
-      const blockCrc = crc32(block.subarray(0, blockSize - 4));
-      expect(block.readUInt32LE(blockSize - 4) === blockCrc, at, `${magic === BLOCK_PAGES ? 'page' : 'meta'} block CRC mismatch`);
-      crcs = chainCrc(crcs, blockCrc);
       if (magic === BLOCK_PAGES) {
+        // Its own copy: the frame and page numbers are checksummed again when the pages are read.
+        const head = Buffer.from(read(at, 8 + 4 * count));
         for (let k = 0; k < count; k++) {
-          const page = block.readUInt32LE(8 + 4 * k);
+          const page = head.readUInt32LE(8 + 4 * k);
           const tracked = page < PAGES && (page < INBOX_OFFSET / PAGE || page >= ARENA_OFFSET / PAGE);
-          expect(tracked && (k === 0 || page > block.readUInt32LE(4 + 4 * k)), at + 8 + 4 * k, `impossible page number ${page}`);
+          expect(tracked && (k === 0 || page > head.readUInt32LE(4 + 4 * k)), at + 8 + 4 * k, `impossible page number ${page}`);
         }
-        blocks.push({ offset: at, count });
+        const stored = read(at + blockSize - 4, 4).readUInt32LE(0);
+        blocks.push({ offset: at, count, head, crc: stored });
+        crcs = chainCrc(crcs, stored);
         pages += count;
       } else {
+        const block = read(at, blockSize);
+        const blockCrc = crc32(block.subarray(0, blockSize - 4));
+        expect(block.readUInt32LE(blockSize - 4) === blockCrc, at, 'meta block CRC mismatch');
+        crcs = chainCrc(crcs, blockCrc);
         meta = parseMeta(file.path, at, block.toString('utf8', 8, 8 + count));
       }
       at += blockSize;
     }
     expect(meta !== null, trailer.bodyLength, 'no meta block');
-    expect(
-      crcs === trailer.crcOfCrcs && blocks.length === trailer.pageBlocks && pages === trailer.pages,
-      size - TRAILER_SIZE,
-      'trailer does not match the blocks',
-    );
-    return { path: file.path, header, blocks, meta: meta!, bytes: size };
+    expect(blocks.length === trailer.pageBlocks && pages === trailer.pages, size - TRAILER_SIZE, 'trailer does not match the blocks');
+    return {
+      path: file.path,
+      generation: header.generation,
+      kind: header.kind,
+      parent: header.parent,
+      blocks,
+      meta: meta!,
+      bytes: size,
+      // Of the stored CRCs: compared once each block's bytes are checked against its own, so
+      // that a damaged block is reported where it is, not at the trailer.
+      crcsMatchTrailer: crcs === trailer.crcOfCrcs,
+      trailerOffset: size - TRAILER_SIZE,
+    };
   } finally {
     closeSync(fd);
   }
@@ -186,45 +227,4 @@ function parseMeta(path: string, offset: number, text: string): ScannedFile['met
     throw new CheckpointCorruptError(path, offset + 8, 'meta lacks journalSeq or persistentBytes');
   }
   return { journalSeq: m.journalSeq, persistentBytes: m.persistentBytes, state: m.state };
-}
-
-/** Reads each file's pages straight into memory (runs of consecutive pages in one read), base first. */
-function restoreChain(chain: readonly ScannedFile[], memory: PersistentMemory): void {
-  if (memory.header().initialised)
-    throw new Error(`checkpoint ${chain.at(-1)!.path}: restoreInto needs a memory no module has initialised`);
-  const bytes = new Uint8Array(memory.memory.buffer);
-  const map = new Uint8Array(memory.memory.buffer, DIRTY_MAP_OFFSET, PAGES);
-  for (const file of chain) {
-    const fd = openSync(file.path, 'r');
-    try {
-      for (const { offset, count } of file.blocks) {
-        const index = readAt(fd, offset + 8, 4 * count, Buffer.allocUnsafe(4 * count));
-        const data = offset + 8 + 4 * count;
-        for (let k = 0; k < count; ) {
-          const first = index.readUInt32LE(4 * k);
-          let run = 1;
-          while (k + run < count && index.readUInt32LE(4 * (k + run)) === first + run) run++;
-          const got = readSync(fd, bytes, first * PAGE, run * PAGE, data + k * PAGE);
-          if (got !== run * PAGE)
-            throw new CheckpointCorruptError(file.path, data + k * PAGE, 'file changed while it was restored (short read)');
-          map.fill(1, first, first + run);
-          k += run;
-        }
-      }
-    } finally {
-      closeSync(fd);
-    }
-  }
-}
-
-/** Reads `length` bytes at `offset` into the start of `into`; fewer at the end of the file. */
-function readAt(fd: number, offset: number, length: number, into: Buffer): Buffer {
-  const out = into.subarray(0, length);
-  let got = 0;
-  while (got < length) {
-    const n = readSync(fd, out, got, length - got, offset + got);
-    if (n === 0) break;
-    got += n;
-  }
-  return got === length ? out : out.subarray(0, got);
 }

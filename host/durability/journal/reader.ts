@@ -7,7 +7,7 @@
  */
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeRecord, type JournalRecord } from './record.js';
+import { decodeRecord, type JournalRecord, RecordTexts } from './record.js';
 
 /** Segment files are named by the sequence number of their first record, zero-padded. */
 export const SEGMENT_PATTERN = /^(\d{20})\.log$/;
@@ -79,6 +79,7 @@ export function readJournal(dir: string, after = 0): JournalContents {
   let torn: JournalContents['torn'] = null;
   let last: JournalContents['last'] = null;
   let expected = -1;
+  const texts = new RecordTexts();
   segments.forEach((name, index) => {
     const file = join(dir, name);
     const data = readFileSync(file);
@@ -87,7 +88,7 @@ export function readJournal(dir: string, after = 0): JournalContents {
     while (offset < data.length) {
       // Zeros to the end: space the writer preallocated (mode fsync), not yet written.
       if (zerosFrom(data, offset)) break;
-      const result = decodeRecord(data, offset);
+      const result = decodeRecord(data, offset, texts);
       if (!result.ok) {
         // Only the end of the newest segment can be torn: a crash cuts the write in progress.
         // A whole record with a bad CRC at the very end (or followed only by preallocated zeros)

@@ -103,8 +103,11 @@ function encodeBody(sink: ByteSink, body: RecordBody): void {
 /** Why bytes are not a record: `torn` when they could be a record cut short by a crash. */
 export type DecodeResult = { ok: true; record: JournalRecord; length: number } | { ok: false; torn: boolean; reason: string };
 
-/** Decodes the record at `offset` of `data`. Never throws on bad bytes: it says what is wrong. */
-export function decodeRecord(data: Buffer, offset: number): DecodeResult {
+/**
+ * Decodes the record at `offset` of `data`. Never throws on bad bytes: it says what is wrong.
+ * A reader decoding many records passes one `texts` to all of them (repeated names shared).
+ */
+export function decodeRecord(data: Buffer, offset: number, texts: RecordTexts = new RecordTexts()): DecodeResult {
   const left = data.length - offset;
   if (left < 8) return { ok: false, torn: true, reason: `${left} bytes left, less than a record header` };
   const length = data.readUInt32LE(offset);
@@ -115,100 +118,161 @@ export function decodeRecord(data: Buffer, offset: number): DecodeResult {
   const actual = crc32Range(data, offset + 8, offset + length);
   if (crc !== actual) return { ok: false, torn: false, reason: `CRC mismatch (stored ${hex(crc)}, computed ${hex(actual)})` };
   try {
-    return { ok: true, record: parse(data, offset, offset + length), length };
+    return { ok: true, record: parse(data, offset, offset + length, texts), length };
   } catch (e) {
     return { ok: false, torn: false, reason: `unreadable record: ${(e as Error).message}` };
   }
 }
 
 /**
- * Reads a record's fields in order. A class rather than closures in parse(): recovery parses
- * every record of the journal, and a closure per field reader per record was most of its cost.
+ * The last text decoded at one field, reused while the bytes repeat: a journal's records all name
+ * the same component and mostly the same few peers, and recovery keeps every record it read
+ * until the replay, so one string per record per field was a large part of its garbage.
  */
-class Cursor {
-  at: number;
-  constructor(
-    readonly b: Buffer,
-    at: number,
-  ) {
-    this.at = at;
-  }
-  u8(): number {
-    return this.b[this.at++]!;
-  }
-  u16(): number {
-    const v = this.b.readUInt16LE(this.at);
-    this.at += 2;
-    return v;
-  }
-  u32(): number {
-    const v = this.b.readUInt32LE(this.at);
-    this.at += 4;
-    return v;
-  }
-  i32(): number {
-    const v = this.b.readInt32LE(this.at);
-    this.at += 4;
-    return v;
-  }
-  text(n: number): string {
-    const s = this.b.toString('utf8', this.at, this.at + n);
-    this.at += n;
-    return s;
-  }
-  /** A view, not a copy: records read at start live only until they are replayed. */
-  view(n: number): Buffer {
-    const v = this.b.subarray(this.at, this.at + n);
-    this.at += n;
-    return v;
+class RepeatedText {
+  #bytes = new Uint8Array(0);
+  #text = '';
+  get(b: Buffer, at: number, n: number): string {
+    const last = this.#bytes;
+    if (n === last.length) {
+      let k = 0;
+      while (k < n && b[at + k] === last[k]) k++;
+      if (k === n) return this.#text;
+    }
+    this.#text = b.toString('utf8', at, at + n);
+    this.#bytes = new Uint8Array(b.subarray(at, at + n)); // a copy: small, and made only when the text changes
+    return this.#text;
   }
 }
 
-/** The record in `b[start, end)` (its length and CRC already checked). */
-function parse(b: Buffer, start: number, end: number): JournalRecord {
+/** What a reader keeps between records to decode a run of them with fewer allocations. */
+export class RecordTexts {
+  readonly component = new RepeatedText();
+  readonly peer = new RepeatedText();
+}
+
+/** The tape of a record that observed nothing: one shared empty buffer (nothing can be written to it). */
+const NO_TAPE: Buffer = Buffer.alloc(0);
+
+/**
+ * A message body read back from a segment. The payload is made on each access, as a view of the
+ * segment's bytes: recovery keeps every record it read until the replay, and a Buffer kept per
+ * record was most of the garbage collector's work; one made when the record is replayed dies young.
+ */
+class StoredMessage {
+  readonly kind = RecordKind.message;
+  readonly channel: number;
+  readonly iface: number;
+  readonly peer: string;
+  readonly repliable: boolean;
+  readonly #b: Buffer;
+  readonly #at: number;
+  readonly #length: number;
+  constructor(b: Buffer, at: number, length: number, channel: number, iface: number, peer: string, repliable: boolean) {
+    this.#b = b;
+    this.#at = at;
+    this.#length = length;
+    this.channel = channel;
+    this.iface = iface;
+    this.peer = peer;
+    this.repliable = repliable;
+  }
+  get payload(): Buffer {
+    return this.#b.subarray(this.#at, this.#at + this.#length);
+  }
+}
+
+/** A record read back from a segment: the clocks and the tape are read from its bytes when asked, for the same reason. */
+class StoredRecord implements JournalRecord {
+  readonly seq: number;
+  readonly component: string;
+  readonly body: RecordBody;
+  readonly #b: Buffer;
+  readonly #start: number;
+  readonly #tapeAt: number;
+  readonly #end: number;
+  constructor(b: Buffer, start: number, tapeAt: number, end: number, seq: number, component: string, body: RecordBody) {
+    this.#b = b;
+    this.#start = start;
+    this.#tapeAt = tapeAt;
+    this.#end = end;
+    this.seq = seq;
+    this.component = component;
+    this.body = body;
+  }
+  get wallMs(): number {
+    return this.#b.readDoubleLE(this.#start + 16);
+  }
+  get monoMs(): number {
+    return this.#b.readDoubleLE(this.#start + 24);
+  }
+  get tape(): Buffer {
+    return this.#tapeAt === this.#end ? NO_TAPE : this.#b.subarray(this.#tapeAt, this.#end);
+  }
+}
+
+/**
+ * The record in `b[start, end)` (its length and CRC already checked), fields read with one running
+ * offset (no reader object per record). Payload and tape are views, not copies: the segment's bytes
+ * are never written after they are read.
+ */
+function parse(b: Buffer, start: number, end: number, texts: RecordTexts): JournalRecord {
   const seq = b.readUInt32LE(start + 8) + b.readUInt32LE(start + 12) * 2 ** 32;
-  const wallMs = b.readDoubleLE(start + 16);
-  const monoMs = b.readDoubleLE(start + 24);
   const kind = b[start + 32] as RecordKind;
-  const c = new Cursor(b, start + HEADER_BYTES);
-  const component = c.text(c.u8());
+  const nameLength = b[start + HEADER_BYTES]!;
+  const component = texts.component.get(b, start + HEADER_BYTES + 1, nameLength);
+  let at = start + HEADER_BYTES + 1 + nameLength;
   let body: RecordBody;
   switch (kind) {
     case RecordKind.message: {
-      const channel = c.u32();
-      const iface = c.i32();
-      const peer = c.text(c.u16());
-      const payload = c.view(c.u32());
-      body = { kind, channel, iface, peer, payload, repliable: c.u8() === 1 };
+      const channel = b.readUInt32LE(at);
+      const iface = b.readInt32LE(at + 4);
+      const peerLength = b.readUInt16LE(at + 8);
+      const peer = texts.peer.get(b, at + 10, peerLength);
+      at += 10 + peerLength;
+      const payloadLength = b.readUInt32LE(at);
+      const payloadAt = at + 4;
+      at = payloadAt + payloadLength;
+      if (at >= end) throw new Error(`message payload of ${payloadLength} bytes runs past the record`);
+      body = new StoredMessage(b, payloadAt, payloadLength, channel, iface, peer, b[at++] === 1);
       break;
     }
     case RecordKind.timer:
     case RecordKind.tick:
-      body = { kind, id: c.u32() };
+      body = { kind, id: b.readUInt32LE(at) };
+      at += 4;
       break;
     case RecordKind.signal: {
-      const signo = c.u32();
-      body = { kind, signo, name: c.text(c.u8()) };
+      const signo = b.readUInt32LE(at);
+      const n = b[at + 4]!;
+      body = { kind, signo, name: b.toString('utf8', at + 5, at + 5 + n) };
+      at += 5 + n;
       break;
     }
     case RecordKind.upgrade: {
-      const reason = c.u8() === 1 ? 'rollback' : 'upgrade';
-      const module = c.text(c.u8());
-      const version = c.text(c.u8());
-      const sha256 = b.toString('hex', c.at, c.at + 32);
-      c.at += 32;
+      const reason = b[at++] === 1 ? 'rollback' : 'upgrade';
+      const module = b.toString('utf8', at + 1, at + 1 + b[at]!);
+      at += 1 + b[at]!;
+      const version = b.toString('utf8', at + 1, at + 1 + b[at]!);
+      at += 1 + b[at]!;
+      const sha256 = b.toString('hex', at, at + 32);
+      at += 32;
       body = { kind, reason, module, version, sha256 };
       break;
     }
-    case RecordKind.config:
-      body = { kind, json: c.text(c.u32()) };
+    case RecordKind.config: {
+      const n = b.readUInt32LE(at);
+      body = { kind, json: b.toString('utf8', at + 4, at + 4 + n) };
+      at += 4 + n;
       break;
+    }
     default:
       throw new Error(`unknown record kind ${kind}`);
   }
-  const tapeLen = c.u32();
-  if (c.at + tapeLen !== end) throw new Error(`record length ${end - start} does not match its fields (${c.at + tapeLen - start})`);
-  return { seq, wallMs, monoMs, component, body, tape: c.view(tapeLen) };
+  const tapeLength = b.readUInt32LE(at);
+  at += 4;
+  if (at + tapeLength !== end) throw new Error(`record length ${end - start} does not match its fields (${at + tapeLength - start})`);
+  return new StoredRecord(b, start, at, end, seq, component, body);
 }
 
 const hex = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
