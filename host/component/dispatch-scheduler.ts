@@ -20,17 +20,19 @@
  * `sharedSliceMs` replaces `sliceMs` while another component has work or had some within the
  * last SHARED_WINDOW_MS: whatever that component waits for next (its next request, a sync's
  * completion that releases its reply) is handled in the event loop's next poll, which comes
- * after the slice running now. 1 ms: a neighbour's extra latency from slices is then about
- * 1 ms per turn it needs, at the cost of one turn of the event loop per ms for the busy
- * component, whose throughput did not move beyond the noise (docs/SAFETY.md, "Short slices
- * while components share the engine").
+ * after the slice running now. 0.5 ms: a neighbour's extra latency from slices is then about
+ * 0.5 ms per turn it needs (a request needs two: its arrival and its sync's completion), at the
+ * cost of one turn of the event loop per 0.5 ms for the busy component. Against 1 ms, a flooding
+ * neighbour's p50 went down by a quarter to a third and the flood's throughput did not move
+ * beyond the noise; a healthy component's burst of 256 kv requests (~0.3 ms) still fits in one
+ * slice (docs/SAFETY.md, "Short slices while components share the engine").
  */
 export interface DispatchLimits {
   sliceEvents: number;
   sliceMs: number;
   sharedSliceMs: number;
 }
-export const DEFAULT_DISPATCH: DispatchLimits = Object.freeze({ sliceEvents: 256, sliceMs: 5, sharedSliceMs: 1 });
+export const DEFAULT_DISPATCH: DispatchLimits = Object.freeze({ sliceEvents: 256, sliceMs: 5, sharedSliceMs: 0.5 });
 
 /**
  * A component that became ready this recently counts as sharing the engine: requests come in
