@@ -10,12 +10,13 @@
  * - Machine noise: the two are interleaved in batches of 4096 events (A B B A ...) in one
  *   process, and the figure is the median, over every pair of adjacent batches, of the ratio
  *   of their times; a noisy stretch hits one pair, not a whole round.
- * - The batch after the per-round GC: it is ~20% slower than the rest, and it always went to
- *   the quotas side (about +0.5% on the old figure). Each round now starts with the side the
+ * - The batch after the per-round GC: it is 20-30% slower than the rest, and it always went to
+ *   the quotas side (+0.3 to +0.5% on the old figure). Each round now starts with the side the
  *   last one did not, and the pair after the GC is not counted.
- * - The process: two *identical* components in one process differ by up to ±4% (which one is
- *   faster changes from process to process: where their memories and objects landed, what the
- *   JIT made of the code they share), more than the effect measured. So the pairs run in
+ * - The process: two *identical* components in one process differ by up to ±4.5% (which one is
+ *   faster changes from process to process; which property of the process decides it, where
+ *   their memories and objects landed or what the JIT made of the code they share, was not
+ *   pinned down), more than the effect measured. So the pairs run in
  *   several processes, half of them loading the quotas side first, and the figure is the median
  *   over processes; a few processes run two components *without* quotas (`null_overhead`), to
  *   show how large that difference is in the same run.
