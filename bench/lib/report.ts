@@ -141,7 +141,7 @@ export function targets(cases: Json, h: Headline): TargetRow[] {
     measure: 'Quota checks on the kv request path (component with quotas vs without, batches interleaved)',
     target: '≤ 3%',
     measured: q
-      ? `${percent(qOverhead)} (median of ${q.rounds} pairs; spread ${percent(q.overhead_spread?.min)} to ${percent(q.overhead_spread?.max)}; ${mps(q.events_per_s?.quotas)} vs ${mps(q.events_per_s?.none)}); the checks alone: ${q.gate_ns_per_event} ns per request = ${percent(q.gate_share)}`
+      ? `${percent(qOverhead)} (median of ${q.processes} processes; spread ${percent(q.overhead_spread?.min)} to ${percent(q.overhead_spread?.max)}; two components without quotas: ${(q.null_overhead ?? []).map(percent).join(', ')}; ${mps(q.events_per_s?.quotas)} vs ${mps(q.events_per_s?.none)}); the checks alone: ${q.gate_ns_per_event} ns per request = ${percent(q.gate_share)}`
       : `not measured: ${why(cases.quota_cost)}`,
     met: qOverhead == null ? null : qOverhead <= 0.03,
   });
