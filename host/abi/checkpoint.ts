@@ -1,6 +1,7 @@
 // The incremental rollback copy of persistent memory: a shadow copy kept in step with the pages
 // the module marked dirty, so a swap copies and a rollback restores only what changed.
-import { ARENA_OFFSET, DIRTY_MAP_OFFSET, DIRTY_PAGE_SHIFT, HEADER_OFFSET, HeaderField, INBOX_OFFSET, MEMORY_BASE } from './abi.js';
+import { ARENA_OFFSET, DIRTY_PAGE_SHIFT, INBOX_OFFSET, MEMORY_BASE } from './abi.js';
+import { DirtyMap } from './dirty-map.js';
 import type { PersistentMemory } from './memory.js';
 import { ShadowCapture } from './shadow-capture.js';
 
@@ -9,13 +10,6 @@ const PAGES = MEMORY_BASE >>> DIRTY_PAGE_SHIFT;
 /** Pages of the inbox and of the map itself: written by the host or by the marking code, never restored. */
 const FIRST_UNTRACKED = INBOX_OFFSET >>> DIRTY_PAGE_SHIFT;
 const FIRST_TRACKED_AFTER = ARENA_OFFSET >>> DIRTY_PAGE_SHIFT;
-/** The header's heap top, as an index into a Uint32Array over memory. */
-const HEAP_TOP_WORD = (HEADER_OFFSET + HeaderField.heapTop) >>> 2;
-/** Up to this many pages a byte loop scans the map faster than indexOf and memcmp (their calls and subarrays). */
-const BYTE_SCAN_PAGES = 512;
-
-/** Views of the memory's buffer (a `memory.grow` detaches it); `map` is a Buffer for its memchr `indexOf`. */
-type Views = { readonly buffer: ArrayBuffer; readonly bytes: Uint8Array; readonly map: Buffer; readonly words: Uint32Array };
 
 /**
  * Where the bytes of pages restored from a crash checkpoint can be read back (its files) until
@@ -67,24 +61,23 @@ export class DirtyPageCheckpoint {
   #capture: ShadowCapture | null = null;
   /** Pages a crash checkpoint restored whose shadow copy is still only in its files (null: none). */
   #restored: Restored | null = null;
-  /** Cached: taking them (and reading `memory.buffer`) on every sync was a part of the swap's pause. */
-  #views: Views | null = null;
-  /** Zeros to compare the scanned map with (#forEachDirty). */
-  readonly #zeros = Buffer.alloc(PAGES);
+  /** The dirty map and the memory's views, cached: taking them on every sync was part of the swap's pause. */
+  readonly #dirty: DirtyMap;
 
   constructor(memory: PersistentMemory) {
     this.#memory = memory;
+    this.#dirty = new DirtyMap(memory);
   }
 
   /** Marks a page the host wrote itself (the header's generation counter). */
   markHostWrite(offset: number): void {
-    this.#current().map[offset >>> DIRTY_PAGE_SHIFT] = 1;
+    this.#dirty.views().map[offset >>> DIRTY_PAGE_SHIFT] = 1;
   }
 
   /** Number of pages currently marked dirty. */
   dirtyPages(): number {
     let n = 0;
-    this.#forEachDirty(PAGES, () => ++n > 0);
+    this.#dirty.forEach(PAGES, () => ++n > 0);
     return n;
   }
 
@@ -137,13 +130,13 @@ export class DirtyPageCheckpoint {
   }
 
   #sync(maxPages: number): number {
-    const { bytes, map } = this.#current();
+    const { bytes, map } = this.#dirty.views();
     const limit = this.#limit();
     // Sized for every page in use at once: growing it page by page while a large sync runs (the
     // first one after a restore) copied the shadow over and over.
     this.#ensureShadow(limit);
     let copied = 0;
-    this.#forEachDirty(limit, (page) => {
+    this.#dirty.forEach(limit, (page) => {
       if (copied >= maxPages) return false;
       this.#ensureShadow(page + 1);
       this.#capture?.preserve(page, this.#shadow);
@@ -179,7 +172,7 @@ export class DirtyPageCheckpoint {
     const restored = this.#restored;
     if (restored === null || maxPages <= 0) return 0;
     const bytes = new Uint8Array(this.#memory.memory.buffer);
-    const map = this.#current().map;
+    const map = this.#dirty.views().map;
     this.#ensureShadow(this.#highestSynced);
     const { source, pending } = restored;
     let copied = 0;
@@ -253,11 +246,11 @@ export class DirtyPageCheckpoint {
    */
   rollback(): number {
     const bytes = new Uint8Array(this.#memory.memory.buffer);
-    const map = this.#current().map;
+    const map = this.#dirty.views().map;
     const pending = this.#restored?.pending;
     let restored = 0;
     try {
-      this.#forEachDirty(Math.max(this.#syncedLimit, this.#limit()), (page) => {
+      this.#dirty.forEach(Math.max(this.#syncedLimit, this.#limit()), (page) => {
         const start = page * PAGE;
         // A restored page not copied yet: its rollback copy is in the checkpoint's files.
         if (pending?.[page]) this.#restored!.source.read(page, bytes, start);
@@ -273,57 +266,9 @@ export class DirtyPageCheckpoint {
     return restored;
   }
 
-  #current(): Views {
-    const views = this.#views;
-    // A detached buffer (the memory grew) reads byteLength 0: far cheaper than `memory.buffer`.
-    if (views !== null && views.buffer.byteLength !== 0) return views;
-    const buffer = this.#memory.memory.buffer;
-    const map = Buffer.from(buffer, DIRTY_MAP_OFFSET, PAGES);
-    this.#views = { buffer, bytes: new Uint8Array(buffer), map, words: new Uint32Array(buffer, 0, HEAP_TOP_WORD + 1) };
-    return this.#views;
-  }
-
-  /**
-   * Visits dirty pages until `visit` returns false. The marks the instrumentation, markHostWrite
-   * and a restore write are 1s, found with Buffer#indexOf (memchr): ~1 µs over the ~23,000 pages
-   * of 1M keys, where a loop over 32-bit words took ~7 µs. A module can also write over the map
-   * itself (a hostile `memory.fill`): one memcmp against zeros finds such other bytes, and a byte
-   * loop visits them (in sync and rollback the 1s are cleared by then; elsewhere it skips them).
-   */
-  #forEachDirty(limitPages: number, visit: (page: number) => boolean): void {
-    const map = this.#current().map;
-    // Whole 4-page groups, as the word scan before it visited: the same pages, exactly.
-    const end = Math.min(PAGES, Math.ceil(limitPages / 4) * 4);
-    if (end <= BYTE_SCAN_PAGES) {
-      for (let page = 0; page < end; page++) if (map[page] !== 0 && !this.#visitMark(map, page, visit)) return;
-      return;
-    }
-    const scan = end === PAGES ? map : map.subarray(0, end);
-    for (let page = scan.indexOf(1); page !== -1; page = scan.indexOf(1, page + 1)) {
-      if (!this.#visitMark(map, page, visit)) return;
-    }
-    if (scan.equals(this.#zeros.subarray(0, end))) return;
-    for (let page = 0; page < end; page++) {
-      if (map[page]! > 1 && !this.#visitMark(map, page, visit)) return;
-    }
-  }
-
-  /** Visits a marked page; inbox and map pages are transient, never part of the rollback copy. */
-  #visitMark(map: Buffer, page: number, visit: (page: number) => boolean): boolean {
-    if (page < FIRST_UNTRACKED || page >= FIRST_TRACKED_AFTER) return visit(page) !== false;
-    map[page] = 0;
-    return true;
-  }
-
-  /**
-   * Pages up to the allocator's high-water mark (clamped to the persistent region), plus one:
-   * PersistentMemory.persistentBytesInUse's bound, read from the cached view rather than through
-   * its header() (a new view and object per call).
-   */
+  /** Pages up to the allocator's high-water mark (clamped to the persistent region), plus one. */
   #limit(): number {
-    const top = this.#current().words[HEAP_TOP_WORD]!;
-    const inUse = Math.min(Math.max(top, ARENA_OFFSET), this.#memory.memoryBase);
-    return Math.min(PAGES, Math.ceil(inUse / PAGE) + 1);
+    return Math.min(PAGES, Math.ceil(this.#dirty.bytesInUse() / PAGE) + 1);
   }
 
   #ensureShadow(pages: number): void {
