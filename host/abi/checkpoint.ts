@@ -1,6 +1,7 @@
 // The incremental rollback copy of persistent memory: a shadow copy kept in step with the pages
 // the module marked dirty, so a swap copies and a rollback restores only what changed.
-import { ARENA_OFFSET, DIRTY_MAP_OFFSET, DIRTY_PAGE_SHIFT, INBOX_OFFSET, MEMORY_BASE } from './abi.js';
+import { ARENA_OFFSET, DIRTY_PAGE_SHIFT, INBOX_OFFSET, MEMORY_BASE } from './abi.js';
+import { DirtyMap } from './dirty-map.js';
 import type { PersistentMemory } from './memory.js';
 import { ShadowCapture } from './shadow-capture.js';
 
@@ -60,20 +61,23 @@ export class DirtyPageCheckpoint {
   #capture: ShadowCapture | null = null;
   /** Pages a crash checkpoint restored whose shadow copy is still only in its files (null: none). */
   #restored: Restored | null = null;
+  /** The dirty map and the memory's views, cached: taking them on every sync was part of the swap's pause. */
+  readonly #dirty: DirtyMap;
 
   constructor(memory: PersistentMemory) {
     this.#memory = memory;
+    this.#dirty = new DirtyMap(memory);
   }
 
   /** Marks a page the host wrote itself (the header's generation counter). */
   markHostWrite(offset: number): void {
-    this.#map()[offset >>> DIRTY_PAGE_SHIFT] = 1;
+    this.#dirty.views().map[offset >>> DIRTY_PAGE_SHIFT] = 1;
   }
 
   /** Number of pages currently marked dirty. */
   dirtyPages(): number {
     let n = 0;
-    this.#forEachDirty(PAGES, () => ++n > 0);
+    this.#dirty.forEach(PAGES, () => ++n > 0);
     return n;
   }
 
@@ -126,14 +130,13 @@ export class DirtyPageCheckpoint {
   }
 
   #sync(maxPages: number): number {
-    const bytes = new Uint8Array(this.#memory.memory.buffer);
-    const map = this.#map();
+    const { bytes, map } = this.#dirty.views();
     const limit = this.#limit();
     // Sized for every page in use at once: growing it page by page while a large sync runs (the
     // first one after a restore) copied the shadow over and over.
     this.#ensureShadow(limit);
     let copied = 0;
-    this.#forEachDirty(limit, (page) => {
+    this.#dirty.forEach(limit, (page) => {
       if (copied >= maxPages) return false;
       this.#ensureShadow(page + 1);
       this.#capture?.preserve(page, this.#shadow);
@@ -169,7 +172,7 @@ export class DirtyPageCheckpoint {
     const restored = this.#restored;
     if (restored === null || maxPages <= 0) return 0;
     const bytes = new Uint8Array(this.#memory.memory.buffer);
-    const map = this.#map();
+    const map = this.#dirty.views().map;
     this.#ensureShadow(this.#highestSynced);
     const { source, pending } = restored;
     let copied = 0;
@@ -243,11 +246,11 @@ export class DirtyPageCheckpoint {
    */
   rollback(): number {
     const bytes = new Uint8Array(this.#memory.memory.buffer);
-    const map = this.#map();
+    const map = this.#dirty.views().map;
     const pending = this.#restored?.pending;
     let restored = 0;
     try {
-      this.#forEachDirty(Math.max(this.#syncedLimit, this.#limit()), (page) => {
+      this.#dirty.forEach(Math.max(this.#syncedLimit, this.#limit()), (page) => {
         const start = page * PAGE;
         // A restored page not copied yet: its rollback copy is in the checkpoint's files.
         if (pending?.[page]) this.#restored!.source.read(page, bytes, start);
@@ -263,34 +266,9 @@ export class DirtyPageCheckpoint {
     return restored;
   }
 
-  #map(): Uint8Array {
-    return new Uint8Array(this.#memory.memory.buffer, DIRTY_MAP_OFFSET, PAGES);
-  }
-
-  /**
-   * Visits dirty pages until `visit` returns false, skipping four clean pages per 32-bit word read. (Not 64-bit words: a
-   * BigUint64Array read allocates a BigInt, which made a scan of the whole map cost ~40 µs.)
-   */
-  #forEachDirty(limitPages: number, visit: (page: number) => boolean): void {
-    const words = new Uint32Array(this.#memory.memory.buffer, DIRTY_MAP_OFFSET, PAGES >>> 2);
-    const map = this.#map();
-    const end = Math.min(words.length, Math.ceil(limitPages / 4));
-    for (let w = 0; w < end; w++) {
-      if (words[w] === 0) continue;
-      for (let page = w << 2; page < (w << 2) + 4; page++) {
-        if (map[page] === 0) continue;
-        if (page >= FIRST_UNTRACKED && page < FIRST_TRACKED_AFTER) {
-          map[page] = 0; // inbox or map pages: transient, never part of the rollback copy
-          continue;
-        }
-        if (visit(page) === false) return;
-      }
-    }
-  }
-
   /** Pages up to the allocator's high-water mark (clamped to the persistent region), plus one. */
   #limit(): number {
-    return Math.min(PAGES, Math.ceil(this.#memory.persistentBytesInUse() / PAGE) + 1);
+    return Math.min(PAGES, Math.ceil(this.#dirty.bytesInUse() / PAGE) + 1);
   }
 
   #ensureShadow(pages: number): void {

@@ -5,7 +5,7 @@
  * phase). Then the report is published and the waiting upgrade() resolves.
  */
 import type { PreparedModule } from '../modules/prepared.js';
-import type { SwapReport } from './swap.js';
+import { type SwapReport, stampReport } from './swap.js';
 
 /** Told when a swap's report is complete; `replaced` is the module a successful swap took out. */
 export type SwapPublisher = (report: SwapReport, replaced: PreparedModule | null) => void;
@@ -14,6 +14,8 @@ interface Pending {
   readonly report: SwapReport;
   readonly replaced: PreparedModule | null;
   readonly started: number;
+  /** Date.now() when the swap started: the report's `at`, formatted when the pause ends. */
+  readonly wallMs: number;
   readonly done: (report: SwapReport) => void;
   remaining: number;
 }
@@ -28,13 +30,24 @@ export class PauseClock {
   }
 
   /**
-   * A swap just ran (started at `started`, performance.now()). With events waiting and the
-   * component running, the clock keeps going until they are handled; otherwise it stops now.
+   * A swap just ran (started at `started`, performance.now(); `wallMs`, Date.now()). With events
+   * waiting and the component running, the clock keeps going until they are handled; otherwise
+   * it stops now.
    */
-  start(report: SwapReport, replaced: PreparedModule | null, started: number, running: boolean, done: (r: SwapReport) => void): void {
-    this.#pending = { report, replaced, started, done, remaining: report.queued };
+  start(
+    report: SwapReport,
+    replaced: PreparedModule | null,
+    started: number,
+    wallMs: number,
+    running: boolean,
+    done: (r: SwapReport) => void,
+  ): void {
+    this.#pending = { report, replaced, started, wallMs, done, remaining: report.queued };
     // The pause ends when the first waiting event has been handled (eventHandled), or now.
-    if (report.queued === 0 || !running) this.#finish();
+    if (report.queued === 0 || !running) {
+      stampReport(report, wallMs);
+      this.#finish();
+    }
   }
 
   /** The dispatcher handled an event (a trap counts: the event is done with). */
@@ -44,6 +57,9 @@ export class PauseClock {
     if (pending.remaining === pending.report.queued) {
       // The first event after the swap has now been handled: that ends the pause.
       pending.report.pauseUs = Math.round((performance.now() - pending.started) * 1000);
+      // Still synchronous with the swap (the dispatcher runs this event in the upgrade's slice),
+      // so nothing can have read the report before its time is set.
+      stampReport(pending.report, pending.wallMs);
     }
     pending.remaining--;
     if (pending.remaining <= 0) this.#finish();

@@ -14,7 +14,7 @@ import type { ModuleInstance } from './instance.js';
 import type { Instantiator } from './instantiator.js';
 import type { PauseClock } from './pause-clock.js';
 import type { Probation } from './probation.js';
-import { type SnapshotPolicy, type SwapReport, swapModule } from './swap.js';
+import { runSwap, type SnapshotPolicy, type SwapReport, type SwapTarget } from './swap.js';
 import type { TimerSnapshot, TimerTable } from './timers.js';
 
 /** The timer table just before an upgrade from `from` to `to`: what rolling it back restores. */
@@ -58,6 +58,13 @@ export class SwapRunner {
   #automatic: string | undefined;
   #upgrades = 0;
   #last: SwapReport | null = null;
+  /**
+   * What swapModule sees of this component, made once: building it (and its closures) for every
+   * swap was ~1 µs of the pause, several under tsx, which wraps each named closure it makes.
+   */
+  readonly #target: SwapTarget;
+  /** The timer table the running swap snapshotted before TERM (null until it did). */
+  #timersTaken: TimerSnapshot | null = null;
 
   constructor(options: {
     name: string;
@@ -87,6 +94,26 @@ export class SwapRunner {
     this.#log = options.log;
     this.#timers = options.timers;
     this.#hooks = options.hooks ?? { started: () => {}, finished: () => {} };
+    const dispatcher = this.#dispatcher;
+    const table = this.#timers;
+    this.#target = {
+      name: this.#name,
+      memory: this.#memory,
+      snapshotPolicy: this.#snapshotPolicy,
+      checkpoint: this.#checkpoint,
+      current: () => dispatcher.instance,
+      instantiate: (m) => this.#instantiator.create(m),
+      takeAhead: (m) => {
+        const ahead = this.#ahead;
+        this.#ahead = null;
+        return ahead && ahead.module === m ? ahead.instance : null;
+      },
+      bind: (instance) => dispatcher.bind(instance),
+      timers: {
+        snapshot: () => (this.#timersTaken = table.snapshot()),
+        restore: (snapshot) => table.restore(snapshot),
+      },
+    };
   }
 
   get inFlight(): boolean {
@@ -148,34 +175,15 @@ export class SwapRunner {
     const { module, reason, done } = event;
     const dispatcher = this.#dispatcher;
     const started = performance.now();
+    const wallMs = Date.now(); // the report's time, formatted once the pause is over
     const wasFailed = dispatcher.state === 'failed';
     const previousModule = dispatcher.module;
     dispatcher.state = 'upgrading';
     this.#hooks.started();
-    const table = this.#timers;
-    const taken: { timers: TimerSnapshot | null } = { timers: null }; // what swapModule snapshotted
-    const report = swapModule(
-      {
-        name: this.#name,
-        memory: this.#memory,
-        snapshotPolicy: this.#snapshotPolicy,
-        checkpoint: this.#checkpoint,
-        current: () => dispatcher.instance,
-        instantiate: (m) => this.#instantiator.create(m),
-        takeAhead: (m) => {
-          const ahead = this.#ahead;
-          this.#ahead = null;
-          return ahead && ahead.module === m ? ahead.instance : null;
-        },
-        bind: (instance) => dispatcher.bind(instance),
-        timers: {
-          snapshot: () => (taken.timers = table.snapshot()),
-          restore: (snapshot) => table.restore(snapshot),
-        },
-      },
-      module,
-      reason,
-    );
+    this.#timersTaken = null;
+    const report = runSwap(this.#target, module, reason);
+    const timersTaken = this.#timersTaken;
+    this.#timersTaken = null;
     this.#ahead = null; // a swap refused before it instantiated leaves it unused: drop it
     dispatcher.state = dispatcher.instance ? 'running' : 'failed';
     let replaced: PreparedModule | null = null;
@@ -184,7 +192,7 @@ export class SwapRunner {
       replaced = dispatcher.module === module ? previousModule : null;
       if (reason === 'upgrade' && replaced) this.#probation?.begin(module.version);
       else this.#probation?.end();
-      if (replaced && taken.timers) this.#keepOrRevertTimers(reason, replaced.version, module.version, taken.timers);
+      if (replaced && timersTaken) this.#keepOrRevertTimers(reason, replaced.version, module.version, timersTaken);
     } else {
       this.#log.error(
         `${reason} to ${module.version} ${report.result}: ${report.cause}${report.rollbackError ? `; ${report.rollbackError}` : ''}`,
@@ -195,7 +203,7 @@ export class SwapRunner {
     this.#automatic = undefined;
     this.#last = report;
     report.queued = dispatcher.queueDepth;
-    this.#pause.start(report, replaced, started, dispatcher.state === 'running', done);
+    this.#pause.start(report, replaced, started, wallMs, dispatcher.state === 'running', done);
   }
 
   /**

@@ -113,14 +113,22 @@ export class SwapFailure extends Error {
  * Runs synchronously: no other event can be dispatched in between.
  */
 export function swapModule(target: SwapTarget, next: PreparedModule, reason: SwapReport['reason']): SwapReport {
-  const started = performance.now();
-  const phasesUs: SwapReport['phasesUs'] = {};
-  let mark = started;
-  const lap = (phase: SwapPhase): void => {
-    const now = performance.now();
-    phasesUs[phase] = Math.round((now - mark) * 1000);
-    mark = now;
-  };
+  const wallMs = Date.now();
+  return stampReport(runSwap(target, next, reason), wallMs);
+}
+
+/**
+ * The report's time, `wallMs` (Date.now() when the swap started) as ISO 8601. SwapRunner calls
+ * it once the pause is over (PauseClock): formatting costs ~1 µs, which the pause does not need.
+ */
+export function stampReport(report: SwapReport, wallMs: number): SwapReport {
+  report.at = new Date(wallMs).toISOString();
+  return report;
+}
+
+/** swapModule without the report's time (`at` is '' until stampReport). */
+export function runSwap(target: SwapTarget, next: PreparedModule, reason: SwapReport['reason']): SwapReport {
+  const laps = new Laps();
   const old = target.current();
   const header = target.memory.header();
   const fromLayout = header.initialised ? header.layoutVersion : null;
@@ -133,56 +141,43 @@ export function swapModule(target: SwapTarget, next: PreparedModule, reason: Swa
     reason,
     result: 'ok',
     pauseUs: 0,
-    phasesUs,
+    phasesUs: laps.phasesUs,
     queued: 0,
     snapshotBytes: 0,
     layout: { from: fromLayout, to: next.layoutVersion },
-    at: new Date().toISOString(),
-  };
-
-  const run = <T>(phase: SwapPhase, module: PreparedModule, fn: () => T): T => {
-    try {
-      const value = fn();
-      lap(phase);
-      return value;
-    } catch (e) {
-      throw new SwapFailure(phase, module, e);
-    }
-  };
-  const checkCode = (what: string, code: number): void => {
-    if (code !== 0) throw new Error(`${what} returned ${code}`);
+    at: '',
   };
 
   // The rollback copy. With the checkpoint, syncing copies only the pages written since the
-  // last idle sync; rolling back copies back only the pages this swap wrote.
-  let restore: (() => void) | null = null;
+  // last idle sync; rolling back copies back only the pages this swap wrote. (A value, not a
+  // closure: under tsx each named closure made costs a defineProperty too.)
+  let restore: 'checkpoint' | PersistentSnapshot | null = null;
   const checkpoint = target.checkpoint;
   if (checkpoint && !next.dirtyTracking) {
     report.result = 'rolled_back';
     report.cause = `${next.name}@${next.version} was prepared without dirty-page tracking, which this component's rollback copy needs`;
-    report.pauseUs = Math.round((performance.now() - started) * 1000);
+    report.pauseUs = laps.elapsedUs();
     return report;
   }
   if (header.initialised && checkpoint) {
     report.snapshotBytes = checkpoint.sync() * DIRTY_PAGE_BYTES;
-    restore = () => void checkpoint.rollback();
-    lap('snapshot');
+    restore = 'checkpoint';
+    laps.lap('snapshot');
   } else if (header.initialised && (target.snapshotPolicy === 'always' || (target.snapshotPolicy === 'migrations' && layoutChanges))) {
-    const snapshot: PersistentSnapshot = target.memory.snapshot();
-    report.snapshotBytes = snapshot.bytes.length;
-    restore = () => target.memory.restore(snapshot);
-    lap('snapshot');
+    restore = target.memory.snapshot();
+    report.snapshotBytes = restore.bytes.length;
+    laps.lap('snapshot');
   }
   // Timers are component state too: whatever TERM, HOLD or a failed RESTART set or cancelled is
   // undone with the bytes (docs/SAFETY.md, "Timers and rollback").
   const timersBefore = target.timers?.snapshot();
   try {
     if (old) {
-      run('term', old.module, () => old.term());
-      run('hold', old.module, () => old.hold());
+      laps.run('term', old.module, () => old.term());
+      laps.run('hold', old.module, () => old.hold());
       if (layoutChanges && fromLayout !== null && next.layoutVersion < fromLayout) {
         // Downgrade across a layout change: the NEWER (outgoing) module knows both layouts.
-        run('migrate_down', old.module, () => checkCode('migrate_down', old.migrateDown(next.layoutVersion)));
+        laps.run('migrate_down', old.module, () => checkCode('migrate_down', old.migrateDown(next.layoutVersion)));
       }
     }
     target.bind(null); // drop the old instance: nothing can call it any more
@@ -190,10 +185,12 @@ export function swapModule(target: SwapTarget, next: PreparedModule, reason: Swa
     // Created ahead, it has written nothing yet: its data segments and top-level code run now,
     // after TERM and HOLD, exactly where instantiation used to run them.
     const ahead = target.takeAhead?.(next) ?? null;
-    const instance = ahead ? run('activate', next, () => ahead.activate()) : run('instantiate', next, () => target.instantiate(next));
-    run('bind', next, () => target.bind(instance));
+    const instance = ahead
+      ? laps.run('activate', next, () => ahead.activate())
+      : laps.run('instantiate', next, () => target.instantiate(next));
+    laps.run('bind', next, () => target.bind(instance));
     if (!header.initialised) {
-      run('restart', next, () => checkCode('init', instance.init()));
+      laps.run('restart', next, () => checkCode('init', instance.init()));
     } else {
       const layoutNow = target.memory.header().layoutVersion;
       if (layoutNow < next.layoutVersion) {
@@ -203,7 +200,7 @@ export function swapModule(target: SwapTarget, next: PreparedModule, reason: Swa
             next,
             new Error(`data is at layout ${layoutNow}, module expects ${next.layoutVersion} and has no migrate export`),
           );
-        run('migrate', next, () => checkCode('migrate', instance.migrate(layoutNow)));
+        laps.run('migrate', next, () => checkCode('migrate', instance.migrate(layoutNow)));
       } else if (layoutNow > next.layoutVersion) {
         throw new SwapFailure(
           'migrate',
@@ -213,7 +210,7 @@ export function swapModule(target: SwapTarget, next: PreparedModule, reason: Swa
           ),
         );
       }
-      run('restart', next, () => checkCode('restart', instance.restart()));
+      laps.run('restart', next, () => checkCode('restart', instance.restart()));
     }
     target.memory.bumpGeneration();
     checkpoint?.markHostWrite(HEADER_OFFSET);
@@ -225,7 +222,8 @@ export function swapModule(target: SwapTarget, next: PreparedModule, reason: Swa
       if (e.trap) report.trap = e.trap;
     }
     target.bind(null);
-    restore?.();
+    if (restore === 'checkpoint') checkpoint!.rollback();
+    else if (restore) target.memory.restore(restore);
     if (timersBefore) target.timers!.restore(timersBefore);
     if (old) {
       try {
@@ -241,6 +239,45 @@ export function swapModule(target: SwapTarget, next: PreparedModule, reason: Swa
       report.result = 'failed';
     }
   }
-  report.pauseUs = Math.round((performance.now() - started) * 1000);
+  report.pauseUs = laps.elapsedUs();
   return report;
+}
+
+/** Throws when a module callback returned a non-zero code. */
+function checkCode(what: string, code: number): void {
+  if (code !== 0) throw new Error(`${what} returned ${code}`);
+}
+
+/**
+ * The swap's phase clock. A class rather than closures made per swap: under tsx every named
+ * closure is also wrapped in a `defineProperty` call (its `__name`), which the pause paid for.
+ */
+class Laps {
+  readonly phasesUs: SwapReport['phasesUs'] = {};
+  readonly #started = performance.now();
+  #mark = this.#started;
+
+  /** Ends `phase` now: its time is from the previous lap. */
+  lap(phase: SwapPhase): void {
+    const now = performance.now();
+    this.phasesUs[phase] = Math.round((now - this.#mark) * 1000);
+    this.#mark = now;
+  }
+
+  /** Runs one phase; a throw becomes the SwapFailure that names it. */
+  run<T>(phase: SwapPhase, module: PreparedModule, fn: () => T): T {
+    let value: T;
+    try {
+      value = fn();
+    } catch (e) {
+      throw new SwapFailure(phase, module, e);
+    }
+    this.lap(phase);
+    return value;
+  }
+
+  /** Microseconds since the swap started. */
+  elapsedUs(): number {
+    return Math.round((performance.now() - this.#started) * 1000);
+  }
 }
