@@ -9,6 +9,9 @@
  * own FleetAgent): 20 engine processes would need about 6 GB and minutes to start on 2 cores.
  *
  *   node --import tsx bench/cases/fleet.ts [--quick]
+ *
+ * FLEET_TRACE=1 prints each rollout's progress with a timestamp (how the 120 s revert below
+ * was found: a canary rolled back during its own swap reported itself on probation).
  */
 import dgram from 'node:dgram';
 import { readFileSync, rmSync } from 'node:fs';
@@ -130,7 +133,15 @@ async function measure(n: number, url: string, store: FleetStore, log: Logger, r
 }
 
 async function runRollout(store: FleetStore, candidate: ModuleRef, canary: number, expect: Outcome['result']): Promise<Outcome> {
-  const rollout = new Rollout(store, { component: 'kv', candidate, stages: stagesOf(canary, [100]), holdMs: 0, maxFaults: 0, pollMs: 20 });
+  const rollout = new Rollout(store, {
+    component: 'kv',
+    candidate,
+    stages: stagesOf(canary, [100]),
+    holdMs: 0,
+    maxFaults: 0,
+    pollMs: 20,
+    onProgress: (l) => process.env.FLEET_TRACE && progress('fleet', `${Math.round(performance.now())} ${l}`),
+  });
   const outcome = await rollout.run();
   if (outcome.result !== expect) throw new Error(`fleet bench: rollout of ${candidate.version}: ${outcome.result} (${outcome.reason})`);
   return outcome;

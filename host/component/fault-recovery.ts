@@ -41,6 +41,8 @@ export class FaultRecovery {
   #swapping = false;
   #deferred = 0;
   #deferredResource = '';
+  /** A fault's verdict given while a swap was in flight: handed on once it is done (swapFinished). */
+  #deferredVerdict: string | null = null;
 
   constructor(options: {
     name: string;
@@ -90,7 +92,7 @@ export class FaultRecovery {
     this.#judge(resource);
   }
 
-  /** A swap starts (SwapRunner.run): quota violations wait for swapFinished(). */
+  /** A swap starts (SwapRunner.run): quota violations and fault verdicts wait for swapFinished(). */
   swapStarted(): void {
     this.#swapping = true;
   }
@@ -100,6 +102,12 @@ export class FaultRecovery {
     this.#swapping = false;
     const n = this.#deferred;
     this.#deferred = 0;
+    const verdict = this.#deferredVerdict;
+    this.#deferredVerdict = null;
+    if (verdict !== null) {
+      this.#verdict(verdict);
+      return;
+    }
     for (let i = 0; i < n; i++) if (this.#judge(this.#deferredResource)) break;
   }
 
@@ -144,7 +152,13 @@ export class FaultRecovery {
       this.#log.error(`could not re-instantiate ${module.name}@${module.version} after a trap: ${(e as Error).message}`);
       verdict ??= `${module.version} could not be restarted after a fault: ${(e as Error).message}`;
     }
-    if (verdict !== null) this.#verdict(verdict);
+    if (verdict === null) return;
+    // A fault between the swap and its report (an event that queued during the swap, handled
+    // in the swap's drain) judges the new version, but the rollback could not be queued then:
+    // one swap is in flight at a time, and the verdict was lost, leaving the faulty version
+    // running off probation. It waits for swapFinished(), like a quota violation.
+    if (this.#swapping) this.#deferredVerdict ??= verdict;
+    else this.#verdict(verdict);
   }
 }
 

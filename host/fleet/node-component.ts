@@ -67,6 +67,11 @@ export class NodeComponent {
     try {
       const report = await this.#engine.upgrade(this.#name, await this.#targetOf(want, source));
       if (report.result !== 'ok') throw new Error(`${want.version}: swap ${report.result}: ${report.cause ?? 'no cause given'}`);
+      // upgrade() resolves once the events that queued during the swap were dispatched: one of
+      // them may have faulted and probation already rolled the candidate back (onSwap marked it
+      // failed). Reporting it as on probation now would hide that from the rollout, which would
+      // then wait for the canary to pass probation until its stage deadline.
+      if (this.#failed.has(failKey)) return;
       this.#current = want;
       this.#update({ state: 'probation', swappedAt: new Date().toISOString(), faults: 0 });
       this.#armProbation();
