@@ -3,4 +3,4 @@ export { type CheckpointFile, checkpointDir, listCheckpointFiles } from './files
 export { CheckpointCorruptError, type CheckpointKind } from './format.js';
 export { type LoadedCheckpoint, loadCheckpoint, openCheckpoint } from './loader.js';
 export type { CheckpointMeta, CheckpointResult, CheckpointWriterOptions } from './types.js';
-export { CheckpointWriter } from './writer.js';
+export { CheckpointWriter, presyncTurn } from './writer.js';
