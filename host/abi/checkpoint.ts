@@ -48,8 +48,7 @@ interface Restored {
  * them for a writer that copies them out over many event-loop turns (docs/CHECKPOINTS.md).
  */
 export class DirtyPageCheckpoint {
-  readonly #memory: PersistentMemory;
-  /** Shadow of persistent memory up to the highest page ever synced; beyond it, memory was zero. */
+  /** Shadow of persistent memory: the whole region once first needed (#ensureShadow); a page never synced is zeros. */
   #shadow: Buffer = Buffer.alloc(0);
   /** Pages below the high-water mark at the last sync: what the shadow covers for sure. */
   #syncedLimit = 0;
@@ -65,7 +64,6 @@ export class DirtyPageCheckpoint {
   readonly #dirty: DirtyMap;
 
   constructor(memory: PersistentMemory) {
-    this.#memory = memory;
     this.#dirty = new DirtyMap(memory);
   }
 
@@ -132,13 +130,10 @@ export class DirtyPageCheckpoint {
   #sync(maxPages: number): number {
     const { bytes, map } = this.#dirty.views();
     const limit = this.#limit();
-    // Sized for every page in use at once: growing it page by page while a large sync runs (the
-    // first one after a restore) copied the shadow over and over.
-    this.#ensureShadow(limit);
+    this.#ensureShadow();
     let copied = 0;
     this.#dirty.forEach(limit, (page) => {
       if (copied >= maxPages) return false;
-      this.#ensureShadow(page + 1);
       this.#capture?.preserve(page, this.#shadow);
       this.#shadow.set(bytes.subarray(page * PAGE, page * PAGE + PAGE), page * PAGE);
       map[page] = 0;
@@ -171,9 +166,8 @@ export class DirtyPageCheckpoint {
   #copyRestored(maxPages: number): number {
     const restored = this.#restored;
     if (restored === null || maxPages <= 0) return 0;
-    const bytes = new Uint8Array(this.#memory.memory.buffer);
-    const map = this.#dirty.views().map;
-    this.#ensureShadow(this.#highestSynced);
+    const { bytes, map } = this.#dirty.views();
+    this.#ensureShadow();
     const { source, pending } = restored;
     let copied = 0;
     try {
@@ -245,8 +239,7 @@ export class DirtyPageCheckpoint {
    * Pages above the old mark were free space then; they get the shadow's bytes or zeros.
    */
   rollback(): number {
-    const bytes = new Uint8Array(this.#memory.memory.buffer);
-    const map = this.#dirty.views().map;
+    const { bytes, map } = this.#dirty.views();
     const pending = this.#restored?.pending;
     let restored = 0;
     try {
@@ -278,7 +271,7 @@ export class DirtyPageCheckpoint {
    * between 4 and 128 MiB, and 230–380 ms (one event-loop turn) when the first sync after a
    * recovery of 240 MiB grew it to 256 MiB.
    */
-  #ensureShadow(pages: number): void {
-    if (pages > 0 && this.#shadow.length === 0) this.#shadow = Buffer.alloc(MEMORY_BASE);
+  #ensureShadow(): void {
+    if (this.#shadow.length === 0) this.#shadow = Buffer.alloc(MEMORY_BASE);
   }
 }
