@@ -11,6 +11,7 @@ import { TcpSource } from '../host/sources/tcp.js';
 import { bundled } from './hostile/corpus.js';
 import { TcpLineClient } from './support/clients.js';
 import { prepareForTest, testPolicy } from './support/prepare.js';
+import { RecordingQueue } from './support/recording-queue.js';
 import { waitFor } from './support/wait-for.js';
 
 const kv = await prepareForTest(bundled('kv', '1.0.0'), 'kv', '1.0.0');
@@ -118,26 +119,6 @@ test('a TCP peer faster than the component is paused, not dropped: every line is
   await source.close();
   component.stop();
 });
-
-/**
- * A queue of `slices` slices of work standing in for a component's dispatcher, so the
- * scheduler's choices can be read: the time each slice was given (its deadline less the time it
- * started, a little less than the scheduler's grant) and the order of slices and their microtasks.
- */
-class RecordingQueue {
-  readonly budgets: number[] = [];
-  constructor(
-    readonly name: string,
-    public slices: number,
-    readonly order: string[],
-  ) {}
-  runSlice(_maxEvents: number, deadline: number): boolean {
-    this.budgets.push(deadline - performance.now());
-    this.order.push(`${this.name} slice`);
-    queueMicrotask(() => this.order.push(`${this.name} microtask`));
-    return --this.slices > 0;
-  }
-}
 
 test('a backlog alone gets long slices; while another component had work within the last second, short ones', async () => {
   const { sliceMs, sharedSliceMs } = DEFAULT_DISPATCH;

@@ -7,7 +7,8 @@
  * event (a request that just arrived) then waits for no flooder's slice at all. While components
  * share the engine, each slice is short (`sharedSliceMs`), so a neighbour's next request, or the
  * completion of its journal's sync, waits for at most a short slice; alone, a component gets
- * the long one.
+ * the long one. While a component with nothing left to run waits only for its journal's sync to
+ * release its outputs, the others' slices are shorter still (`syncWaitSliceMs`).
  */
 
 /**
@@ -31,8 +32,18 @@ export interface DispatchLimits {
   sliceEvents: number;
   sliceMs: number;
   sharedSliceMs: number;
+  syncWaitSliceMs: number;
 }
-export const DEFAULT_DISPATCH: DispatchLimits = Object.freeze({ sliceEvents: 256, sliceMs: 5, sharedSliceMs: 0.5 });
+
+/**
+ * `syncWaitSliceMs` replaces the slice while another component has outputs held for its journal
+ * and no events left to run: its reply is ready and waits only for its sync's completion, which
+ * the event loop handles after the slice running when it comes. The sync takes ~0.2 ms on this
+ * project's disk, so a 0.5 ms slice more than doubles that wait; 0.1 ms costs the busy
+ * component a few more turns of the event loop per neighbour's sync, and nothing while no
+ * neighbour waits (docs/SAFETY.md, "Shorter slices while a neighbour waits for its sync").
+ */
+export const DEFAULT_DISPATCH: DispatchLimits = Object.freeze({ sliceEvents: 256, sliceMs: 5, sharedSliceMs: 0.5, syncWaitSliceMs: 0.1 });
 
 /**
  * A component that became ready this recently counts as sharing the engine: requests come in
@@ -66,6 +77,8 @@ export class DispatchScheduler {
   #turnFresh: Sliceable[] = [];
   #turnCarried: Sliceable[] = [];
   readonly #listed = new Set<Sliceable>();
+  /** Components whose output gate holds outputs (outputsHeld); those not listed wait only for their sync. */
+  readonly #holding = new Set<Sliceable>();
   #scheduled = false;
   /**
    * The last component that became ready and when, and when a different one last did before
@@ -78,11 +91,12 @@ export class DispatchScheduler {
   constructor(limits: Pick<DispatchLimits, 'sliceEvents' | 'sliceMs'> & Partial<DispatchLimits> = DEFAULT_DISPATCH) {
     // Never longer than the long slice (a configuration that only shortened sliceMs).
     const sharedSliceMs = Math.min(limits.sliceMs, limits.sharedSliceMs ?? DEFAULT_DISPATCH.sharedSliceMs);
-    if (!(limits.sliceEvents >= 1) || !(limits.sliceMs > 0) || !(sharedSliceMs > 0))
+    const syncWaitSliceMs = Math.min(sharedSliceMs, limits.syncWaitSliceMs ?? DEFAULT_DISPATCH.syncWaitSliceMs);
+    if (!(limits.sliceEvents >= 1) || !(limits.sliceMs > 0) || !(sharedSliceMs > 0) || !(syncWaitSliceMs > 0))
       throw new Error(
-        `dispatch: sliceEvents must be >= 1, sliceMs and sharedSliceMs > 0 (got ${limits.sliceEvents}, ${limits.sliceMs}, ${sharedSliceMs})`,
+        `dispatch: sliceEvents must be >= 1, sliceMs, sharedSliceMs and syncWaitSliceMs > 0 (got ${limits.sliceEvents}, ${limits.sliceMs}, ${sharedSliceMs}, ${syncWaitSliceMs})`,
       );
-    this.#limits = { sliceEvents: limits.sliceEvents, sliceMs: limits.sliceMs, sharedSliceMs };
+    this.#limits = { sliceEvents: limits.sliceEvents, sliceMs: limits.sliceMs, sharedSliceMs, syncWaitSliceMs };
   }
 
   get limits(): Readonly<DispatchLimits> {
@@ -104,6 +118,15 @@ export class DispatchScheduler {
       this.#scheduled = true;
       setImmediate(this.#turn);
     }
+  }
+
+  /**
+   * `queue`'s component holds outputs for its journal (`held`), or no longer does. While one
+   * that has no events to run holds some, every other component's slice is `syncWaitSliceMs`.
+   */
+  outputsHeld(queue: Sliceable, held: boolean): void {
+    if (held) this.#holding.add(queue);
+    else this.#holding.delete(queue);
   }
 
   /**
@@ -156,15 +179,26 @@ export class DispatchScheduler {
 
   /** A slice for each queue of `list`, in order; each is taken off `list` once it had its slice. */
   #run(list: Sliceable[]): void {
-    const { sliceEvents, sliceMs, sharedSliceMs } = this.#limits;
+    const { sliceEvents, sliceMs, sharedSliceMs, syncWaitSliceMs } = this.#limits;
     while (list.length > 0) {
       const queue = list[0]!;
       const now = performance.now();
-      const more = queue.runSlice(sliceEvents, now + (this.#shared(queue, now) ? sharedSliceMs : sliceMs));
+      const ms = this.#syncWaiter(queue) ? syncWaitSliceMs : this.#shared(queue, now) ? sharedSliceMs : sliceMs;
+      const more = queue.runSlice(sliceEvents, now + ms);
       list.shift();
       if (more) this.#carried.push(queue);
       else this.#listed.delete(queue);
     }
+  }
+
+  /**
+   * Another component waits only for its sync: it holds outputs and has no events to run. (One
+   * that still has events, a flooder whose outputs are always held, does not count: two of them
+   * would otherwise cut each other's slices for as long as they run.)
+   */
+  #syncWaiter(queue: Sliceable): boolean {
+    for (const other of this.#holding) if (other !== queue && !this.#listed.has(other)) return true;
+    return false;
   }
 
   /** Another component has work now, or became ready within SHARED_WINDOW_MS. */

@@ -40,4 +40,9 @@ export interface ComponentJournal {
   admitted(call: (n: number) => boolean, n: number): boolean;
   /** The granted capabilities as this journal's modules see them (what they read is recorded). */
   capabilities(granted: HostCapabilities | undefined): HostCapabilities | undefined;
+  /**
+   * `listener(true)` when the gate starts holding outputs for their records, `listener(false)`
+   * once it holds none (the dispatch scheduler shortens other slices while only a sync is awaited).
+   */
+  watchHeld(listener: (held: boolean) => void): void;
 }

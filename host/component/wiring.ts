@@ -79,6 +79,7 @@ export function wireComponent(options: ComponentOptions, events: ComponentEvents
     ...(options.timers ? { scheduler: options.timers } : {}),
   });
   const pause = new PauseClock((report, replaced) => events.swapped(report, replaced));
+  const scheduler = options.scheduler ?? new DispatchScheduler(); // alone (tests, benches): its own
   const dispatcher = new Dispatcher({
     name,
     host,
@@ -86,9 +87,10 @@ export function wireComponent(options: ComponentOptions, events: ComponentEvents
     journal,
     pause,
     log,
-    scheduler: options.scheduler ?? new DispatchScheduler(), // alone (tests, benches): its own
+    scheduler,
     queueEvents: options.queueEvents ?? DEFAULT_QUEUE_EVENTS,
   });
+  journal?.watchHeld((held) => scheduler.outputsHeld(dispatcher, held));
   const quotas = host.quotas;
   const reports = quotas
     ? new QuotaReports({

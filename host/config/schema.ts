@@ -126,6 +126,7 @@ export const ENGINE_CONFIG_SCHEMA = {
         sliceEvents: { type: 'integer', minimum: 1 },
         sliceMs: { type: 'number', exclusiveMinimum: 0 },
         sharedSliceMs: { type: 'number', exclusiveMinimum: 0 },
+        syncWaitSliceMs: { type: 'number', exclusiveMinimum: 0 },
       },
     },
     // What a component created over the control API (POST /v1/components) may be granted.
@@ -174,7 +175,7 @@ export interface CheckedConfig {
   logLevel: LogLevelName;
   logFormat: LogFormat;
   control: { host: string; port: number; token?: string; uploadLimitBytes?: number; trustedKey?: string };
-  dispatch?: { sliceEvents?: number; sliceMs?: number; sharedSliceMs?: number };
+  dispatch?: { sliceEvents?: number; sliceMs?: number; sharedSliceMs?: number; syncWaitSliceMs?: number };
   deploy: { capabilities: DeployAllowList };
   fleet?: { servers: string[]; node: string; domain?: string; heartbeatMs?: number; pollMs?: number };
   components: CheckedComponent[];

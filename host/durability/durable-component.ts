@@ -140,6 +140,10 @@ export class DurableComponent implements ComponentJournal {
     return this.#tape.flag(call, n);
   }
 
+  watchHeld(listener: (held: boolean) => void): void {
+    this.#gate.watch(listener);
+  }
+
   capabilities(granted: HostCapabilities | undefined): HostCapabilities | undefined {
     return granted ? recordedCapabilities(granted, this.#tape) : undefined;
   }

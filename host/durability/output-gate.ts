@@ -24,6 +24,8 @@ export class HeldOutputs implements OutputGate {
   #durable = 0;
   /** A release continues on the next turn of the event loop (a flood's outputs are released in slices). */
   #releasing = false;
+  /** Told when #held goes from empty to not, and back (watch()). */
+  #onHeld: (held: boolean) => void = () => {};
 
   constructor(log: Logger, durableSeq: number) {
     this.#log = log;
@@ -38,6 +40,11 @@ export class HeldOutputs implements OutputGate {
     return n;
   }
 
+  /** `listener(true)` once outputs wait for their records, `listener(false)` once none do. */
+  watch(listener: (held: boolean) => void): void {
+    this.#onHeld = listener;
+  }
+
   pass(write: () => void): boolean {
     if (this.#inEvent) {
       this.#current.push(write);
@@ -47,7 +54,7 @@ export class HeldOutputs implements OutputGate {
       write();
       return true;
     }
-    this.#held.push({ seq: this.#lastAppended, writes: [write] });
+    this.#hold({ seq: this.#lastAppended, writes: [write] });
     return false;
   }
 
@@ -60,7 +67,7 @@ export class HeldOutputs implements OutputGate {
     this.#inEvent = false;
     this.#lastAppended = seq;
     if (this.#current.length > 0) {
-      this.#held.push({ seq, writes: this.#current });
+      this.#hold({ seq, writes: this.#current });
       this.#current = [];
     }
   }
@@ -74,6 +81,11 @@ export class HeldOutputs implements OutputGate {
   durable(seq: number): void {
     this.#durable = seq;
     if (!this.#releasing) this.#release();
+  }
+
+  #hold(held: Held): void {
+    this.#held.push(held);
+    if (this.#held.length === 1) this.#onHeld(true);
   }
 
   /**
@@ -97,7 +109,10 @@ export class HeldOutputs implements OutputGate {
       released += held[n]!.writes.length;
       n++;
     }
-    if (n > 0) held.splice(0, n);
+    if (n > 0) {
+      held.splice(0, n);
+      if (held.length === 0) this.#onHeld(false);
+    }
     this.#releasing = held.length > 0 && held[0]!.seq <= this.#durable;
     if (this.#releasing) setImmediate(() => this.#release());
   }
