@@ -17,7 +17,7 @@ test('a million refusals after 256 admissions record as two runs and replay exac
   for (let i = 0; i < 1_000_000; i++) recorded.push(tape.flag(live, 64));
   tape.number(() => 42);
   recorded.push(tape.flag(() => true, 1));
-  const bytes = Buffer.from(tape.stop()!);
+  const bytes = Buffer.from(tape.stop()!.view());
   assert.ok(bytes.length < 40, `the tape holds ${bytes.length} bytes`);
 
   tape.replay(bytes);
@@ -38,7 +38,7 @@ test('a replay that asks for a number inside a run of flags diverges and names t
   const tape = new ObservationTape();
   tape.record();
   for (let i = 0; i < 10; i++) tape.flag(() => false, 1);
-  const bytes = Buffer.from(tape.stop()!);
+  const bytes = Buffer.from(tape.stop()!.view());
   tape.replay(bytes);
   tape.flag(() => true, 1);
   assert.is(
@@ -53,7 +53,7 @@ test('a replay that stops inside a run reports the unused flags', () => {
   const tape = new ObservationTape();
   tape.record();
   for (let i = 0; i < 3; i++) tape.flag(() => true, 1);
-  const bytes = Buffer.from(tape.stop()!);
+  const bytes = Buffer.from(tape.stop()!.view());
   tape.replay(bytes);
   tape.flag(() => false, 1);
   tape.stop();

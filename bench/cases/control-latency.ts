@@ -44,6 +44,18 @@ async function healthz(control: string, ms: number, everyMs = 10): Promise<numbe
   return out;
 }
 
+/**
+ * The engine's young-generation collections so far (prom-client's `nodejs_gc_duration_seconds`,
+ * kind "minor"): how many, and their total ms. A scavenge holds the whole event loop, so what a
+ * flood allocates shows up here as pauses every other component waits through.
+ */
+async function scavenges(control: string): Promise<{ count: number; ms: number }> {
+  const text = await (await fetch(`http://${control}/metrics`)).text();
+  const value = (series: string): number =>
+    Number(text.match(new RegExp(`^nodejs_gc_duration_seconds_${series}\\{kind="minor"\\} (\\S+)$`, 'm'))?.[1] ?? NaN);
+  return { count: value('count'), ms: value('sum') * 1000 };
+}
+
 const hotswap = (control: string, ...args: string[]): Promise<string> =>
   new Promise((resolve, reject) =>
     execFile(process.execPath, [CLI, ...args, '--control', control], { cwd: ROOT }, (e, stdout, stderr) =>
@@ -173,6 +185,7 @@ runCase(import.meta.url, async ({ quick }) => {
     const kvFlooding: number[] = [];
     const perRound: { idle_p99: number; flooding_p99: number }[] = [];
     const handled: number[] = [];
+    const scavenged = { count: 0, ms: 0 };
     let floodLasted = true;
     for (let round = 0; round < rounds; round++) {
       await untilIdle(control);
@@ -186,7 +199,11 @@ runCase(import.meta.url, async ({ quick }) => {
         if (performance.now() - t0 > 10_000) throw new Error('the flood did not start within 10 s');
         await new Promise((r) => setTimeout(r, 10));
       }
+      const gc0 = await scavenges(control);
       const [h1, k1] = await Promise.all([healthz(control, phase), kvRequests(kvSocket, kvPort, phase)]);
+      const gc1 = await scavenges(control);
+      scavenged.count += gc1.count - gc0.count;
+      scavenged.ms += gc1.ms - gc0.ms;
       const f = await component(control);
       if (f.version !== FLOOD_VERSION || f.queueDepth < 1000) {
         progress('control_latency', `round ${round + 1}: the flood did not last (version ${f.version}, queue ${f.queueDepth})`);
@@ -212,7 +229,12 @@ runCase(import.meta.url, async ({ quick }) => {
       rounds,
       neighbour_extra_p99_per_round_ms: perRound.map((r) => Math.round((r.flooding_p99 - r.idle_p99) * 100) / 100),
       flood_lasted: floodLasted,
-      flood: { handled_per_s: Math.round(handled.reduce((a, b) => a + b, 0) / seconds) },
+      flood: {
+        handled_per_s: Math.round(handled.reduce((a, b) => a + b, 0) / seconds),
+        // The engine's scavenges while flooding: per second, and their share of the time in ms per s.
+        scavenges_per_s: Math.round((scavenged.count / seconds) * 10) / 10,
+        scavenge_ms_per_s: Math.round((scavenged.ms / seconds) * 10) / 10,
+      },
     };
   } finally {
     udp.close();

@@ -150,7 +150,7 @@ export function targets(cases: Json, h: Headline): TargetRow[] {
     measure: 'Control API p99 while a component floods itself (GET /healthz)',
     target: '≤ 100 ms',
     measured: cl
-      ? `${cl.healthz_ms.flooding.p99} ms flooding vs ${cl.healthz_ms.idle.p99} ms idle (${cl.rounds} idle and ${cl.rounds} flooding phases alternating; the flood handled ${cl.flood.handled_per_s.toLocaleString('en')} bus messages/s)`
+      ? `${cl.healthz_ms.flooding.p99} ms flooding vs ${cl.healthz_ms.idle.p99} ms idle (${cl.rounds} idle and ${cl.rounds} flooding phases alternating; the flood handled ${cl.flood.handled_per_s.toLocaleString('en')} bus messages/s${cl.flood.scavenges_per_s != null ? `, the engine's scavenges meanwhile ${cl.flood.scavenges_per_s}/s taking ${cl.flood.scavenge_ms_per_s} ms/s` : ''})`
       : `not measured: ${why(cases.control_latency)}`,
     met: cl ? cl.healthz_ms.flooding.p99 <= 100 : null,
   });

@@ -33,7 +33,8 @@ export interface HostServices {
   /** The component's import quotas; absent (a warm-up, a test double): every call is admitted. */
   readonly gate?: ImportGate;
   reply(bytes: Buffer): number;
-  send(channel: number, peer: string, bytes: Buffer): number;
+  /** Sends `len` bytes at `ptr` in the module's memory (read only if the message is taken). */
+  send(channel: number, peer: string, ptr: number, len: number): number;
   log(level: number, text: string): void;
   setTimer(id: number, delayMs: number, repeatMs: number): void;
   cancelTimer(id: number): boolean;
@@ -116,7 +117,7 @@ function openImports(host: HostServices) {
     log: (level: number, ptr: number, len: number): void => host.log(level, mem.readUtf8(ptr, len)),
     reply: (ptr: number, len: number): number => host.reply(mem.read(ptr, len)),
     send: (channel: number, peerPtr: number, peerLen: number, ptr: number, len: number): number =>
-      host.send(channel >>> 0, mem.readUtf8(peerPtr, peerLen), mem.read(ptr, len)),
+      host.send(channel >>> 0, mem.readName(peerPtr, peerLen), ptr, len),
     output: (ptr: number, len: number): void => host.output(mem.readUtf8(ptr, len)),
   };
 }
@@ -133,7 +134,7 @@ function gatedImports(host: HostServices, gate: ImportGate) {
     },
     reply: (ptr: number, len: number): number => (gate.send(len) ? host.reply(mem.read(ptr, len)) : HostResult.quotaExceeded),
     send: (channel: number, peerPtr: number, peerLen: number, ptr: number, len: number): number =>
-      gate.send(len) ? host.send(channel >>> 0, mem.readUtf8(peerPtr, peerLen), mem.read(ptr, len)) : HostResult.quotaExceeded,
+      gate.send(len) ? host.send(channel >>> 0, mem.readName(peerPtr, peerLen), ptr, len) : HostResult.quotaExceeded,
     output: (ptr: number, len: number): void => {
       const keep = gate.output(len);
       if (keep > 0) host.output(mem.readUtf8(ptr, keep));

@@ -18,6 +18,8 @@ import {
 const PAGE = 65536;
 /** Replies up to this length are copied out byte by byte (see read). */
 const SHORT_COPY = 32;
+/** Names up to this long are kept by readName (component names and host:port peers fit). */
+const NAME_CACHE_BYTES = 64;
 
 /** The persistent header as the host sees it. */
 export interface HeaderState {
@@ -140,6 +142,13 @@ export class PersistentMemory {
     return this.#cached;
   }
 
+  /** Throws the RangeError read() would for a range outside the memory. */
+  checkRange(ptr: number, len: number): void {
+    const size = this.#views().all.length;
+    if (ptr < 0 || len < 0 || ptr + len > size)
+      throw new RangeError(`module passed an out-of-bounds range [${ptr}, ${ptr + len}) of ${size}`);
+  }
+
   /** Copies bytes out of module memory (the copy stays valid after the memory grows). */
   read(ptr: number, len: number): Buffer {
     const v = this.#views();
@@ -160,9 +169,43 @@ export class PersistentMemory {
     return out;
   }
 
+  /** Decodes UTF-8 straight out of module memory (no copy of the bytes first). */
   readUtf8(ptr: number, len: number): string {
-    return this.read(ptr, len).toString('utf8');
+    const all = this.#views().all;
+    if (ptr < 0 || len < 0 || ptr + len > all.length) {
+      throw new RangeError(`module passed an out-of-bounds range [${ptr}, ${ptr + len}) of ${all.length}`);
+    }
+    return all.toString('utf8', ptr, ptr + len);
   }
+
+  /**
+   * readUtf8 of a name a module repeats call after call (the peer of its sends: a bus flood names
+   * the same component hundreds of thousands of times a second): the last one is kept with its
+   * bytes, so a repeat costs a comparison of a few bytes instead of a new string for the
+   * collector (docs/SAFETY.md, "What a flood allocates").
+   */
+  readName(ptr: number, len: number): string {
+    if (len === this.#nameLength && len <= NAME_CACHE_BYTES) {
+      const bytes = this.#views().bytes;
+      if (ptr >= 0 && ptr + len <= bytes.length) {
+        const kept = this.#nameBytes;
+        let i = 0;
+        while (i < len && bytes[ptr + i] === kept[i]) i++;
+        if (i === len) return this.#name;
+      }
+    }
+    const name = this.readUtf8(ptr, len);
+    if (len <= NAME_CACHE_BYTES) {
+      this.#nameBytes.set(this.#views().bytes.subarray(ptr, ptr + len));
+      this.#nameLength = len;
+      this.#name = name;
+    }
+    return name;
+  }
+  // readName's kept name and its bytes.
+  readonly #nameBytes = new Uint8Array(NAME_CACHE_BYTES);
+  #nameLength = -1;
+  #name = '';
 
   /** Reads an AssemblyScript string (UTF-16, byte length at ptr-4), as passed to env.abort. */
   readAsString(ptr: number): string {

@@ -224,6 +224,11 @@ export class Component {
     return this.#dispatcher.enqueueReserved(event);
   }
 
+  /** enqueueReserved bound once: a sender's output gate holds a bus message with it, not with a closure. */
+  readonly enqueueHeld = (event: ComponentEvent): void => {
+    this.#dispatcher.enqueueReserved(event);
+  };
+
   /** The queue is at half its bound or more: a TCP source stops reading (back-pressure). */
   get queueAboveHighWater(): boolean {
     return this.#dispatcher.aboveHighWater;

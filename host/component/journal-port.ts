@@ -10,16 +10,23 @@ import type { ComponentEvent } from './events.js';
 
 /** Holds an output (a datagram, a line, a bus message) until the event that made it is durable. */
 export interface OutputGate {
-  /** Runs `write` now, or once the records appended so far are durable; true when it ran now. */
+  /**
+   * Runs `write(arg)` now, or once the records appended so far are durable; true when it ran
+   * now. A hot path passes a function bound once and its argument, not a closure per output.
+   */
   pass(write: () => void): boolean;
+  pass<T>(write: (arg: T) => void, arg: T): boolean;
+  /** An output passed now would be held (not run at once). */
+  readonly holding: boolean;
 }
 
 /** The gate of a component without a journal: every output leaves at once. */
 export const openGate: OutputGate = {
-  pass: (write) => {
-    write();
+  pass<T>(write: (arg: T) => void, arg?: T): boolean {
+    write(arg as T);
     return true;
   },
+  holding: false,
 };
 
 export interface ComponentJournal {

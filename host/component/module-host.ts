@@ -19,8 +19,12 @@ export interface Channel {
   send(peer: string, bytes: Buffer): number;
 }
 
-/** Delivers a message to another component by name; returns a HostResult code. */
-export type BusDeliver = (to: string, from: string, bytes: Buffer) => number;
+/**
+ * Delivers a message to another component by name; returns a HostResult code. `bytes` may be a
+ * function that reads them: it is called only once the receiver took the message, so a flood's
+ * refused sends copy nothing out of the module.
+ */
+export type BusDeliver = (to: string, from: string, bytes: Buffer | (() => Buffer)) => number;
 
 export class ModuleHost implements HostServices {
   readonly memory: PersistentMemory;
@@ -132,10 +136,25 @@ export class ModuleHost implements HostServices {
     return journal ? journal.result(() => this.#reply(bytes)) : this.#reply(bytes);
   }
 
-  send(channel: number, peer: string, bytes: Buffer): number {
+  send(channel: number, peer: string, ptr: number, len: number): number {
+    // The send's arguments wait in fields for functions bound once, instead of closures per
+    // send: the journal makes the call (or serves its recorded result), and the bus reads the
+    // bytes only once the receiver took the message. A bus flood sends hundreds of thousands a
+    // second, and each closure or refused copy is garbage the collector must pause for
+    // (docs/SAFETY.md, "What a flood allocates").
+    this.#sendChannel = channel;
+    this.#sendPeer = peer;
+    this.#sendPtr = ptr;
+    this.#sendLen = len;
     const journal = this.#journal;
-    return journal ? journal.result(() => this.#send(channel, peer, bytes)) : this.#send(channel, peer, bytes);
+    return journal ? journal.result(this.#sendNow) : this.#sendNow();
   }
+  #sendChannel = 0;
+  #sendPeer = '';
+  #sendPtr = 0;
+  #sendLen = 0;
+  readonly #sendBytes = (): Buffer => this.memory.read(this.#sendPtr, this.#sendLen);
+  readonly #sendNow = (): number => this.#send(this.#sendChannel, this.#sendPeer);
 
   #reply(bytes: Buffer): number {
     const target = this.replyTo;
@@ -143,16 +162,18 @@ export class ModuleHost implements HostServices {
     return target.reply(bytes);
   }
 
-  #send(channel: number, peer: string, bytes: Buffer): number {
+  #send(channel: number, peer: string): number {
+    // A wild range traps whether or not the message would have been taken.
+    this.memory.checkRange(this.#sendPtr, this.#sendLen);
     if (channel === BUS_CHANNEL) {
       if (!this.#bus) return HostResult.unknownPeer;
-      const result = this.#bus(peer, this.#name, bytes);
+      const result = this.#bus(peer, this.#name, this.#sendBytes);
       if (result === HostResult.quotaExceeded) this.quotas?.busRefused();
       return result;
     }
     const ch = this.#channels.get(channel);
     if (!ch) return HostResult.unknownChannel;
-    return ch.send(peer, bytes);
+    return ch.send(peer, this.#sendBytes());
   }
 
   log(level: number, text: string): void {

@@ -16,8 +16,9 @@ import type { Logger } from '../log.js';
 import type { PreparedModule } from '../modules/prepared.js';
 import { type LoadedCheckpoint, openCheckpoint } from './checkpoint/index.js';
 import { type CheckpointState, CrashCheckpoints } from './crash-checkpoints.js';
+import type { ByteSink } from './journal/byte-sink.js';
 import { deleteSegmentsThrough, readJournal } from './journal/reader.js';
-import { type JournalRecord, type RecordBody, RecordKind } from './journal/record.js';
+import { type JournalRecord, type RecordBody, RecordKind, type RecordToWrite } from './journal/record.js';
 import { ObservationTape } from './journal/tape.js';
 import { JournalWriter, type SyncMode } from './journal/writer.js';
 import { ModuleBlobs } from './module-blobs.js';
@@ -117,7 +118,7 @@ export class DurableComponent implements ComponentJournal {
     if (event.kind === 'timer') this.#unhandledTimers.delete(event.id);
     let seq: number;
     try {
-      seq = this.#append(bodyOf(event), observed);
+      seq = this.#append(this.#bodyOf(event), observed);
     } catch (e) {
       // Not journaled, so its outputs must never leave: held behind a record that never comes.
       this.#log.error(`journal: ${event.kind} event not recorded (${(e as Error).message}); its outputs are held`);
@@ -254,10 +255,44 @@ export class DurableComponent implements ComponentJournal {
     await this.#writer.close();
   }
 
-  #append(body: RecordBody, tape: Buffer): number {
-    return this.#writer.append({ wallMs: Date.now(), monoMs: performance.now() + this.#monoOffset, component: this.#name, body, tape });
+  #append(body: RecordBody, tape: Uint8Array | ByteSink): number {
+    const r = this.#record;
+    r.wallMs = Date.now();
+    r.monoMs = performance.now() + this.#monoOffset;
+    r.component = this.#name;
+    r.body = body;
+    r.tape = tape;
+    try {
+      return this.#writer.append(r);
+    } finally {
+      r.body = NO_BODY;
+      r.tape = NO_TAPE;
+      this.#messageBody.payload = NO_TAPE;
+    }
+  }
+
+  /**
+   * The record being appended, and the body of a message's: filled in per event and encoded at
+   * once (the writer copies them into its batch), so journaling a message allocates no objects
+   * for the collector (docs/SAFETY.md, "What a flood allocates").
+   */
+  readonly #record: RecordToWrite = { wallMs: 0, monoMs: 0, component: '', body: { kind: RecordKind.tick, id: 0 }, tape: NO_TAPE };
+  readonly #messageBody: MessageBody = { kind: RecordKind.message, channel: 0, iface: -1, peer: '', payload: NO_TAPE, repliable: false };
+
+  #bodyOf(event: ComponentEvent): RecordBody {
+    if (event.kind !== 'message') return bodyOf(event);
+    const body = this.#messageBody;
+    body.channel = event.channel;
+    body.iface = event.iface ?? -1;
+    body.peer = event.peer;
+    body.payload = event.payload;
+    body.repliable = event.replyTo !== undefined;
+    return body;
   }
 }
+
+const NO_BODY: RecordBody = { kind: RecordKind.tick, id: 0 };
+type MessageBody = Extract<RecordBody, { kind: RecordKind.message }>;
 
 function bodyOf(event: ComponentEvent): RecordBody {
   switch (event.kind) {

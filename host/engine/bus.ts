@@ -6,8 +6,8 @@
  * lives until its turn: what each message allocates is what the young generation's scavenges
  * copy, and a scavenge holds every other component's requests (docs/SAFETY.md, "Short slices
  * while components share the engine"). So a message is one event object holding the payload and
- * a reply target shared by every message between the same two components, not a fresh
- * closure and object per message.
+ * a reply target shared by every message between the same two components; held by the sender's
+ * output gate, it waits as that object and the receiver's enqueueHeld, with no closure of its own.
  */
 import { BUS_CHANNEL, HostResult } from '../abi/abi.js';
 import { type OutputGate, openGate } from '../component/component.js';
@@ -17,6 +17,8 @@ import type { MessageEvent, ReplyTarget } from '../component/events.js';
 export interface BusMember {
   reserveBus(): boolean;
   enqueueReserved(event: MessageEvent): boolean;
+  /** enqueueReserved bound once, for the sender's output gate to call at release (a refusal is counted there). */
+  readonly enqueueHeld: (event: MessageEvent) => void;
   readonly outputGate: OutputGate;
 }
 
@@ -35,19 +37,20 @@ export class ComponentBus {
    * for the sender's journal record, as a datagram would (the output gate); held, it answers ok,
    * and a full queue then refuses it at release (the target counts it as dropped).
    */
-  deliver(to: string, from: string, bytes: Buffer, repliable = true): number {
+  deliver(to: string, from: string, payload: Buffer | (() => Buffer), repliable = true): number {
     const target = this.#member(to);
     if (!target) return HostResult.unknownPeer;
     if (!target.reserveBus()) return HostResult.quotaExceeded;
+    const bytes = typeof payload === 'function' ? payload() : payload;
     const event: MessageEvent = repliable
       ? { kind: 'message', channel: BUS_CHANNEL, peer: from, payload: bytes, replyTo: this.#replyTarget(from, to) }
       : { kind: 'message', channel: BUS_CHANNEL, peer: from, payload: bytes };
     const gate = this.#member(from)?.outputGate ?? openGate;
-    let queued = true;
-    gate.pass(() => {
-      queued = target.enqueueReserved(event);
-    });
-    return queued ? HostResult.ok : HostResult.quotaExceeded;
+    if (gate.holding) {
+      gate.pass(target.enqueueHeld, event);
+      return HostResult.ok;
+    }
+    return target.enqueueReserved(event) ? HostResult.ok : HostResult.quotaExceeded;
   }
 
   /** Forgets a component that left the engine (its pairs' reply targets, both ways). */

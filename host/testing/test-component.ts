@@ -108,7 +108,8 @@ export class TestComponent {
       timers: clock,
       logger,
       scheduler: new DispatchScheduler(),
-      bus: (to, _from, bytes) => {
+      bus: (to, _from, payload) => {
+        const bytes = typeof payload === 'function' ? payload() : payload;
         sent.push({ channel: 'bus', to, bytes, text: bytes.toString() });
         return 0;
       },

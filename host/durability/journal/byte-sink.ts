@@ -8,6 +8,9 @@
  */
 import { crc32Range } from './crc.js';
 
+/** Copies up to this many bytes by a loop (bytesOf). */
+const SHORT_COPY = 64;
+
 export class ByteSink {
   #buf: Buffer;
   #view: DataView;
@@ -65,6 +68,20 @@ export class ByteSink {
   bytes(b: Uint8Array): void {
     const at = this.reserve(b.byteLength);
     this.#buf.set(b, at);
+  }
+  /**
+   * The bytes another sink holds (an event's tape into the writer's batch). A tape is usually a
+   * few dozen bytes: up to SHORT_COPY they are copied by a loop, as a view to `set` from would
+   * be an allocation per record.
+   */
+  bytesOf(other: ByteSink): void {
+    const n = other.#len;
+    const at = this.reserve(n);
+    const from = other.#buf;
+    if (n <= SHORT_COPY) {
+      const to = this.#buf;
+      for (let i = 0; i < n; i++) to[at + i] = from[i]!;
+    } else this.#buf.set(from.subarray(0, n), at);
   }
   /** A short string: u8 length + UTF-8 (names, versions). */
   shortText(s: string): void {

@@ -11,7 +11,7 @@
  *  33  u8  n, n bytes    the component's name
  *      ...               the kind's body (see encodeBody), then u32 + the tape (what it observed)
  */
-import type { ByteSink } from './byte-sink.js';
+import { ByteSink } from './byte-sink.js';
 import { crc32Range } from './crc.js';
 
 export const HEADER_BYTES = 33;
@@ -46,11 +46,14 @@ export interface JournalRecord {
   tape: Buffer;
 }
 
+/** A record to write: its seq may be given apart, its tape may be the sink it was recorded into. */
+export type RecordToWrite = Omit<JournalRecord, 'seq' | 'tape'> & { seq?: number; tape: Uint8Array | ByteSink };
+
 /**
  * Appends one whole record to `sink` with sequence number `seq` (default: `r.seq`); returns its
  * length in bytes. The writer passes `seq` apart so that it need not copy the record to add it.
  */
-export function encodeRecord(sink: ByteSink, r: Omit<JournalRecord, 'seq'> & { seq?: number }, seq = r.seq ?? 0): number {
+export function encodeRecord(sink: ByteSink, r: RecordToWrite, seq = r.seq ?? 0): number {
   const start = sink.reserve(8); // length and CRC, patched below
   sink.u32(seq % 2 ** 32);
   sink.u32(Math.floor(seq / 2 ** 32));
@@ -59,8 +62,14 @@ export function encodeRecord(sink: ByteSink, r: Omit<JournalRecord, 'seq'> & { s
   sink.u8(r.body.kind);
   sink.name(r.component);
   encodeBody(sink, r.body);
-  sink.u32(r.tape.byteLength);
-  sink.bytes(r.tape);
+  const tape = r.tape;
+  if (tape instanceof ByteSink) {
+    sink.u32(tape.length);
+    sink.bytesOf(tape);
+  } else {
+    sink.u32(tape.byteLength);
+    sink.bytes(tape);
+  }
   const end = sink.length;
   sink.setU32(start, end - start);
   sink.setU32(start + 4, sink.crcOf(start + 8, end));

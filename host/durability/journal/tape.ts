@@ -49,13 +49,16 @@ export class ObservationTape {
     this.#mode = 'replay';
   }
 
-  /** Ends the event: the recorded bytes (valid until the next record()), or null after a replay. */
-  stop(): Buffer | null {
+  /**
+   * Ends the event: the recorded bytes (valid until the next record(); the sink itself, which the
+   * journal writer copies from, not a view made per event), or null after a replay.
+   */
+  stop(): ByteSink | null {
     const mode = this.#mode;
     this.#mode = 'off';
     if (mode === 'record') {
       this.#closeRun();
-      return this.#sink.view();
+      return this.#sink;
     }
     if (mode === 'replay' && this.#diverged === null && (this.#at !== this.#replay.length || this.#runLeft !== 0))
       this.#diverged = `the replay used ${this.#at} of the record's ${this.#replay.length} observed bytes`;

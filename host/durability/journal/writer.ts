@@ -19,7 +19,7 @@ import type { Logger } from '../../log.js';
 import { ByteSink } from './byte-sink.js';
 import { GroupSync } from './group-sync.js';
 import { segmentName } from './reader.js';
-import { encodeRecord, type JournalRecord } from './record.js';
+import { encodeRecord, type RecordToWrite } from './record.js';
 
 export type SyncMode = 'os' | 'fsync';
 
@@ -85,7 +85,7 @@ export class JournalWriter {
   }
 
   /** Encodes `record` (its seq is assigned here) into the current batch; returns the seq. */
-  append(record: Omit<JournalRecord, 'seq'>): number {
+  append(record: RecordToWrite): number {
     const seq = this.#nextSeq++;
     if (this.#batch.length === 0) this.#batchFirst = seq;
     encodeRecord(this.#batch, record, seq);
