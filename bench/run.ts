@@ -1,6 +1,7 @@
 /**
  * `npm run bench [-- --quick] [-- --only a,b] [-- --update-readme]`: every benchmark
- * (docs/PERFORMANCE.md), each in its own process, then bench/results/latest.json and latest.md.
+ * (docs/PERFORMANCE.md), each in its own process, then bench/results/latest.json and latest.md
+ * (partial.json and partial.md for a run of some cases with --only, which leaves latest.* alone).
  * With --update-readme (only then, so a run leaves the working tree's README alone) it also
  * rewrites the README block between `<!-- bench:start -->` and `<!-- bench:end -->`.
  *
@@ -132,15 +133,18 @@ async function main(): Promise<void> {
   };
   mkdirSync(RESULTS, { recursive: true });
   const md = markdown(result) + instrumentationMarkdown(cases.instrumentation);
-  writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
-  writeFileSync(join(RESULTS, 'latest.md'), md);
+  // A run of some cases (--only) must not replace the last full run's record: it goes beside it.
+  const base = only ? 'partial' : 'latest';
+  writeFileSync(join(RESULTS, `${base}.json`), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(join(RESULTS, `${base}.md`), md);
   const readme =
+    !only &&
     process.argv.includes('--update-readme') &&
     updateReadme(
       `${targetTable(result.targets)}\n\n_${quick ? 'Quick smoke run' : 'Full run'} of ${result.meta.date.slice(0, 10)}; details in bench/results/latest.md._`,
     );
   process.stderr.write(
-    `\nwrote bench/results/latest.json and latest.md${readme ? ' and the README block' : ''} in ${result.meta.seconds} s\n\n`,
+    `\nwrote bench/results/${base}.json and ${base}.md${readme ? ' and the README block' : ''} in ${result.meta.seconds} s\n\n`,
   );
   process.stdout.write(`${targetTable(result.targets)}\n`);
   if (result.meta.busy.length > 0)
