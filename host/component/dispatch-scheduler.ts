@@ -21,12 +21,13 @@
  * `sharedSliceMs` replaces `sliceMs` while another component has work or had some within the
  * last SHARED_WINDOW_MS: whatever that component waits for next (its next request, a sync's
  * completion that releases its reply) is handled in the event loop's next poll, which comes
- * after the slice running now. 0.5 ms: a neighbour's extra latency from slices is then about
- * 0.5 ms per turn it needs (a request needs two: its arrival and its sync's completion), at the
- * cost of one turn of the event loop per 0.5 ms for the busy component. Against 1 ms, a flooding
- * neighbour's p50 went down by a quarter to a third and the flood's throughput did not move
- * beyond the noise; a healthy component's burst of 256 kv requests (~0.3 ms) still fits in one
- * slice (docs/SAFETY.md, "Short slices while components share the engine").
+ * after the slice running now. 0.25 ms: a neighbour's extra latency from slices is then about
+ * 0.25 ms per turn it needs (a request needs two: its arrival and its sync's completion), at the
+ * cost of one turn of the event loop per 0.25 ms for the busy component. Against 0.5 ms, a
+ * flooding neighbour's p50 went from ~0.9 to ~0.6 ms and its extra p99 from ~2.9 to ~2.1 ms,
+ * for ~10% of the flood's throughput, once a flood allocated little; a healthy component's burst
+ * of 256 kv requests (~0.3 ms) takes two slices instead of one, a setImmediate more
+ * (docs/SAFETY.md, "Short slices while components share the engine").
  */
 export interface DispatchLimits {
   sliceEvents: number;
@@ -39,11 +40,11 @@ export interface DispatchLimits {
  * `syncWaitSliceMs` replaces the slice while another component has outputs held for its journal
  * and no events left to run: its reply is ready and waits only for its sync's completion, which
  * the event loop handles after the slice running when it comes. The sync takes ~0.2 ms on this
- * project's disk, so a 0.5 ms slice more than doubles that wait; 0.1 ms costs the busy
+ * project's disk, so a 0.25 ms slice about doubles that wait; 0.1 ms costs the busy
  * component a few more turns of the event loop per neighbour's sync, and nothing while no
  * neighbour waits (docs/SAFETY.md, "Shorter slices while a neighbour waits for its sync").
  */
-export const DEFAULT_DISPATCH: DispatchLimits = Object.freeze({ sliceEvents: 256, sliceMs: 5, sharedSliceMs: 0.5, syncWaitSliceMs: 0.1 });
+export const DEFAULT_DISPATCH: DispatchLimits = Object.freeze({ sliceEvents: 256, sliceMs: 5, sharedSliceMs: 0.25, syncWaitSliceMs: 0.1 });
 
 /**
  * A component that became ready this recently counts as sharing the engine: requests come in
