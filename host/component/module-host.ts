@@ -141,7 +141,9 @@ export class ModuleHost implements HostServices {
     // send: the journal makes the call (or serves its recorded result), and the bus reads the
     // bytes only once the receiver took the message. A bus flood sends hundreds of thousands a
     // second, and each closure or refused copy is garbage the collector must pause for
-    // (docs/SAFETY.md, "What a flood allocates").
+    // (docs/SAFETY.md, "What a flood allocates"). A wild range traps here, before the journal,
+    // so that it traps in a replay too, and whether or not the message would have been taken.
+    this.memory.checkRange(ptr, len);
     this.#sendChannel = channel;
     this.#sendPeer = peer;
     this.#sendPtr = ptr;
@@ -163,8 +165,6 @@ export class ModuleHost implements HostServices {
   }
 
   #send(channel: number, peer: string): number {
-    // A wild range traps whether or not the message would have been taken.
-    this.memory.checkRange(this.#sendPtr, this.#sendLen);
     if (channel === BUS_CHANNEL) {
       if (!this.#bus) return HostResult.unknownPeer;
       const result = this.#bus(peer, this.#name, this.#sendBytes);
