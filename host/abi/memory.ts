@@ -171,11 +171,8 @@ export class PersistentMemory {
 
   /** Decodes UTF-8 straight out of module memory (no copy of the bytes first). */
   readUtf8(ptr: number, len: number): string {
-    const all = this.#views().all;
-    if (ptr < 0 || len < 0 || ptr + len > all.length) {
-      throw new RangeError(`module passed an out-of-bounds range [${ptr}, ${ptr + len}) of ${all.length}`);
-    }
-    return all.toString('utf8', ptr, ptr + len);
+    this.checkRange(ptr, len);
+    return this.#views().all.toString('utf8', ptr, ptr + len);
   }
 
   /**
