@@ -51,8 +51,10 @@ async function healthz(control: string, ms: number, everyMs = 10): Promise<numbe
  */
 async function scavenges(control: string): Promise<{ count: number; ms: number }> {
   const text = await (await fetch(`http://${control}/metrics`)).text();
+  // The metric is there from the start; its "minor" series only once a scavenge was observed.
+  if (!text.includes('# TYPE nodejs_gc_duration_seconds histogram')) throw new Error('/metrics has no nodejs_gc_duration_seconds');
   const value = (series: string): number =>
-    Number(text.match(new RegExp(`^nodejs_gc_duration_seconds_${series}\\{kind="minor"\\} (\\S+)$`, 'm'))?.[1] ?? NaN);
+    Number(text.match(new RegExp(`^nodejs_gc_duration_seconds_${series}\\{kind="minor"\\} (\\S+)$`, 'm'))?.[1] ?? 0);
   return { count: value('count'), ms: value('sum') * 1000 };
 }
 
