@@ -30,7 +30,13 @@ export function hashBytes(ptr: usize, len: usize): u32 {
  * One word of a line, found and hashed in the same pass: `scan(ptr, end)` reads from `ptr` up to
  * the first space or `end`, leaving its length in `len` and its FNV-1a hash (hashBytes) in
  * `hash`. The search costs nothing extra: it runs beside the hash's multiply chain.
+ *
+ * Unmanaged (numbers only, never collected): make one per instance and keep it, as kv does. A
+ * managed one would be spilled to the shadow stack at each use, and the spills of kv's handler
+ * then outgrew the 16 bytes the runtime clears with stores: it cleared its frame with a
+ * `memory.fill`, which V8 runs as a call out of the Wasm code, once per message.
  */
+@unmanaged
 export class WordHash {
   len: usize = 0;
   hash: u32 = 0;

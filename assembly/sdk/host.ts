@@ -79,7 +79,13 @@ export function dataRoot(): usize { return hs_data_root(); }
  * The message being handled, read straight from where the host wrote it: the inbox
  * (on_message) or a record of the batch inbox (on_messages). Its fields are loaded once per
  * message; the payload and the peer's bytes stay where they are.
+ *
+ * Unmanaged: the one Message (exports.ts) lives as long as its instance and holds no managed
+ * reference, so the collector need not know it, and the runtime does not spill it to the
+ * shadow stack at each use (six spills per batch record loaded; kv's handler in a loop went
+ * 175–183 → 167–169 ns, docs/PERFORMANCE.md).
  */
+@unmanaged
 export class Message {
   channel: u32 = 0;
   length: u32 = 0;

@@ -81,7 +81,8 @@ export class PMap {
     const slot = this.findSlot(kptr, klen, h);
     if (slot != 0) {
       const old = <usize>load<u32>(slot);
-      memory.copy(e + ENTRY_HEADER, old + ENTRY_HEADER, extra);
+      // Guarded: V8 runs memory.copy as a call out of the Wasm code, even for 0 bytes (no extra, e.g. kv 1.0.0).
+      if (extra > 0) memory.copy(e + ENTRY_HEADER, old + ENTRY_HEADER, extra);
       store<u32>(slot, <u32>e); // commit: replace
       pfree(old);
       return e;

@@ -115,7 +115,7 @@ function openImports(host: HostServices) {
   const mem = host.memory;
   return {
     log: (level: number, ptr: number, len: number): void => host.log(level, mem.readUtf8(ptr, len)),
-    reply: (ptr: number, len: number): number => host.reply(mem.read(ptr, len)),
+    reply: (ptr: number, len: number): number => host.reply(mem.readReply(ptr, len)),
     send: (channel: number, peerPtr: number, peerLen: number, ptr: number, len: number): number =>
       host.send(channel >>> 0, mem.readName(peerPtr, peerLen), ptr, len),
     output: (ptr: number, len: number): void => host.output(mem.readUtf8(ptr, len)),
@@ -132,7 +132,7 @@ function gatedImports(host: HostServices, gate: ImportGate) {
     log: (level: number, ptr: number, len: number): void => {
       if (gate.log(len)) host.log(level, mem.readUtf8(ptr, len));
     },
-    reply: (ptr: number, len: number): number => (gate.send(len) ? host.reply(mem.read(ptr, len)) : HostResult.quotaExceeded),
+    reply: (ptr: number, len: number): number => (gate.send(len) ? host.reply(mem.readReply(ptr, len)) : HostResult.quotaExceeded),
     send: (channel: number, peerPtr: number, peerLen: number, ptr: number, len: number): number =>
       gate.send(len) ? host.send(channel >>> 0, mem.readName(peerPtr, peerLen), ptr, len) : HostResult.quotaExceeded,
     output: (ptr: number, len: number): void => {

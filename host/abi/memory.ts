@@ -14,10 +14,9 @@ import {
   MEMORY_BASE,
   NO_IFACE,
 } from './abi.js';
+import { copyBytes, ReplyArena } from './reply-arena.js';
 
 const PAGE = 65536;
-/** Replies up to this length are copied out byte by byte (see read). */
-const SHORT_COPY = 32;
 /** Names up to this long are kept by readName (component names and host:port peers fit). */
 const NAME_CACHE_BYTES = 64;
 
@@ -144,29 +143,34 @@ export class PersistentMemory {
 
   /** Throws the RangeError read() would for a range outside the memory. */
   checkRange(ptr: number, len: number): void {
-    const size = this.#views().all.length;
-    if (ptr < 0 || len < 0 || ptr + len > size)
-      throw new RangeError(`module passed an out-of-bounds range [${ptr}, ${ptr + len}) of ${size}`);
+    this.#checked(ptr, len);
   }
 
   /** Copies bytes out of module memory (the copy stays valid after the memory grows). */
   read(ptr: number, len: number): Buffer {
-    const v = this.#views();
-    if (ptr < 0 || len < 0 || ptr + len > v.all.length) {
-      throw new RangeError(`module passed an out-of-bounds range [${ptr}, ${ptr + len}) of ${v.all.length}`);
-    }
-    // One allocation (from Node's small-buffer pool) and a copy: replies are on the hot path.
-    // Up to SHORT_COPY bytes a loop beats `set(subarray(…))`, whose view is itself an
-    // allocation (2 bytes: 40 vs 91 ns, 13 bytes: 56 vs 88 ns, 64 bytes: 121 vs 97 ns;
-    // docs/PERFORMANCE.md); Buffer#copy's native call was slower than both.
+    const v = this.#checked(ptr, len);
+    // One allocation (from Node's small-buffer pool) and a copy (copyBytes says how).
     const out = Buffer.allocUnsafe(len);
-    if (len <= SHORT_COPY) {
-      const bytes = v.bytes;
-      for (let i = 0; i < len; i++) out[i] = bytes[ptr + i]!;
-    } else {
-      out.set(v.bytes.subarray(ptr, ptr + len));
-    }
+    copyBytes(out, 0, v.bytes, ptr, len);
     return out;
+  }
+
+  /**
+   * A reply's bytes (hs.reply), copied out as read() does, into a Buffer of their own cut from
+   * the replies' arena: valid after the call, whatever the module does to its memory next.
+   */
+  readReply(ptr: number, len: number): Buffer {
+    return this.#replies.copy(this.#checked(ptr, len).bytes, ptr, len);
+  }
+  readonly #replies = new ReplyArena();
+
+  /** The views, once `[ptr, ptr + len)` is known to lie inside the memory. */
+  #checked(ptr: number, len: number): { bytes: Uint8Array } {
+    const v = this.#views();
+    if (ptr < 0 || len < 0 || ptr + len > v.bytes.length) {
+      throw new RangeError(`module passed an out-of-bounds range [${ptr}, ${ptr + len}) of ${v.bytes.length}`);
+    }
+    return v;
   }
 
   /** Decodes UTF-8 straight out of module memory (no copy of the bytes first). */
