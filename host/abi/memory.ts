@@ -165,7 +165,7 @@ export class PersistentMemory {
   readonly #replies = new ReplyArena();
 
   /** The views, once `[ptr, ptr + len)` is known to lie inside the memory. */
-  #checked(ptr: number, len: number): { bytes: Uint8Array } {
+  #checked(ptr: number, len: number): { bytes: Uint8Array; all: Buffer } {
     const v = this.#views();
     if (ptr < 0 || len < 0 || ptr + len > v.bytes.length) {
       throw new RangeError(`module passed an out-of-bounds range [${ptr}, ${ptr + len}) of ${v.bytes.length}`);
@@ -175,8 +175,7 @@ export class PersistentMemory {
 
   /** Decodes UTF-8 straight out of module memory (no copy of the bytes first). */
   readUtf8(ptr: number, len: number): string {
-    this.checkRange(ptr, len);
-    return this.#views().all.toString('utf8', ptr, ptr + len);
+    return this.#checked(ptr, len).all.toString('utf8', ptr, ptr + len);
   }
 
   /**

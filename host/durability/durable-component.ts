@@ -276,7 +276,7 @@ export class DurableComponent implements ComponentJournal {
    * once (the writer copies them into its batch), so journaling a message allocates no objects
    * for the collector (docs/SAFETY.md, "What a flood allocates").
    */
-  readonly #record: RecordToWrite = { wallMs: 0, monoMs: 0, component: '', body: { kind: RecordKind.tick, id: 0 }, tape: NO_TAPE };
+  readonly #record: RecordToWrite = { wallMs: 0, monoMs: 0, component: '', body: NO_BODY, tape: NO_TAPE };
   readonly #messageBody: MessageBody = { kind: RecordKind.message, channel: 0, iface: -1, peer: '', payload: NO_TAPE, repliable: false };
 
   #bodyOf(event: ComponentEvent): RecordBody {

@@ -6,10 +6,8 @@
  * (peers, component names) are copied char by char instead of through a temporary Buffer, and the
  * component name's bytes are kept from one record to the next.
  */
+import { copyBytes } from '../../abi/reply-arena.js';
 import { crc32Range } from './crc.js';
-
-/** Copies up to this many bytes by a loop (bytesOf). */
-const SHORT_COPY = 64;
 
 export class ByteSink {
   #buf: Buffer;
@@ -70,18 +68,14 @@ export class ByteSink {
     this.#buf.set(b, at);
   }
   /**
-   * The bytes another sink holds (an event's tape into the writer's batch). A tape is usually a
-   * few dozen bytes: up to SHORT_COPY they are copied by a loop, as a view to `set` from would
-   * be an allocation per record.
+   * The bytes another sink holds (an event's tape into the writer's batch), copied without a
+   * view to `set` from, which would be an allocation per record (copyBytes: a tape is usually a
+   * few dozen bytes).
    */
   bytesOf(other: ByteSink): void {
     const n = other.#len;
     const at = this.reserve(n);
-    const from = other.#buf;
-    if (n <= SHORT_COPY) {
-      const to = this.#buf;
-      for (let i = 0; i < n; i++) to[at + i] = from[i]!;
-    } else this.#buf.set(from.subarray(0, n), at);
+    copyBytes(this.#buf, at, other.#buf, 0, n);
   }
   /** A short string: u8 length + UTF-8 (names, versions). */
   shortText(s: string): void {
