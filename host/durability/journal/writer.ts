@@ -101,6 +101,11 @@ export class JournalWriter {
 
   /** A write that must be durable before any record appended after this call (a module blob). */
   before(write: Promise<unknown>): void {
+    // Handled at once, not only by the next batch's commit: with no record after it (the engine
+    // stopping right after an upgrade was asked), a failed blob write was an unhandled
+    // rejection that ended the process. It fails the writer either way: a record naming the
+    // blob must never become durable without it.
+    write.then(undefined, (e: unknown) => this.#fail(e as Error));
     this.#before.push(write);
   }
 
