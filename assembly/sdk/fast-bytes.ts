@@ -67,6 +67,10 @@ export class WordHash {
 export function bytesEqual(a: usize, b: usize, n: usize): bool {
   let i: usize = 0;
   for (; i + 8 <= n; i += 8) if (load<u64>(a + i) != load<u64>(b + i)) return false;
+  if (i + 4 <= n) {
+    if (load<u32>(a + i) != load<u32>(b + i)) return false;
+    i += 4;
+  }
   for (; i < n; i++) if (load<u8>(a + i) != load<u8>(b + i)) return false;
   return true;
 }

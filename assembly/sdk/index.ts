@@ -2,6 +2,6 @@
 export { App, register, root } from "./app";
 export { Message, log, reply, replyBytes, sendTo, sendToComponent, timers, clock, randomU32, output, dataRoot } from "./host";
 export { palloc, pfree, pallocZeroed, pallocHighWater } from "./palloc";
-export { PMap } from "./pmap";
+export { PMap, pmapFind, pmapSet, pmapValuePtr, pmapValueLen } from "./pmap";
 export { hashBytes, WordHash, bytesEqual, copyBytes } from "./fast-bytes";
 export * from "./bytes";

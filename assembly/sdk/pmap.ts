@@ -17,26 +17,15 @@
 import { palloc, pallocCapacity, pallocHighWater, pfree } from "./palloc";
 import { ARENA_OFFSET, PALLOC_BLOCK_HEADER } from "./generated/abi";
 import { moveWords } from "./move-words";
-// Keys are hashed with FNV-1a, 32 bit (hashBytes): small, no tables, good enough for short
-// keys. Entries store the hash and slots are probed by it, so it is part of the layout.
-import { bytesEqual, copyBytes, hashBytes } from "./fast-bytes";
+import { hashBytes } from "./fast-bytes";
+import {
+  ENTRY_HEADER, M_COUNT, M_USED, M_TABLE, M_EXTRA, TOMBSTONE,
+  newTable, tableOf, extraOf, findSlotIn, pmapFind, pmapSet, pmapValuePtr, pmapValueLen,
+} from "./pmap-core";
 
-const ENTRY_HEADER: usize = 12;
+export { pmapFind, pmapSet, pmapValuePtr, pmapValueLen } from "./pmap-core";
+
 const BLOCK_HEADER: usize = PALLOC_BLOCK_HEADER;
-const M_COUNT: usize = 0;
-const M_USED: usize = 4;
-const M_TABLE: usize = 8;
-const M_EXTRA: usize = 12;
-const EMPTY: u32 = 0;
-const TOMBSTONE: u32 = 1;
-
-
-function newTable(capacity: u32): usize {
-  const t = palloc(4 + (<usize>capacity << 2));
-  store<u32>(t, capacity);
-  memory.fill(t + 4, 0, <usize>capacity << 2);
-  return t;
-}
 
 export class PMap {
   /** Opens the map stored at `ptr` (a persistent offset, e.g. taken from the header's root). */
@@ -60,10 +49,7 @@ export class PMap {
   /** Finds the entry for a key, or 0. */
   find(kptr: usize, klen: usize): usize { return this.findHashed(kptr, klen, hashBytes(kptr, klen)); }
   /** find() with the key's hash (hashBytes) already computed, e.g. by WordHash while parsing. */
-  findHashed(kptr: usize, klen: usize, h: u32): usize {
-    const slot = this.findSlot(kptr, klen, h);
-    return slot == 0 ? 0 : <usize>load<u32>(slot);
-  }
+  findHashed(kptr: usize, klen: usize, h: u32): usize { return pmapFind(this.ptr, kptr, klen, h); }
 
   /** Inserts or replaces; returns the new entry (its extra bytes are copied from the old one, or zeroed). */
   set(kptr: usize, klen: usize, vptr: usize, vlen: usize): usize {
@@ -71,36 +57,12 @@ export class PMap {
   }
   /** set() with the key's hash (hashBytes) already computed. */
   setHashed(kptr: usize, klen: usize, h: u32, vptr: usize, vlen: usize): usize {
-    const extra = <usize>this.extra;
-    const e = palloc(ENTRY_HEADER + extra + klen + vlen);
-    store<u32>(e, h);
-    store<u32>(e + 4, <u32>klen);
-    store<u32>(e + 8, <u32>vlen);
-    copyBytes(e + ENTRY_HEADER + extra, kptr, klen);
-    copyBytes(e + ENTRY_HEADER + extra + klen, vptr, vlen);
-    const slot = this.findSlot(kptr, klen, h);
-    if (slot != 0) {
-      const old = <usize>load<u32>(slot);
-      // Guarded: V8 runs memory.copy as a call out of the Wasm code, even for 0 bytes (no extra, e.g. kv 1.0.0).
-      if (extra > 0) memory.copy(e + ENTRY_HEADER, old + ENTRY_HEADER, extra);
-      store<u32>(slot, <u32>e); // commit: replace
-      pfree(old);
-      return e;
-    }
-    if (extra > 0) memory.fill(e + ENTRY_HEADER, 0, extra);
-    // Grow before inserting, so the insert itself is the last store.
-    const cap = this.capacity;
-    if (load<u32>(this.ptr + M_USED) + 1 > (cap >> 1) + (cap >> 2)) this.rehash(this.count + 1);
-    const free = this.freeSlot(h);
-    if (load<u32>(free) == EMPTY) store<u32>(this.ptr + M_USED, load<u32>(this.ptr + M_USED) + 1);
-    store<u32>(free, <u32>e); // commit: insert
-    store<u32>(this.ptr + M_COUNT, this.count + 1);
-    return e;
+    return pmapSet(this.ptr, kptr, klen, h, vptr, vlen);
   }
 
   /** Removes a key; returns false when it was not there. */
   delete(kptr: usize, klen: usize): bool {
-    const slot = this.findSlot(kptr, klen, hashBytes(kptr, klen));
+    const slot = findSlotIn(this.ptr, kptr, klen, hashBytes(kptr, klen));
     if (slot == 0) return false;
     const old = <usize>load<u32>(slot);
     store<u32>(slot, TOMBSTONE); // commit: delete
@@ -243,56 +205,11 @@ export class PMap {
 
   // Entry accessors.
   extraPtr(e: usize): usize { return e + ENTRY_HEADER; }
-  keyPtr(e: usize): usize { return e + ENTRY_HEADER + <usize>this.extra; }
+  keyPtr(e: usize): usize { return e + ENTRY_HEADER + extraOf(this.ptr); }
   keyLen(e: usize): usize { return <usize>load<u32>(e + 4); }
-  valuePtr(e: usize): usize { return e + ENTRY_HEADER + <usize>this.extra + <usize>load<u32>(e + 4); }
-  valueLen(e: usize): usize { return <usize>load<u32>(e + 8); }
+  valuePtr(e: usize): usize { return pmapValuePtr(this.ptr, e); }
+  valueLen(e: usize): usize { return pmapValueLen(e); }
 
   // @ts-ignore: decorator
-  @inline private table(): usize { return <usize>load<u32>(this.ptr + M_TABLE); }
-
-  /** The slot holding the key's entry, or 0 when absent. */
-  private findSlot(kptr: usize, klen: usize, h: u32): usize {
-    const t = this.table();
-    const mask = load<u32>(t) - 1;
-    let i = h & mask;
-    while (true) {
-      const slot = t + 4 + (<usize>i << 2);
-      const e = <usize>load<u32>(slot);
-      if (e == EMPTY) return 0;
-      if (e != TOMBSTONE && load<u32>(e) == h && <usize>load<u32>(e + 4) == klen &&
-          bytesEqual(e + ENTRY_HEADER + <usize>this.extra, kptr, klen)) return slot;
-      i = (i + 1) & mask;
-    }
-    return 0;
-  }
-
-  /** The first empty or tombstone slot on the key's probe path. */
-  private freeSlot(h: u32): usize {
-    const t = this.table();
-    const mask = load<u32>(t) - 1;
-    let i = h & mask;
-    while (load<u32>(t + 4 + (<usize>i << 2)) > TOMBSTONE) i = (i + 1) & mask;
-    return t + 4 + (<usize>i << 2);
-  }
-
-  /** Builds a new table sized for `live` entries from the old one (read only), then publishes it. */
-  private rehash(live: u32): void {
-    let cap: u32 = 16;
-    while (live * 2 > cap) cap <<= 1;
-    const old = this.table();
-    const oldCap = load<u32>(old);
-    const t = newTable(cap);
-    const mask = cap - 1;
-    for (let j: u32 = 0; j < oldCap; j++) {
-      const e = load<u32>(old + 4 + (<usize>j << 2));
-      if (e <= TOMBSTONE) continue;
-      let i = load<u32>(<usize>e) & mask;
-      while (load<u32>(t + 4 + (<usize>i << 2)) != EMPTY) i = (i + 1) & mask;
-      store<u32>(t + 4 + (<usize>i << 2), e);
-    }
-    store<u32>(this.ptr + M_TABLE, <u32>t); // commit: publish the new table
-    store<u32>(this.ptr + M_USED, this.count);
-    pfree(old);
-  }
+  @inline private table(): usize { return tableOf(this.ptr); }
 }

@@ -3,7 +3,7 @@
 //   SET <key> <value> → OK      GET <key> → VALUE <value> | NOT_FOUND
 //   COUNT → <n>                 VERSION → <module version>
 //   DEL <key> → DELETED | NOT_FOUND   (only when the build enables it: 2.0.0 and later)
-import { App, Message, PMap, Words, WordHash, root, replyBytes, reply, copyBytes } from "../../sdk";
+import { App, Message, PMap, Words, WordHash, root, replyBytes, reply, copyBytes, hashBytes, pmapFind, pmapSet, pmapValuePtr, pmapValueLen } from "../../sdk";
 import { INBOX_CAPACITY } from "../../sdk/generated/abi";
 
 // Scratch space for building replies without allocating strings on the hot path: a whole
@@ -25,6 +25,10 @@ const KEY = new WordHash();
 const R_OK = String.UTF8.encode("OK");
 const R_NOT_FOUND = String.UTF8.encode("NOT_FOUND");
 const R_DELETED = String.UTF8.encode("DELETED");
+// The hot path's replies as numbers: an ArrayBuffer passed to a function is a managed argument
+// the runtime keeps on its shadow stack (docs/PERFORMANCE.md, "The kv handler's frames").
+const R_OK_PTR = changetype<usize>(R_OK);
+const R_NOT_FOUND_PTR = changetype<usize>(R_NOT_FOUND);
 // One tokenizer for every request (no allocation per message).
 const WORDS = new Words();
 
@@ -45,6 +49,11 @@ export function lineEnd(ptr: usize, len: u32): usize {
  */
 export function isPlainSet(ptr: usize, end: usize): bool {
   return end - ptr >= 5 && load<u32>(ptr) == SET_ && load<u8>(ptr + 4) != 32;
+}
+
+/** A GET or a plain SET: the requests KvApp.onMessage answers without the general tokenizer. */
+export function isFastRequest(ptr: usize, end: usize): bool {
+  return end - ptr >= 5 && (load<u32>(ptr) == GET_ || (load<u32>(ptr) == SET_ && load<u8>(ptr + 4) != 32));
 }
 
 function replyConst(buf: ArrayBuffer): void { replyBytes(changetype<usize>(buf), <usize>buf.byteLength); }
@@ -82,7 +91,9 @@ export class KvApp extends App {
   protected stored(e: usize): void {}
 
   onMessage(msg: Message): void {
-    const map = this.map!;
+    // The map's address as a number, and the pmap* functions on it: a PMap held across the calls
+    // below would be spilled to the shadow stack at each one.
+    const m = this.map!.ptr;
     const ptr = msg.ptr;
     const end = lineEnd(ptr, msg.length);
     if (end - ptr >= 5) {
@@ -90,9 +101,10 @@ export class KvApp extends App {
       if (head == GET_) {
         // The key is the rest of the line, spaces and all (as Words.restPtr gives it).
         const kptr = ptr + 4;
-        const e = map.find(kptr, end - kptr);
-        if (e == 0) replyConst(R_NOT_FOUND);
-        else replyValue(map.valuePtr(e), map.valueLen(e));
+        const klen = end - kptr;
+        const e = pmapFind(m, kptr, klen, hashBytes(kptr, klen));
+        if (e == 0) replyBytes(R_NOT_FOUND_PTR, 9);
+        else replyValue(pmapValuePtr(m, e), pmapValueLen(e));
         return;
       }
       if (isPlainSet(ptr, end)) {
@@ -100,12 +112,12 @@ export class KvApp extends App {
         KEY.scan(kptr, end);
         const kend = kptr + KEY.len;
         const vptr = kend < end ? kend + 1 : end;
-        this.stored(map.setHashed(kptr, KEY.len, KEY.hash, vptr, end - vptr));
-        replyConst(R_OK);
+        this.stored(pmapSet(m, kptr, KEY.len, KEY.hash, vptr, end - vptr));
+        replyBytes(R_OK_PTR, 2);
         return;
       }
     }
-    this.onOtherMessage(map, msg);
+    this.onOtherMessage(this.map!, msg);
   }
 
   /** Every request but the plain GET and SET of onMessage (and those written unusually, e.g. with two spaces). */
