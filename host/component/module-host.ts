@@ -13,6 +13,9 @@ import type { ComponentJournal } from './journal-port.js';
 import { ImportQuotas, type QuotaLimits, type QuotaResource, type Suppressed } from './quotas.js';
 import { nodeScheduler, type Scheduler, TimerTable } from './timers.js';
 
+/** What #replyBytes holds between replies, so that no reply is kept alive by it. */
+const NO_BYTES = Buffer.alloc(0);
+
 /** A way out of the component: a UDP socket, a TCP listener's connections, ... (see sources/). */
 export interface Channel {
   readonly kind: string;
@@ -133,8 +136,16 @@ export class ModuleHost implements HostServices {
 
   reply(bytes: Buffer): number {
     const journal = this.#journal;
-    return journal ? journal.result(() => this.#reply(bytes)) : this.#reply(bytes);
+    if (!journal) return this.#reply(bytes);
+    // As send's: the reply waits in a field for a function bound once, not in a closure per
+    // reply (garbage on the hottest output path of a journaled component).
+    this.#replyBytes = bytes;
+    const result = journal.result(this.#replyNow);
+    this.#replyBytes = NO_BYTES;
+    return result;
   }
+  #replyBytes: Buffer = NO_BYTES;
+  readonly #replyNow = (): number => this.#reply(this.#replyBytes);
 
   send(channel: number, peer: string, ptr: number, len: number): number {
     // The send's arguments wait in fields for functions bound once, instead of closures per

@@ -88,11 +88,6 @@ export class HeldOutputs implements OutputGate {
     this.#durable = durableSeq;
   }
 
-  /** Outputs waiting for their record (for status and tests). */
-  get waiting(): number {
-    return this.#held.length + this.#currentLength / 2;
-  }
-
   get holding(): boolean {
     return this.#inEvent || this.#lastAppended > this.#durable || this.#held.length > 0;
   }
