@@ -25,7 +25,9 @@
  *  - wasm_call_floor: inbox copy + a call of a trivial export: dispatch with an empty handler.
  * The metered/unmetered pair of wasm_component and of wasm_bare gives the fuel overhead.
  * Each path's rate is taken twice: per second of wall time, and per second of the process's CPU
- * time (`cpu_*`), which a busy machine's descheduling does not inflate.
+ * time (`cpu_*`), which a busy machine's descheduling does not inflate. Every ratio is the median
+ * of the ratios taken round by round (the two paths ran in the same round), with its spread in
+ * `*_rounds`: a machine that slows down between rounds moves both sides of a round alike.
  */
 
 import { ModuleFactory } from '../../host/component/module-factory.js';
@@ -45,7 +47,7 @@ import {
   workload,
 } from '../lib/dispatch-paths.js';
 import { messageEvent, ReplyCounter, request, startKvEngine } from '../lib/kv-engine.js';
-import { round } from '../peers/stats.js';
+import { round, spread } from '../peers/stats.js';
 
 const factory = new ModuleFactory(); // prepares modules outside an engine
 
@@ -120,9 +122,15 @@ export async function measureDispatch(quick: boolean): Promise<unknown> {
     }
     const rate = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, Math.round(median(v))]));
     const cpuRate = Object.fromEntries(Object.entries(cpuSamples).map(([k, v]) => [k, Math.round(median(v))]));
-    const cpuRatio = (a: string, b: string): number => round(cpuRate[a]! / cpuRate[b]!, 3);
     const ns = Object.fromEntries(Object.entries(rate).map(([k, v]) => [k, round(1e9 / v, 1)]));
     const r = (a: string, b: string): number => round(rate[a]! / rate[b]!, 3);
+    // Every ratio is taken round by round (both paths ran in the same round, one after the
+    // other) and reported as the median over the rounds: docs/PERFORMANCE.md, "Method and decisions".
+    const rounded = (of: Record<string, number[]>, a: string, b: string) => spread(of[a]!.map((x, i) => x / of[b]![i]!));
+    const ratio = (a: string, b: string): number => rounded(samples, a, b).median;
+    const cpuRatio = (a: string, b: string): number => rounded(cpuSamples, a, b).median;
+    const vsJs = rounded(samples, 'wasm_component', 'js_component');
+    const cpuVsJs = rounded(cpuSamples, 'wasm_component', 'js_component');
     return {
       mode: quick ? 'quick' : 'full',
       message_bytes: 64,
@@ -131,18 +139,22 @@ export async function measureDispatch(quick: boolean): Promise<unknown> {
       events_per_s: rate,
       ns_per_event: ns,
       dispatch_events_per_s: rate.wasm_component,
-      dispatch_ratio_vs_js: r('wasm_component', 'js_component'),
-      batch_ratio_vs_single: r('wasm_component', 'wasm_component_single'),
+      // With the spread of the per-round ratios, and the ratio of the two paths' median rates.
+      dispatch_ratio_vs_js: vsJs.median,
+      ratio_vs_js_rounds: vsJs,
+      ratio_of_medians_vs_js: r('wasm_component', 'js_component'),
+      batch_ratio_vs_single: ratio('wasm_component', 'wasm_component_single'),
       // Events per second of the process's CPU time (all threads): what a loaded machine's
       // descheduling does not inflate, unlike the wall-clock rates above.
       cpu_events_per_s: cpuRate,
-      cpu_ratio_vs_js: cpuRatio('wasm_component', 'js_component'),
+      cpu_ratio_vs_js: cpuVsJs.median,
+      cpu_ratio_vs_js_rounds: cpuVsJs,
       cpu_batch_ratio_vs_single: cpuRatio('wasm_component', 'wasm_component_single'),
-      handler_ratio_vs_js: r('wasm_bare', 'js_bare'),
+      handler_ratio_vs_js: ratio('wasm_bare', 'js_bare'),
       fuel: {
         // Time per event metered / unmetered − 1.
-        component_overhead: round(rate.wasm_component_unmetered! / rate.wasm_component! - 1, 3),
-        handler_overhead: round(rate.wasm_bare_unmetered! / rate.wasm_bare! - 1, 3),
+        component_overhead: round(ratio('wasm_component_unmetered', 'wasm_component') - 1, 3),
+        handler_overhead: round(ratio('wasm_bare_unmetered', 'wasm_bare') - 1, 3),
       },
       samples,
     };

@@ -39,3 +39,24 @@ export function summarize(samples: readonly number[], digits = 1): Summary {
     mean: round(sorted.length ? sum / sorted.length : NaN, digits),
   };
 }
+
+/** The median of `xs` (the mean of the two middle values when their number is even). */
+export function middle(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const h = s.length >> 1;
+  return s.length % 2 === 1 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
+}
+
+/**
+ * A ratio taken round by round (subject and baseline measured in the same round, next to each
+ * other): its median and its spread over the rounds. Pairing the rounds cancels the machine's
+ * slow swings, which a ratio of two medians taken over different rounds does not.
+ */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+export function spread(xs: readonly number[], digits = 3): Spread {
+  return { median: round(middle(xs), digits), min: round(Math.min(...xs), digits), max: round(Math.max(...xs), digits) };
+}
