@@ -21,7 +21,7 @@
 import { progress, runCase } from '../lib/case.js';
 import { ServerProcess, udpLoad } from '../lib/child.js';
 import { load1 } from '../lib/kernel.js';
-import { round } from '../peers/stats.js';
+import { spread } from '../peers/stats.js';
 
 type Side = 'dgram' | 'none' | 'os' | 'fsync';
 const SIDES: readonly Side[] = ['dgram', 'none', 'os', 'fsync'];
@@ -56,14 +56,6 @@ async function once(side: Side, mix: string, seconds: number, saturatedFirst: bo
     await server.close();
   }
 }
-
-/** The median of `xs` and its spread over the rounds. */
-const middle = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const h = s.length >> 1;
-  return s.length % 2 === 1 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
-};
-const spread = (xs: number[]) => ({ median: round(middle(xs), 3), min: round(Math.min(...xs), 3), max: round(Math.max(...xs), 3) });
 
 export async function measureDurability(quick: boolean): Promise<unknown> {
   const rounds = quick ? 2 : 5;
