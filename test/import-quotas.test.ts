@@ -50,6 +50,21 @@ test('sends per second: the window opens with the first call and resets a second
   assert.ok(q.send(1), 'a new window');
 });
 
+test('per callback and per second together: each send takes from the smaller budget, and the refusal names the limit crossed', () => {
+  const { clock, q, violations } = quotas({ sendsPerCallback: 3, sendsPerSecond: 5, sendBytesPerCallback: 100, sendBytesPerSecond: 150 });
+  q.beginCallback();
+  assert.equal([q.send(50), q.send(50), q.send(1)], [true, true, false], 'bytes per callback');
+  q.beginCallback();
+  assert.equal([q.send(40), q.send(20), q.send(10)], [true, false, true], 'bytes per second: 150 used, not 160');
+  q.beginCallback();
+  assert.equal([q.send(0), q.send(0)], [true, false], 'the 6th send within the second');
+  clock.advance(1000);
+  q.beginCallback();
+  assert.equal([q.send(0), q.send(0), q.send(0), q.send(0)], [true, true, true, false], 'a new window: the per-callback limit again');
+  assert.equal(q.hits.toJSON(), { sends: 2, sendBytes: 2 });
+  assert.equal(violations, ['sendBytes', 'sendBytes', 'sends', 'sends']);
+});
+
 test('log lines over the limit are dropped and reported at the end of the window', () => {
   const { clock, q, windows } = quotas({ logLinesPerSecond: 2, logBytesPerSecond: 1000 });
   const admitted = [100, 100, 100, 2000].map((n) => q.log(n));

@@ -86,8 +86,8 @@ export interface Suppressed {
 /**
  * The per-callback and per-second counters. Per-callback counters are zeroed by
  * beginCallback() (the dispatcher, before each event); per-second counters by a window timer
- * that is armed by the first counted call of a window and not re-armed while the module is quiet,
- * so the import path never reads the clock and an idle component costs nothing.
+ * that is armed by the first callback (or log line) of a window and not re-armed while the
+ * module is quiet, so the import path never reads the clock and an idle component costs nothing.
  */
 export class ImportQuotas implements ImportGate {
   readonly limits: Readonly<QuotaLimits>;
@@ -95,11 +95,17 @@ export class ImportQuotas implements ImportGate {
   readonly #scheduler: Scheduler;
   readonly #violated: (resource: QuotaResource) => void;
   readonly #windowEnded: (suppressed: Suppressed) => void;
-  // Per callback.
-  #sends = 0;
-  #sendBytes = 0;
+  // Sends and their bytes, per callback and per second, as ONE budget per callback: what is left
+  // of the smaller of the callback's limit and what the window has left when the callback
+  // began. send() then only takes from two numbers (it runs inside the reply import, whose
+  // inlined code the JIT keeps within a budget: docs/PERFORMANCE.md, "Quota cost"); the
+  // callback's use is added to the window's when the next callback begins or the window ends.
+  #sendsBudget = 0;
+  #bytesBudget = 0;
+  #sendsLeft = 0;
+  #bytesLeft = 0;
   #inViolation = false;
-  // Per second.
+  // Per second: the window's use by the callbacks before the current one.
   #secondSends = 0;
   #secondSendBytes = 0;
   #logLines = 0;
@@ -123,32 +129,52 @@ export class ImportQuotas implements ImportGate {
     this.#scheduler = options.scheduler;
     this.#violated = options.violated;
     this.#windowEnded = options.windowEnded;
+    this.#fold();
   }
 
-  /** A new callback starts: its budget is whole again. A few stores: it runs before every event. */
+  /**
+   * A new callback starts: its budget is whole again (as far as the window allows). It runs
+   * before every event: a compare, a few additions and stores, no clock. The window is armed by
+   * the first callback that finds it idle, so the sends it counts always fall inside one.
+   */
   beginCallback(): void {
-    this.#sends = 0;
-    this.#sendBytes = 0;
+    if (this.#window === null) this.#arm();
+    this.#fold();
     this.#inViolation = false;
   }
 
   /** A send or reply of `bytes`: true to go ahead, false when over quota (the call returns -6). */
   send(bytes: number): boolean {
+    const sendsLeft = this.#sendsLeft - 1;
+    const bytesLeft = this.#bytesLeft - bytes;
+    if (sendsLeft < 0 || bytesLeft < 0) return this.#refuse(bytes);
+    this.#sendsLeft = sendsLeft;
+    this.#bytesLeft = bytesLeft;
+    return true;
+  }
+
+  /** The callback's sends so far are added to the window's, and its budget is set from what is left. */
+  #fold(): void {
+    this.#secondSends += this.#sendsBudget - this.#sendsLeft;
+    this.#secondSendBytes += this.#bytesBudget - this.#bytesLeft;
     const l = this.limits;
-    const sends = this.#sends + 1;
-    const sendBytes = this.#sendBytes + bytes;
+    const sends = Math.max(0, Math.min(l.sendsPerCallback, l.sendsPerSecond - this.#secondSends));
+    const bytes = Math.max(0, Math.min(l.sendBytesPerCallback, l.sendBytesPerSecond - this.#secondSendBytes));
+    this.#sendsBudget = sends;
+    this.#sendsLeft = sends;
+    this.#bytesBudget = bytes;
+    this.#bytesLeft = bytes;
+  }
+
+  /** A send over the budget: which limit it crossed, checked in the order the limits are documented. */
+  #refuse(bytes: number): false {
+    const l = this.limits;
+    const sends = this.#sendsBudget - this.#sendsLeft + 1;
+    const sendBytes = this.#bytesBudget - this.#bytesLeft + bytes;
     if (sends > l.sendsPerCallback) return this.#hit('sends');
     if (sendBytes > l.sendBytesPerCallback) return this.#hit('sendBytes');
-    const secondSends = this.#secondSends + 1;
-    const secondBytes = this.#secondSendBytes + bytes;
-    if (secondSends > l.sendsPerSecond) return this.#hit('sends');
-    if (secondBytes > l.sendBytesPerSecond) return this.#hit('sendBytes');
-    if (this.#window === null) this.#arm();
-    this.#sends = sends;
-    this.#sendBytes = sendBytes;
-    this.#secondSends = secondSends;
-    this.#secondSendBytes = secondBytes;
-    return true;
+    if (this.#secondSends + sends > l.sendsPerSecond) return this.#hit('sends');
+    return this.#hit('sendBytes');
   }
 
   /** A log line of `bytes`: false to drop it without reading it (counted for the summary). */
@@ -228,8 +254,13 @@ export class ImportQuotas implements ImportGate {
   #endWindow(): void {
     this.#window = null;
     const suppressed = { lines: this.#suppressedLines, bytes: this.#suppressedBytes };
+    // Between callbacks (a timer never fires inside one): the last callback's sends belong to
+    // the window ending now, and whatever runs before the next callback begins gets a budget
+    // from the new window.
+    this.#fold();
     this.#secondSends = 0;
     this.#secondSendBytes = 0;
+    this.#fold();
     this.#logLines = 0;
     this.#logBytes = 0;
     this.#suppressedLines = 0;
