@@ -105,9 +105,14 @@ export class ImportQuotas implements ImportGate {
   #sendsLeft = 0;
   #bytesLeft = 0;
   #inViolation = false;
-  // Per second: the window's use by the callbacks before the current one.
+  // Per second: the window's use by the callbacks before the current one. Counted up from 0, not
+  // down from the limit, so that they stay small integers (a limit such as 1 GiB is not one to
+  // V8, and a field holding it would be a boxed double written at every callback).
   #secondSends = 0;
   #secondSendBytes = 0;
+  // The per-callback limits, in fields of their own: the fold reads them at every callback.
+  readonly #callbackSends: number;
+  readonly #callbackBytes: number;
   #logLines = 0;
   #logBytes = 0;
   #suppressedLines = 0;
@@ -129,6 +134,8 @@ export class ImportQuotas implements ImportGate {
     this.#scheduler = options.scheduler;
     this.#violated = options.violated;
     this.#windowEnded = options.windowEnded;
+    this.#callbackSends = options.limits.sendsPerCallback;
+    this.#callbackBytes = options.limits.sendBytesPerCallback;
     this.#fold();
   }
 
@@ -153,13 +160,20 @@ export class ImportQuotas implements ImportGate {
     return true;
   }
 
-  /** The callback's sends so far are added to the window's, and its budget is set from what is left. */
+  /**
+   * The callback's sends so far are added to the window's, and its budget is set from what the
+   * window has left (never below 0: a send is admitted only within the budget).
+   */
   #fold(): void {
-    this.#secondSends += this.#sendsBudget - this.#sendsLeft;
-    this.#secondSendBytes += this.#bytesBudget - this.#bytesLeft;
+    const secondSends = this.#secondSends + (this.#sendsBudget - this.#sendsLeft);
+    const secondBytes = this.#secondSendBytes + (this.#bytesBudget - this.#bytesLeft);
+    this.#secondSends = secondSends;
+    this.#secondSendBytes = secondBytes;
     const l = this.limits;
-    const sends = Math.max(0, Math.min(l.sendsPerCallback, l.sendsPerSecond - this.#secondSends));
-    const bytes = Math.max(0, Math.min(l.sendBytesPerCallback, l.sendBytesPerSecond - this.#secondSendBytes));
+    const roomSends = l.sendsPerSecond - secondSends;
+    const roomBytes = l.sendBytesPerSecond - secondBytes;
+    const sends = Math.min(roomSends, this.#callbackSends);
+    const bytes = Math.min(roomBytes, this.#callbackBytes);
     this.#sendsBudget = sends;
     this.#sendsLeft = sends;
     this.#bytesBudget = bytes;
@@ -168,12 +182,11 @@ export class ImportQuotas implements ImportGate {
 
   /** A send over the budget: which limit it crossed, checked in the order the limits are documented. */
   #refuse(bytes: number): false {
-    const l = this.limits;
     const sends = this.#sendsBudget - this.#sendsLeft + 1;
     const sendBytes = this.#bytesBudget - this.#bytesLeft + bytes;
-    if (sends > l.sendsPerCallback) return this.#hit('sends');
-    if (sendBytes > l.sendBytesPerCallback) return this.#hit('sendBytes');
-    if (this.#secondSends + sends > l.sendsPerSecond) return this.#hit('sends');
+    if (sends > this.#callbackSends) return this.#hit('sends');
+    if (sendBytes > this.#callbackBytes) return this.#hit('sendBytes');
+    if (this.#secondSends + sends > this.limits.sendsPerSecond) return this.#hit('sends');
     return this.#hit('sendBytes');
   }
 
