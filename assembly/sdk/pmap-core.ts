@@ -5,8 +5,6 @@
 // also a dirty-page check once the host instruments the module; a number stays in a local
 // (docs/PERFORMANCE.md, "The kv handler's frames").
 import { palloc, pfree } from "./palloc";
-// Keys are hashed with FNV-1a, 32 bit (hashBytes): small, no tables, good enough for short
-// keys. Entries store the hash and slots are probed by it, so it is part of the layout.
 import { bytesEqual, copyBytes } from "./fast-bytes";
 
 export const ENTRY_HEADER: usize = 12;

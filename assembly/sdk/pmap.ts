@@ -17,6 +17,8 @@
 import { palloc, pallocCapacity, pallocHighWater, pfree } from "./palloc";
 import { ARENA_OFFSET, PALLOC_BLOCK_HEADER } from "./generated/abi";
 import { moveWords } from "./move-words";
+// Keys are hashed with FNV-1a, 32 bit (hashBytes): small, no tables, good enough for short
+// keys. Entries store the hash and slots are probed by it, so it is part of the layout.
 import { hashBytes } from "./fast-bytes";
 import {
   ENTRY_HEADER, M_COUNT, M_USED, M_TABLE, M_EXTRA, TOMBSTONE,
@@ -44,7 +46,7 @@ export class PMap {
 
   get count(): u32 { return load<u32>(this.ptr + M_COUNT); }
   get capacity(): u32 { return load<u32>(this.table()); }
-  get extra(): u32 { return load<u32>(this.ptr + M_EXTRA); }
+  get extra(): u32 { return <u32>extraOf(this.ptr); }
 
   /** Finds the entry for a key, or 0. */
   find(kptr: usize, klen: usize): usize { return this.findHashed(kptr, klen, hashBytes(kptr, klen)); }

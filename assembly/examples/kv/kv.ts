@@ -56,7 +56,7 @@ export function isPlainSet(ptr: usize, end: usize): bool {
 
 /** A GET or a plain SET: the requests KvApp.onMessage answers without the general tokenizer. */
 export function isFastRequest(ptr: usize, end: usize): bool {
-  return end - ptr >= 5 && (load<u32>(ptr) == GET_ || (load<u32>(ptr) == SET_ && load<u8>(ptr + 4) != 32));
+  return (end - ptr >= 5 && load<u32>(ptr) == GET_) || isPlainSet(ptr, end);
 }
 
 function replyConst(buf: ArrayBuffer): void { replyBytes(changetype<usize>(buf), <usize>buf.byteLength); }
