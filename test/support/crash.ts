@@ -12,9 +12,12 @@ import { type ComponentSpec, type RunningEngine, startEngine } from './engine-pr
 /** One data directory that outlives the engines started on it. */
 export class CrashSite {
   readonly dataDir = mkdtempSync(join(tmpdir(), 'hotswap-crash-'));
+  readonly #started: RunningEngine[] = [];
 
-  start(components: ComponentSpec[]): Promise<RunningEngine> {
-    return startEngine(components, { dataDir: this.dataDir }, 60_000);
+  async start(components: ComponentSpec[]): Promise<RunningEngine> {
+    const engine = await startEngine(components, { dataDir: this.dataDir }, 60_000);
+    this.#started.push(engine);
+    return engine;
   }
 
   /** SIGKILL, then wait until the process is gone (its own temporary config dir is removed). */
@@ -23,7 +26,15 @@ export class CrashSite {
     await engine.stop();
   }
 
+  /**
+   * Removes the data directory, and first kills any engine still running: a test that failed
+   * between start() and its kill must end at once, not keep the suite waiting on the child until
+   * the runner's timeout.
+   */
   remove(): void {
+    for (const engine of this.#started) {
+      if (engine.process.exitCode === null && engine.process.signalCode === null) engine.process.kill('SIGKILL');
+    }
     rmSync(this.dataDir, { recursive: true, force: true });
   }
 }
